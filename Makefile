@@ -1,0 +1,63 @@
+# shmkit — the user's entry point. See README.md.
+#   make                 build (build/)
+#   make check           build and run the tests; SANITIZE=address,undefined or SANITIZE=thread
+#   make demo            build and run the demo
+#   make bench           run the benchmarks, write docs/bench.md
+#   make install         PREFIX=/usr/local DESTDIR=
+#   make format          clang-format every source file
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+SANITIZE ?=
+WERROR   ?= 1
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
+
+comma := ,
+ifeq ($(SANITIZE),)
+BUILD ?= build
+BUILD_TYPE ?= RelWithDebInfo
+else
+BUILD ?= build-$(subst $(comma),-,$(SANITIZE))
+BUILD_TYPE ?= Debug
+endif
+BENCH_BUILD ?= build-bench
+
+CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
+	-DSHMKIT_SANITIZE=$(SANITIZE) -DSHMKIT_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
+
+.PHONY: all build check demo bench install format clean deps-build deps-check deps-bench
+
+all: build
+
+deps-build:
+	@scripts/deps.sh build
+deps-check:
+	@scripts/deps.sh check
+deps-bench:
+	@scripts/deps.sh check bench
+
+$(BUILD)/CMakeCache.txt: CMakeLists.txt
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+
+build: deps-check $(BUILD)/CMakeCache.txt
+	cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+check: build
+	scripts/check.sh $(BUILD)
+
+demo: build
+	scripts/demo.sh $(BUILD)
+
+bench: deps-bench
+	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DSHMKIT_TESTS=OFF >/dev/null
+	cmake --build $(BENCH_BUILD) -j $(JOBS)
+	bench/run.sh $(BENCH_BUILD)
+
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+format:
+	find include src tests bench examples tools preload -name '*.[ch]' | xargs clang-format -i
+
+clean:
+	rm -rf build build-* 

@@ -1,0 +1,28 @@
+#!/bin/sh
+# deps.sh GROUP... — install the Debian packages a make target needs, saying what it installs.
+# Groups: build (compiling the library), check (tests), bench (benchmarks and plots).
+set -eu
+pkgs_build="pkg-config"
+pkgs_check="pkg-config libcriterion-dev util-linux procps"
+pkgs_bench="pkg-config libzmq3-dev libnng-dev gnuplot-nox"
+want=""
+for g in "$@"; do
+	eval "want=\"\$want \$pkgs_$g\""
+done
+missing=""
+for p in $want; do
+	case " $missing " in *" $p "*) continue ;; esac
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+echo "shmkit: installing Debian packages:$missing"
+if [ "$(id -u)" != 0 ]; then
+	echo "shmkit: not root; run: sudo apt-get install$missing" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
+echo "shmkit: installed:$missing"

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Descriptor-level operations on POSIX shm objects and mappings.
+ *
+ * Atomic publication: an object is created under a unique temporary name, sized and given its
+ * mode, then link()ed to its final name. link() fails with EEXIST instead of replacing, so
+ * exactly one creator wins and no opener ever sees a half-initialised object (the trick musl's
+ * sem_open uses).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "seg/seg.h"
+#include "sys/sys.h"
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+int sk_shm_path(char *path, size_t len, const char *name)
+{
+	if (!name)
+		return -EINVAL;
+	if (*name == '/')
+		name++;
+	size_t n = strnlen(name, SK_SHM_NAME_MAX + 1);
+	if (n == 0 || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	if (n > SK_SHM_NAME_MAX)
+		return -ENAMETOOLONG;
+	int w = snprintf(path, len, SK_SHM_DIR "/%s", name);
+	return w < 0 || (size_t)w >= len ? -ENAMETOOLONG : 0;
+}
+
+static int size_fd(int fd, uint64_t size, mode_t mode)
+{
+	uint64_t page = sk_page_size();
+	if (size > SK_SEG_SIZE_MAX)
+		return -EINVAL;
+	if (fchmod(fd, mode) < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)((size + page - 1) / page * page)) < 0)
+		return -errno;
+	return 0;
+}
+
+int sk_posix_create(const char *name, uint64_t size, mode_t mode, int excl)
+{
+	char path[SK_SHM_NAME_MAX + 16], tmp[SK_SHM_NAME_MAX + 64];
+	int err = sk_shm_path(path, sizeof(path), name);
+	if (err)
+		return err;
+	if (mode & ~07777u)
+		return -EINVAL;
+	for (;;) {
+		/* An unnamed file in /dev/shm, linked in once complete. */
+		int fd = open(SK_SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		err = size_fd(fd, size, mode);
+		if (!err) {
+			snprintf(tmp, sizeof(tmp), "/proc/self/fd/%d", fd);
+			if (linkat(AT_FDCWD, tmp, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+				return fd;
+			err = -errno;
+		}
+		close(fd);
+		if (err != -EEXIST || excl)
+			return err;
+		/* It exists: open it, unless it vanished in between, then try again. */
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0 || errno != ENOENT)
+			return fd >= 0 ? fd : -errno;
+	}
+}
+
+int sk_posix_open(const char *name, int rdonly)
+{
+	char path[SK_SHM_NAME_MAX + 16];
+	int err = sk_shm_path(path, sizeof(path), name);
+	if (err)
+		return err;
+	int fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	return fd < 0 ? -errno : fd;
+}
+
+int sk_posix_unlink(const char *name)
+{
+	char path[SK_SHM_NAME_MAX + 16];
+	int err = sk_shm_path(path, sizeof(path), name);
+	if (err)
+		return err;
+	return unlink(path) == 0 ? 0 : -errno;
+}
+
+int sk_map_fd(int fd, size_t len, off_t off, void *addr, unsigned flags, void **out)
+{
+	int prot = PROT_READ | ((flags & SK_MAP_RDONLY) ? 0 : PROT_WRITE) |
+		   ((flags & SK_MAP_EXEC) ? PROT_EXEC : 0);
+	int mflags = (flags & SK_MAP_PRIVATE) ? MAP_PRIVATE : MAP_SHARED;
+
+	if (len == 0)
+		return -EINVAL;
+	if (flags & SK_MAP_REPLACE)
+		mflags |= MAP_FIXED;
+	else if (flags & SK_MAP_FIXED)
+		mflags |= MAP_FIXED_NOREPLACE;
+	if (flags & SK_MAP_POPULATE)
+		mflags |= MAP_POPULATE;
+	void *p = mmap(addr, len, prot, mflags, fd, off);
+	if (p == MAP_FAILED)
+		return -errno;
+	if ((flags & SK_MAP_FIXED) && p != addr) {
+		/* A kernel older than 4.17 took MAP_FIXED_NOREPLACE as a hint. */
+		munmap(p, len);
+		return -EEXIST;
+	}
+	if ((flags & SK_MAP_LOCK) && mlock(p, len) < 0) {
+		int err = -errno;
+		munmap(p, len);
+		return err;
+	}
+	*out = p;
+	return 0;
+}

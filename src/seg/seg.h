@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * seg internals: descriptor-level building blocks shared by the public seg API
+ * (shmkit_seg_*) and by the sysv layer. All return >= 0 or -errno.
+ */
+#ifndef SHMKIT_SEG_INTERNAL_H
+#define SHMKIT_SEG_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Longest object name accepted (without the leading '/'), like NAME_MAX less a safety margin. */
+#define SK_SHM_NAME_MAX 200
+#define SK_SHM_DIR      "/dev/shm"
+
+/* Largest size accepted for any object: beyond it the page rounding could overflow. */
+#define SK_SEG_SIZE_MAX ((uint64_t)1 << 52)
+
+/*
+ * Validate a POSIX shm name ("name" or "/name": one component, no further '/', not "." or
+ * "..", 1..SK_SHM_NAME_MAX bytes) and write "/dev/shm/name" into path.
+ * -EINVAL for a bad name, -ENAMETOOLONG for a long one.
+ */
+int sk_shm_path(char *path, size_t len, const char *name);
+
+/*
+ * Create the POSIX shm object 'name' of 'size' bytes (rounded up to pages in the file) with
+ * exactly 'mode' (umask does not apply). The object appears under its name fully sized and
+ * with its final mode, or not at all: it is built under a temporary name and link()ed into
+ * place. excl: fail with -EEXIST if the name exists; otherwise open the existing object.
+ * Returns an O_RDWR|O_CLOEXEC descriptor.
+ */
+int sk_posix_create(const char *name, uint64_t size, mode_t mode, int excl);
+/* Open an existing object read-only or read-write. Returns an O_CLOEXEC descriptor. */
+int sk_posix_open(const char *name, int rdonly);
+int sk_posix_unlink(const char *name);
+
+/* Mapping flags for sk_map_fd. */
+#define SK_MAP_RDONLY   0x01u /* PROT_READ only; fd should be O_RDONLY so mprotect can't undo it */
+#define SK_MAP_FIXED    0x02u /* at addr exactly; refuse (-EEXIST) to overlap any mapping */
+#define SK_MAP_REPLACE  0x04u /* at addr exactly; replace what is there (SHM_REMAP) */
+#define SK_MAP_POPULATE 0x08u /* prefault every page (fail fast instead of SIGBUS later) */
+#define SK_MAP_LOCK     0x10u /* mlock the pages */
+#define SK_MAP_EXEC     0x20u /* add PROT_EXEC */
+#define SK_MAP_PRIVATE  0x40u /* MAP_PRIVATE (copy on write) instead of MAP_SHARED */
+
+/* Map len bytes of fd at offset off. Returns 0 and *out, or -errno. */
+int sk_map_fd(int fd, size_t len, off_t off, void *addr, unsigned flags, void **out);
+
+#endif

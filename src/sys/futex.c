@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Shared futexes. The words live in MAP_SHARED memory used by several processes, so the
+ * FUTEX_PRIVATE_FLAG is never set. Timeouts are absolute CLOCK_MONOTONIC deadlines.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "sys/sys.h"
+
+#ifndef FUTEX_LOCK_PI2
+#define FUTEX_LOCK_PI2 13
+#endif
+
+static long futex(SK_ATOMIC(uint32_t) *uaddr, int op, uint32_t val, const struct timespec *ts,
+		  uint32_t val3)
+{
+	return syscall(SYS_futex, (void *)uaddr, op, val, ts, NULL, val3);
+}
+
+int sk_futex_wait(SK_ATOMIC(uint32_t) *word, uint32_t expected, const struct timespec *abs)
+{
+	/* FUTEX_WAIT_BITSET takes an absolute timeout on CLOCK_MONOTONIC (no FUTEX_CLOCK_REALTIME). */
+	if (futex(word, FUTEX_WAIT_BITSET, expected, abs, FUTEX_BITSET_MATCH_ANY) == 0)
+		return 0;
+	switch (errno) {
+	case EINTR:
+		return 0; /* a spurious wake-up: the caller re-checks its condition */
+	case EAGAIN:
+		return -EAGAIN;
+	case ETIMEDOUT:
+		return -ETIMEDOUT;
+	default:
+		return -errno;
+	}
+}
+
+int sk_futex_wake(SK_ATOMIC(uint32_t) *word, int n)
+{
+	long r = futex(word, FUTEX_WAKE, (uint32_t)n, NULL, 0);
+	return r < 0 ? -errno : (int)r;
+}
+
+static int lock_pi2_missing;
+
+int sk_futex_lock_pi(SK_ATOMIC(uint32_t) *word, const struct timespec *abs)
+{
+	long r;
+
+	for (;;) {
+		if (!__atomic_load_n(&lock_pi2_missing, __ATOMIC_RELAXED)) {
+			/* FUTEX_LOCK_PI2 (Linux 5.14) measures abs on CLOCK_MONOTONIC. */
+			r = futex(word, FUTEX_LOCK_PI2, 0, abs, 0);
+			if (r == 0)
+				return 0;
+			if (errno == ENOSYS || (errno == EINVAL && abs == NULL)) {
+				__atomic_store_n(&lock_pi2_missing, 1, __ATOMIC_RELAXED);
+				continue;
+			}
+		} else {
+			/* FUTEX_LOCK_PI measures abs on CLOCK_REALTIME: convert the deadline. */
+			struct timespec real;
+			if (abs)
+				sk_mono_to_real(abs, &real);
+			r = futex(word, FUTEX_LOCK_PI, 0, abs ? &real : NULL, 0);
+			if (r == 0)
+				return 0;
+		}
+		if (errno == EINTR)
+			continue; /* FUTEX_LOCK_PI restarts by itself; be safe on older kernels */
+		return -errno;
+	}
+}
+
+int sk_futex_trylock_pi(SK_ATOMIC(uint32_t) *word)
+{
+	return futex(word, FUTEX_TRYLOCK_PI, 0, NULL, 0) == 0 ? 0 : -errno;
+}
+
+int sk_futex_unlock_pi(SK_ATOMIC(uint32_t) *word)
+{
+	return futex(word, FUTEX_UNLOCK_PI, 0, NULL, 0) == 0 ? 0 : -errno;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sys: the thin Linux layer. The one place where errno becomes -errno: every function here
+ * returns >= 0 on success and -errno on failure, and leaves errno alone otherwise.
+ */
+#ifndef SHMKIT_SYS_H
+#define SHMKIT_SYS_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "internal/atomic.h"
+#include "internal/compiler.h"
+
+/* ---- futex (shared: no FUTEX_PRIVATE_FLAG; the word may live in any shared mapping) ---- */
+
+/*
+ * Sleep while *word == expected. abs is an absolute CLOCK_MONOTONIC deadline or NULL.
+ * Returns 0 when woken (or spuriously, or on EINTR: callers re-check their condition),
+ * -EAGAIN when *word != expected on entry, -ETIMEDOUT, or another -errno.
+ */
+int sk_futex_wait(SK_ATOMIC(uint32_t) *word, uint32_t expected, const struct timespec *abs);
+/* Wake up to n sleepers; returns how many were woken, or -errno. */
+int sk_futex_wake(SK_ATOMIC(uint32_t) *word, int n);
+/* Priority-inheritance futex ops (used by the robust mutex). abs: CLOCK_MONOTONIC or NULL. */
+int sk_futex_lock_pi(SK_ATOMIC(uint32_t) *word, const struct timespec *abs);
+int sk_futex_trylock_pi(SK_ATOMIC(uint32_t) *word);
+int sk_futex_unlock_pi(SK_ATOMIC(uint32_t) *word);
+
+/* ---- threads and processes ---- */
+pid_t sk_gettid(void); /* cached per thread; refreshed after fork */
+int sk_memfd_create(const char *name, unsigned flags);
+/* pidfd for pid; -ENOSYS on kernels without pidfd_open (< 5.3). */
+int sk_pidfd_open(pid_t pid);
+
+/*
+ * A PID-reuse-safe reference to a process: pid plus its start time (in clock ticks since
+ * boot, field 22 of /proc/PID/stat), and a pidfd where the kernel has them.
+ */
+struct sk_proc_ref {
+	pid_t pid;
+	int pidfd; /* -1 when unavailable */
+	uint64_t start;
+};
+int sk_proc_ref_open(struct sk_proc_ref *r, pid_t pid);
+/* 1 alive, 0 gone (exited or the pid now names another process), -errno on error. */
+int sk_proc_ref_alive(const struct sk_proc_ref *r);
+void sk_proc_ref_close(struct sk_proc_ref *r);
+/* Start time of pid (clock ticks since boot), from /proc/PID/stat. -ESRCH if it is gone. */
+int sk_proc_starttime(pid_t pid, uint64_t *start);
+/* 1 if a process with this pid exists and started at 'start', 0 if not, -errno on error. */
+int sk_proc_alive(pid_t pid, uint64_t start);
+/* Short command name (/proc/PID/comm), NUL-terminated. */
+int sk_proc_comm(pid_t pid, char *buf, size_t len);
+
+/* ---- open file description locks (released by the kernel on last close, so on exit/exec) ---- */
+#define SK_LOCK_SH 0
+#define SK_LOCK_EX 1
+/* Lock [off, off+len). wait=0: -EAGAIN if held elsewhere. */
+int sk_ofd_lock(int fd, off_t off, off_t len, int type, int wait);
+int sk_ofd_unlock(int fd, off_t off, off_t len);
+/* 0 if nobody else holds a lock conflicting with an exclusive lock on the range, 1 if held. */
+int sk_ofd_test(int fd, off_t off, off_t len);
+
+/* ---- memory ---- */
+size_t sk_page_size(void);
+
+/* ---- /proc/sys/kernel limits ---- */
+struct sk_shm_limits {
+	uint64_t shmmax;      /* bytes */
+	uint64_t shmall;      /* pages */
+	uint64_t shmmni;      /* segments */
+	uint32_t rmid_forced; /* 0 or 1 */
+};
+/* Read the kernel's current values (falls back to the kernel's defaults if /proc is missing). */
+int sk_shm_limits_read(struct sk_shm_limits *l);
+/* Parse an unsigned decimal number from a file like /proc/sys/kernel/shmmax. */
+int sk_read_u64_file(const char *path, uint64_t *out);
+/* Parse an unsigned decimal with no junk; -EINVAL / -ERANGE. */
+int sk_parse_u64(const char *s, uint64_t *out);
+
+/* ---- time ---- */
+uint64_t sk_mono_ns(void);
+int64_t sk_real_sec(void);
+/* abs = now(CLOCK_MONOTONIC) + ns */
+void sk_deadline_after(struct timespec *abs, uint64_t ns);
+/* Nanoseconds until abs (0 if past). */
+uint64_t sk_ns_until(const struct timespec *abs);
+/* Convert an absolute CLOCK_MONOTONIC time to absolute CLOCK_REALTIME (for old kernels). */
+void sk_mono_to_real(const struct timespec *mono, struct timespec *real);
+int sk_timespec_valid(const struct timespec *ts);
+
+/* Retry a system call expression while it fails with EINTR; evaluates to its result. */
+#define SK_RETRY_EINTR(expr)                                                                       \
+	({                                                                                         \
+		long sk_r_;                                                                        \
+		do                                                                                 \
+			sk_r_ = (long)(expr);                                                      \
+		while (sk_r_ == -1 && errno == EINTR);                                             \
+		sk_r_;                                                                             \
+	})
+
+#endif
