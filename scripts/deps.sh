@@ -3,7 +3,7 @@
 # Groups: build (compiling the library), check (tests), bench (benchmarks and plots).
 set -eu
 pkgs_build="pkg-config"
-pkgs_check="pkg-config libcriterion-dev util-linux procps"
+pkgs_check="pkg-config libcriterion-dev util-linux procps spin"
 pkgs_bench="pkg-config libzmq3-dev libnng-dev gnuplot-nox"
 want=""
 for g in "$@"; do

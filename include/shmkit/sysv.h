@@ -1,6 +1,100 @@
 /* SPDX-License-Identifier: MIT */
-/* shmkit/sysv.h — the System V shared-memory model in user space (part of <shmkit.h>). */
+/*
+ * shmkit/sysv.h — the System V shared-memory model in user space (part of <shmkit.h>).
+ *
+ * shmkit_shmget/shmat/shmdt/shmctl/ftok have the libc signatures and the Linux kernel's
+ * behaviour, errno for errno: they return -1 and set errno on failure.
+ *
+ * Segments live in a *namespace*: one registry (a POSIX shm object /dev/shm/shmkit.NAME.reg)
+ * plus one backing object per segment (/dev/shm/shmkit.NAME.ID). A process uses one namespace
+ * at a time: the one named by shmkit_ns_use(), else $SHMKIT_NAMESPACE, else "default".
+ * Namespace names are 1..SHMKIT_NS_NAME_MAX characters from [A-Za-z0-9_-].
+ * The shmkit_ns_* functions return 0 (or a count) or -errno.
+ */
 #ifndef SHMKIT_SYSV_H
 #define SHMKIT_SYSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/ipc.h>
+#include <sys/shm.h>
+#include <sys/types.h>
+
+#define SHMKIT_NS_ENV      "SHMKIT_NAMESPACE"
+#define SHMKIT_NS_DEFAULT  "default"
+#define SHMKIT_NS_NAME_MAX 64
+/* Most segments a namespace can hold (the kernel's IPCMNI). */
+#define SHMKIT_NS_MAX_SEGMENTS 32768
+
+int shmkit_shmget(key_t key, size_t size, int shmflg);
+void *shmkit_shmat(int shmid, const void *shmaddr, int shmflg);
+int shmkit_shmdt(const void *shmaddr);
+int shmkit_shmctl(int shmid, int cmd, struct shmid_ds *buf);
+key_t shmkit_ftok(const char *path, int proj_id);
+
+/*
+ * Select the namespace for this process's later shmkit_shm* calls (NULL: $SHMKIT_NAMESPACE or
+ * "default"). The registry is created on first use. -EBUSY if this process still has
+ * segments of the current namespace attached; -EINVAL for a bad name.
+ */
+int shmkit_ns_use(const char *name);
+/* The namespace in use (or that will be used), e.g. "default". */
+const char *shmkit_ns_current(void);
+
+/* Create a namespace with the given registry mode (who may be a member); -EEXIST if it exists. */
+int shmkit_ns_create(const char *name, unsigned mode);
+/*
+ * Remove a namespace: every segment's backing object, then the registry. Processes still
+ * attached keep their mappings. -ENOENT if it does not exist.
+ */
+int shmkit_ns_destroy(const char *name);
+
+/* Per-namespace limits; a field of 0 (rmid_forced: -1) means "the kernel's live value". */
+struct shmkit_ns_limits {
+	uint64_t shmmax; /* bytes */
+	uint64_t shmall; /* pages */
+	uint64_t shmmni; /* segments, at most SHMKIT_NS_MAX_SEGMENTS */
+	int32_t rmid_forced;
+	uint32_t reserved_;
+};
+int shmkit_ns_set_limits(const char *name, const struct shmkit_ns_limits *l);
+/* The overrides stored in the namespace (0/-1 where live values apply). */
+int shmkit_ns_get_limits(const char *name, struct shmkit_ns_limits *l);
+
+/*
+ * Inspection, without changing anything and without joining the namespace.
+ * shmkit_ns_list fills up to max names of existing namespaces; returns how many exist.
+ */
+int shmkit_ns_list(char (*names)[SHMKIT_NS_NAME_MAX + 1], size_t max);
+
+/* One segment, as IPC_STAT shows it, plus what only shmkit knows. */
+struct shmkit_seg_stat {
+	struct shmid_ds ds;     /* nattch counts live attachers only */
+	int32_t id;             /* full shmid */
+	int32_t creator_alive;  /* 1 if the creating process still runs (PID-reuse safe) */
+	char backing[96];       /* path of the backing object */
+	char creator_comm[16];  /* creator's command name when it created the segment */
+};
+/*
+ * Segments of namespace 'ns' in index order: fills up to max entries, returns how many
+ * segments exist (call with max 0 to size a buffer).
+ */
+int shmkit_ns_segments(const char *ns, struct shmkit_seg_stat *out, size_t max);
+
+/* A live process attached to a segment. */
+struct shmkit_attacher {
+	int32_t pid;
+	uint32_t count; /* attachments of this segment in that process */
+	uint64_t start; /* its start time (clock ticks since boot), for PID-reuse-safe checks */
+};
+/* Attachers of shmid in ns: fills up to max, returns how many there are. -EINVAL: no such id. */
+int shmkit_ns_attachers(const char *ns, int shmid, struct shmkit_attacher *out, size_t max);
+
+/*
+ * Collect what dead processes left: detach their attachments, destroy segments marked for
+ * removal that no live process has attached. Also done lazily by every shmctl and creating
+ * shmget. Returns the number of segments destroyed.
+ */
+int shmkit_ns_gc(const char *ns);
 
 #endif
