@@ -1,6 +1,7 @@
 # shmkit — the user's entry point. See README.md.
 #   make                 build (build/)
 #   make check           build and run the tests; SANITIZE=address,undefined or SANITIZE=thread
+#   make soak            long randomized conformance runs against the kernel
 #   make demo            build and run the demo
 #   make bench           run the benchmarks, write docs/bench.md
 #   make install         PREFIX=/usr/local DESTDIR=
@@ -24,7 +25,7 @@ BENCH_BUILD ?= build-bench
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
 	-DSHMKIT_SANITIZE=$(SANITIZE) -DSHMKIT_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
 
-.PHONY: all build check demo bench install format clean deps-build deps-check deps-bench
+.PHONY: all build check soak demo bench install format clean deps-build deps-check deps-bench
 
 all: build
 
@@ -44,6 +45,9 @@ build: deps-check $(BUILD)/CMakeCache.txt
 
 check: build
 	scripts/check.sh $(BUILD)
+
+soak: build
+	scripts/soak.sh $(BUILD)
 
 demo: build
 	scripts/demo.sh $(BUILD)
