@@ -49,26 +49,46 @@ static int size_fd(int fd, uint64_t size, mode_t mode)
 	return 0;
 }
 
-int sk_posix_create(const char *name, uint64_t size, mode_t mode, int excl)
+int sk_posix_tmpfile(uint64_t size, mode_t mode)
 {
-	char path[SK_SHM_NAME_MAX + 16], tmp[SK_SHM_NAME_MAX + 64];
+	if (mode & ~07777u)
+		return -EINVAL;
+	/* An unnamed file in /dev/shm, linked in by sk_posix_publish() once complete. */
+	int fd = open(SK_SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	int err = size_fd(fd, size, mode);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int sk_posix_publish(int fd, const char *name)
+{
+	char path[SK_SHM_NAME_MAX + 16], self[64];
 	int err = sk_shm_path(path, sizeof(path), name);
 	if (err)
 		return err;
-	if (mode & ~07777u)
-		return -EINVAL;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	/* link() never replaces: of two racing creators exactly one wins, the other gets EEXIST. */
+	return linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
+}
+
+int sk_posix_create(const char *name, uint64_t size, mode_t mode, int excl)
+{
+	char path[SK_SHM_NAME_MAX + 16];
+	int err = sk_shm_path(path, sizeof(path), name);
+	if (err)
+		return err;
 	for (;;) {
-		/* An unnamed file in /dev/shm, linked in once complete. */
-		int fd = open(SK_SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+		int fd = sk_posix_tmpfile(size, mode);
 		if (fd < 0)
-			return -errno;
-		err = size_fd(fd, size, mode);
-		if (!err) {
-			snprintf(tmp, sizeof(tmp), "/proc/self/fd/%d", fd);
-			if (linkat(AT_FDCWD, tmp, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
-				return fd;
-			err = -errno;
-		}
+			return fd;
+		err = sk_posix_publish(fd, name);
+		if (!err)
+			return fd;
 		close(fd);
 		if (err != -EEXIST || excl)
 			return err;

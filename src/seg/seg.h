@@ -32,6 +32,10 @@ int sk_shm_path(char *path, size_t len, const char *name);
  * Returns an O_RDWR|O_CLOEXEC descriptor.
  */
 int sk_posix_create(const char *name, uint64_t size, mode_t mode, int excl);
+/* The two halves of sk_posix_create, for callers that fill the object before publishing it:
+ * an unnamed, sized object with exactly 'mode', and link()ing it to 'name' (-EEXIST if taken). */
+int sk_posix_tmpfile(uint64_t size, mode_t mode);
+int sk_posix_publish(int fd, const char *name);
 /* Open an existing object read-only or read-write. Returns an O_CLOEXEC descriptor. */
 int sk_posix_open(const char *name, int rdonly);
 int sk_posix_unlink(const char *name);
