@@ -21,6 +21,10 @@
 #ifndef MAP_FIXED_NOREPLACE
 #define MAP_FIXED_NOREPLACE 0x100000
 #endif
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ  22
+#define MADV_POPULATE_WRITE 23
+#endif
 
 int sk_shm_path(char *path, size_t len, const char *name)
 {
@@ -78,15 +82,29 @@ int sk_posix_publish(int fd, const char *name)
 
 int sk_posix_create(const char *name, uint64_t size, mode_t mode, int excl)
 {
+	return sk_posix_create_owned(name, size, mode, -1, -1, excl);
+}
+
+int sk_posix_create_owned(const char *name, uint64_t size, mode_t mode, int64_t uid, int64_t gid,
+                          int excl)
+{
 	char path[SK_SHM_NAME_MAX + 16];
 	int err = sk_shm_path(path, sizeof(path), name);
 	if (err)
 		return err;
+	if (uid < -1 || uid >= (int64_t)UINT32_MAX || gid < -1 || gid >= (int64_t)UINT32_MAX)
+		return -EINVAL;
 	for (;;) {
 		int fd = sk_posix_tmpfile(size, mode);
 		if (fd < 0)
 			return fd;
-		err = sk_posix_publish(fd, name);
+		/* Owner before publication, so no opener ever sees the object under the wrong one.
+		 */
+		err = 0;
+		if ((uid != -1 || gid != -1) && fchown(fd, (uid_t)uid, (gid_t)gid) < 0)
+			err = -errno;
+		if (!err)
+			err = sk_posix_publish(fd, name);
 		if (!err)
 			return fd;
 		close(fd);
@@ -118,11 +136,35 @@ int sk_posix_unlink(const char *name)
 	return unlink(path) == 0 ? 0 : -errno;
 }
 
+int sk_fd_reopen(int fd, int flags)
+{
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	/* A fresh open file description: its access mode is checked against the inode again. */
+	int nfd = open(self, flags | O_CLOEXEC);
+	return nfd < 0 ? -errno : nfd;
+}
+
+int sk_populate(void *addr, size_t len, int writable)
+{
+	/*
+	 * MAP_POPULATE ignores failures, so a full tmpfs or an empty huge page pool would show up
+	 * as SIGBUS on first touch. MADV_POPULATE_* (Linux 5.14) reports them instead.
+	 */
+	if (madvise(addr, len, writable ? MADV_POPULATE_WRITE : MADV_POPULATE_READ) == 0)
+		return 0;
+	if (errno == EINVAL)
+		return 0; /* older kernel: MAP_POPULATE already did what it could */
+	/* EFAULT: a page could not be backed (the fault would have been SIGBUS): out of space. */
+	return errno == EFAULT ? -ENOSPC : -errno;
+}
+
 int sk_map_fd(int fd, size_t len, off_t off, void *addr, unsigned flags, void **out)
 {
 	int prot = PROT_READ | ((flags & SK_MAP_RDONLY) ? 0 : PROT_WRITE) |
-		   ((flags & SK_MAP_EXEC) ? PROT_EXEC : 0);
+	           ((flags & SK_MAP_EXEC) ? PROT_EXEC : 0);
 	int mflags = (flags & SK_MAP_PRIVATE) ? MAP_PRIVATE : MAP_SHARED;
+	int err;
 
 	if (len == 0)
 		return -EINVAL;
@@ -140,8 +182,12 @@ int sk_map_fd(int fd, size_t len, off_t off, void *addr, unsigned flags, void **
 		munmap(p, len);
 		return -EEXIST;
 	}
-	if ((flags & SK_MAP_LOCK) && mlock(p, len) < 0) {
-		int err = -errno;
+	err = (flags & SK_MAP_POPULATE) && !(flags & SK_MAP_PRIVATE)
+	          ? sk_populate(p, len, !(flags & SK_MAP_RDONLY))
+	          : 0;
+	if (!err && (flags & SK_MAP_LOCK) && mlock(p, len) < 0)
+		err = -errno;
+	if (err) {
 		munmap(p, len);
 		return err;
 	}

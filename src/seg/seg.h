@@ -32,6 +32,9 @@ int sk_shm_path(char *path, size_t len, const char *name);
  * Returns an O_RDWR|O_CLOEXEC descriptor.
  */
 int sk_posix_create(const char *name, uint64_t size, mode_t mode, int excl);
+/* The same, owned by uid/gid (-1: unchanged, the caller's), set before the name appears. */
+int sk_posix_create_owned(const char *name, uint64_t size, mode_t mode, int64_t uid, int64_t gid,
+                          int excl);
 /* The two halves of sk_posix_create, for callers that fill the object before publishing it:
  * an unnamed, sized object with exactly 'mode', and link()ing it to 'name' (-EEXIST if taken). */
 int sk_posix_tmpfile(uint64_t size, mode_t mode);
@@ -49,7 +52,14 @@ int sk_posix_unlink(const char *name);
 #define SK_MAP_EXEC     0x20u /* add PROT_EXEC */
 #define SK_MAP_PRIVATE  0x40u /* MAP_PRIVATE (copy on write) instead of MAP_SHARED */
 
-/* Map len bytes of fd at offset off. Returns 0 and *out, or -errno. */
+/*
+ * Map len bytes of fd at offset off. Returns 0 and *out, or -errno. With SK_MAP_POPULATE a
+ * page that cannot be backed fails the call (-ENOMEM/-ENOSPC) instead of a SIGBUS later.
+ */
 int sk_map_fd(int fd, size_t len, off_t off, void *addr, unsigned flags, void **out);
+/* Prefault [addr, addr+len) of a shared mapping, reporting failures (see sk_map_fd). */
+int sk_populate(void *addr, size_t len, int writable);
+/* A new descriptor for the same object (through /proc/self/fd), e.g. O_RDONLY. O_CLOEXEC. */
+int sk_fd_reopen(int fd, int flags);
 
 #endif
