@@ -232,6 +232,7 @@ Test(posix, resize_and_open_by_name)
 	shmkit_seg_unmap(r, p, PAGE);
 	cr_assert_eq(shmkit_seg_resize(s, PAGE), 0);
 	cr_assert_eq(shmkit_seg_map(r, &last, (void **)&p), -EINVAL, "past the end now");
+	shmkit_seg_close(r);
 	shmkit_seg_remove(s);
 	cr_assert_eq(shmkit_seg_open(&r, SHMKIT_SEG_POSIX, name, 0), -ENOENT);
 	shmkit_seg_close(s);
@@ -533,9 +534,9 @@ Test(sysv, keyed_excl_open_and_unlink_by_id)
 	cr_assert_eq(shmkit_seg_map(o, NULL, &p), 0);
 	cr_assert_eq(shmkit_seg_unlink(SHMKIT_SEG_SYSV, id), 0);
 	cr_assert_eq(shmkit_seg_unmap(o, p, 0), 0, "sysv detaches by address");
+	shmkit_seg_close(o);
 	cr_assert_eq(shmkit_seg_unlink(SHMKIT_SEG_SYSV, id), -EINVAL, "gone with the last detach");
 	cr_assert_eq(shmkit_seg_open(&o, SHMKIT_SEG_SYSV, id, 0), -EINVAL);
-	shmkit_seg_close(o);
 	shmkit_seg_close(a);
 	shmkit_seg_close(b);
 }
