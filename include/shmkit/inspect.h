@@ -1,9 +1,141 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shmkit/inspect.h — read-only views of every shared-memory object on the machine
- * (part of <shmkit.h>). Filled in by the inspection layer.
+ * (part of <shmkit.h>): kernel System V segments, POSIX objects in /dev/shm, and the segments
+ * of shmkit namespaces.
+ *
+ * Nothing here changes an object, except that shmkit_inspect_map() on a kernel System V
+ * segment is a real (read-only) shmat, which the kernel records in atime/lpid.
+ * Everything read from /proc, /dev/shm or a namespace registry is treated as untrusted: a
+ * malformed record is skipped, never trusted.
+ * The functions return 0 (or a count) on success and -errno on failure; none of them blocks
+ * on another process.
  */
 #ifndef SHMKIT_INSPECT_H
 #define SHMKIT_INSPECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Kinds of objects; also usable as a bit mask in filters. */
+#define SHMKIT_KIND_SYSV   1u /* kernel System V segment */
+#define SHMKIT_KIND_POSIX  2u /* POSIX shared-memory object in /dev/shm */
+#define SHMKIT_KIND_SHMKIT 4u /* segment of a shmkit namespace */
+#define SHMKIT_KIND_ALL    7u
+
+/* shmkit_obj.flags */
+#define SHMKIT_OBJ_DEST          0x1u /* marked for removal (IPC_RMID), destroyed on last detach */
+#define SHMKIT_OBJ_LOCKED        0x2u /* SHM_LOCK'ed */
+#define SHMKIT_OBJ_ORPHANED      0x4u /* nobody attached and the creator is gone */
+#define SHMKIT_OBJ_CREATOR_ALIVE 0x8u /* the creating process still runs (PID-reuse safe) */
+
+#define SHMKIT_OBJ_NAME_MAX 255
+
+/* One object. Fields that a kind does not have are 0 / "" (POSIX objects: key 0, id -1). */
+struct shmkit_obj {
+	uint32_t kind;  /* SHMKIT_KIND_* */
+	uint32_t flags; /* SHMKIT_OBJ_* */
+	int32_t key;
+	int32_t id;
+	char name[SHMKIT_OBJ_NAME_MAX + 1]; /* POSIX: name in /dev/shm (no leading '/') */
+	char ns[65];                        /* shmkit namespace */
+	char comm[64];                      /* creator's command, "" when unknown */
+	char backing[288];                  /* path of the backing object, "" for kernel SysV */
+	uint32_t uid, gid, cuid, cgid;
+	uint32_t mode; /* permission bits, plus SHM_DEST / SHM_LOCKED as IPC_STAT shows them */
+	int32_t cpid, lpid;
+	uint32_t reserved_;
+	uint64_t size;               /* bytes as requested (SysV segsz) or the file size (POSIX) */
+	uint64_t nattch;             /* SysV: attach count; POSIX: processes that map the object */
+	int64_t atime, dtime, ctime; /* seconds since the epoch; 0 = never (POSIX: mtime/ctime) */
+	uint64_t rss, swap;          /* bytes, where the kernel reports them */
+};
+
+/* What shmkit_inspect_list() visits. Zeroed: every object of every kind. */
+struct shmkit_inspect_filter {
+	uint32_t kinds; /* SHMKIT_KIND_* mask, 0 = all */
+	uint32_t reserved_;
+	const char *ns; /* shmkit namespaces: only this one (NULL: all) */
+};
+
+/* Called once per object; a non-zero return stops the walk and is returned by the walk. */
+typedef int (*shmkit_inspect_fn)(const struct shmkit_obj *obj, void *arg);
+
+/*
+ * Visit every object the filter selects, kernel SysV first (in /proc/sysvipc/shm order), then
+ * POSIX (sorted by name), then shmkit namespaces. Returns the number of objects visited, the
+ * callback's non-zero value, or -errno if no source could be read at all.
+ */
+int shmkit_inspect_list(const struct shmkit_inspect_filter *f, shmkit_inspect_fn fn, void *arg);
+
+/* A live process using an object. */
+struct shmkit_inspect_proc {
+	int32_t pid;
+	uint32_t maps; /* mappings of the object in that process */
+	uint32_t fds;  /* open descriptors on the object (POSIX, shmkit backing files) */
+	uint32_t reserved_;
+	uint64_t start; /* start time, clock ticks since boot */
+	char comm[64];
+};
+
+/*
+ * Processes attached to obj right now: kernel SysV from /proc/PID/maps ("/SYSV%08x" lines whose
+ * inode is the shmid), POSIX and shmkit backing objects from /proc/PID/maps and /proc/PID/fd.
+ * Processes that cannot be read (permissions, exit during the scan) are skipped.
+ * Fills up to max entries; returns how many there are.
+ */
+int shmkit_inspect_attachers(const struct shmkit_obj *obj, struct shmkit_inspect_proc *out,
+                             size_t max);
+
+/* Command line of pid, arguments joined by spaces (its command name if it has none). */
+int shmkit_inspect_proc_cmdline(int32_t pid, char *buf, size_t len);
+
+/*
+ * 1 if a process with this pid exists and provably started after time t (seconds since the
+ * epoch), i.e. it cannot have done something at t; 0 if not (or it may have); -ESRCH if no such
+ * process exists. Used to decide that a pid has been reused.
+ */
+int shmkit_inspect_pid_started_after(int32_t pid, int64_t t);
+
+/* Limits in force and usage. */
+struct shmkit_inspect_limits {
+	uint64_t shmmax; /* bytes */
+	uint64_t shmmin; /* bytes */
+	uint64_t shmall; /* pages */
+	uint64_t shmmni; /* segments */
+	uint64_t shmseg; /* segments per process (reported, never enforced) */
+	int32_t rmid_forced;
+	uint32_t reserved_;
+	uint64_t page_size;
+	/* usage (SHM_INFO for the kernel) */
+	uint64_t used_ids;
+	uint64_t shm_tot; /* pages */
+	uint64_t shm_rss; /* pages */
+	uint64_t shm_swp; /* pages */
+	uint64_t swap_attempts, swap_successes;
+};
+
+/*
+ * Kernel limits (kind SHMKIT_KIND_SYSV: /proc/sys/kernel/shm*, SHM_INFO) or a shmkit namespace's
+ * (kind SHMKIT_KIND_SHMKIT, ns required). -EINVAL for another kind.
+ */
+int shmkit_inspect_limits(uint32_t kind, const char *ns, struct shmkit_inspect_limits *l);
+
+/* A read-only view of an object's bytes. */
+struct shmkit_inspect_view {
+	const void *addr;
+	uint64_t size; /* bytes that may be read at addr */
+	uint32_t kind;
+	uint32_t reserved_;
+	uint64_t maplen_;
+};
+
+/*
+ * Map obj read-only (SHM_RDONLY attach for kernel SysV, an O_RDONLY mmap otherwise).
+ * -ENOENT/-EINVAL if it vanished, -EACCES without read permission. Undo with
+ * shmkit_inspect_unmap().
+ */
+int shmkit_inspect_map(const struct shmkit_obj *obj, struct shmkit_inspect_view *v);
+void shmkit_inspect_unmap(struct shmkit_inspect_view *v);
 
 #endif

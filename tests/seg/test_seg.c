@@ -9,12 +9,17 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sched.h>
+#include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/vfs.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "seg/handle.h"
 #include "segtest.h"
 
 #define PAGE 4096u
@@ -477,6 +482,37 @@ Test(hugetlb, unsupported_or_bad_page_sizes)
 	cr_assert(err == 0 || err == -ENOMEM || err == -EOPNOTSUPP, "got %d", err);
 	if (!err)
 		shmkit_seg_close(s);
+}
+
+/* In a private mount namespace: mount hugetlbfs on dir and use it as the fallback does. */
+static int hugetlbfs_fallback_in(const char *dir)
+{
+	struct statfs sf;
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("none", dir, "hugetlbfs", 0, "pagesize=2M"))
+		return 77; /* not allowed here */
+	if (sk_hugetlbfs_tmpfile(1ull << 30) != -EOPNOTSUPP)
+		return 1; /* only a 2M mount exists */
+	int fd = sk_hugetlbfs_tmpfile(2u << 20);
+	if (fd < 0 || fstatfs(fd, &sf) || sf.f_bsize != 2u << 20)
+		return 2;
+	if (ftruncate(fd, 2u << 20))
+		return 3;
+	int err = sk_seg_huge_reserve(fd, 0, 2u << 20);
+	return err == 0 || err == -ENOMEM ? 0 : 4;
+}
+
+Test(hugetlb, hugetlbfs_mount_fallback)
+{
+	char dir[] = "/tmp/sk-hugetlbfs-XXXXXX";
+	cr_assert_eq(sk_hugetlbfs_tmpfile(1ull << 40), -EOPNOTSUPP);
+	cr_assert_not_null(mkdtemp(dir));
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(hugetlbfs_fallback_in(dir));
+	int st = tu_wait_timeout(pid, HELPER_MS);
+	rmdir(dir);
+	cr_assert(st == 0 || st == 77, "status %d", st);
 }
 
 /* ---- kernel SysV passthrough ---- */

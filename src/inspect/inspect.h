@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* inspect: what the per-kind walkers share. Internal. */
+#ifndef SHMKIT_INSPECT_INTERNAL_H
+#define SHMKIT_INSPECT_INTERNAL_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "internal/compiler.h"
+#include "shmkit.h"
+
+/* One mapping line of /proc/PID/maps: the inode and the path (" (deleted)" kept). */
+typedef int (*sk_maps_fn)(pid_t pid, uint64_t ino, const char *path, void *arg);
+/*
+ * Call fn for every file-backed mapping of every readable process (pid 0) or of one process.
+ * Lines that do not parse are skipped. A non-zero return from fn stops the scan.
+ */
+int sk_insp_scan_maps(pid_t pid, sk_maps_fn fn, void *arg);
+/* Call fn(pid, arg) for every numeric entry of /proc. */
+int sk_insp_each_pid(int (*fn)(pid_t pid, void *arg), void *arg);
+
+/*
+ * A walker of one kind: calls fn for each object, returns how many it visited or -errno; a
+ * non-zero return of fn stops it and is stored in *stop.
+ */
+typedef int (*sk_insp_walker)(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
+int sk_insp_sysv_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
+int sk_insp_posix_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
+
+/* Sets SHMKIT_OBJ_CREATOR_ALIVE and comm from o->cpid/o->ctime (PID-reuse safe). */
+void sk_insp_creator(struct shmkit_obj *o);
+/* Command line of pid, arguments joined by spaces, truncated to len. */
+int sk_insp_cmdline(pid_t pid, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* shmkit(1): what the subcommands share. */
+#ifndef SHMKIT_CLI_H
+#define SHMKIT_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "shmkit.h"
+
+/* Exit codes of every subcommand. */
+#define EXIT_OK    0
+#define EXIT_FAIL  1
+#define EXIT_USAGE 2
+
+/* Subcommands: argv[0] is the subcommand's name. */
+int cmd_ls(int argc, char **argv);
+int cmd_stat(int argc, char **argv);
+int cmd_mk(int argc, char **argv);
+int cmd_rm(int argc, char **argv);
+int cmd_gc(int argc, char **argv);
+int cmd_limits(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_ipcs(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+
+/* ---- messages ---- */
+/* "shmkit CMD: ..." on stderr. */
+void cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A usage error: message plus a hint to --help; returns EXIT_USAGE. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Reset getopt for a subcommand's own argument vector. */
+void cli_getopt_reset(void);
+
+/* ---- parsing (all return 0 or -EINVAL/-ERANGE) ---- */
+/* Decimal, 0x hex or 0 octal, like ipcrm. */
+int cli_parse_long(const char *s, long long min, long long max, long long *out);
+/* A key: 0x hex, 0 octal or decimal, full 32-bit range (negative decimal allowed). */
+int cli_parse_key(const char *s, int32_t *out);
+/* A size with K/M/G/T/P/E (powers of 1024, also KiB...) or KB/MB/... (powers of 1000). */
+int cli_parse_size(const char *s, uint64_t *out);
+/* An octal mode 0..0777. */
+int cli_parse_mode(const char *s, unsigned *out);
+/* Comma list of sysv,posix,shmkit into a SHMKIT_KIND_* mask. */
+int cli_parse_kinds(const char *s, uint32_t *out);
+/* A user name or uid. */
+int cli_parse_user(const char *s, uid_t *out);
+/* A namespace name: 1..SHMKIT_NS_NAME_MAX of [A-Za-z0-9_-]. */
+bool cli_ns_valid(const char *s);
+
+/* ---- formatting ---- */
+/* util-linux's size_to_human_string(SIZE_SUFFIX_1LETTER): "4K", "1.5M". */
+void cli_human_size(uint64_t bytes, char *buf, size_t len);
+void cli_user_name(uid_t uid, char *buf, size_t len);
+void cli_group_name(gid_t gid, char *buf, size_t len);
+/* "rw-r--r--" */
+void cli_perms_string(unsigned mode, char *buf);
+/* "dest,locked,orphaned" or "-" ... flags as words, joined by sep; "" if none. */
+void cli_status_string(const struct shmkit_obj *o, const char *sep, char *buf, size_t len);
+/* "2026-01-31 12:34:56", or "-" for 0. */
+void cli_time_string(int64_t t, char *buf, size_t len);
+const char *cli_kind_name(uint32_t kind);
+/* JSON string literal with escapes. */
+void cli_json_string(FILE *f, const char *s);
+
+/* ---- selecting objects ---- */
+#define CLI_MAX_MATCH 64
+struct cli_filter {
+	uint32_t kinds; /* 0 = all */
+	bool has_uid;
+	uid_t uid;
+	size_t nkeys, nids, nnames;
+	int32_t keys[CLI_MAX_MATCH];
+	int32_t ids[CLI_MAX_MATCH];
+	const char *names[CLI_MAX_MATCH]; /* fnmatch patterns */
+	const char *ns;
+};
+/* Long options every filtering subcommand accepts, and their handler. */
+#define CLI_FILTER_OPTS                                                                            \
+	{"kind", required_argument, NULL, 'k'}, {"owner", required_argument, NULL, 'u'},           \
+	    {"key", required_argument, NULL, 'K'}, {"id", required_argument, NULL, 'I'},           \
+	    {"name", required_argument, NULL, 'N'},                                                \
+	{                                                                                          \
+		"ns", required_argument, NULL, 'S'                                                 \
+	}
+#define CLI_FILTER_SHORT "k:u:"
+/* Handle one filter option; 1 if c was one, 0 if not, -1 after printing a usage error. */
+int cli_filter_opt(const char *cmd, struct cli_filter *f, int c, const char *arg);
+extern const char cli_filter_help[];
+bool cli_filter_match(const struct cli_filter *f, const struct shmkit_obj *o);
+
+struct cli_objs {
+	struct shmkit_obj *v;
+	size_t n, cap;
+};
+/* Every object the filter selects, in listing order. 0 or -errno. */
+int cli_collect(const struct cli_filter *f, struct cli_objs *out);
+void cli_objs_free(struct cli_objs *o);
+
+/*
+ * Find the one object that ID|KEY|NAME names: "0x..." is a key, a decimal number an id,
+ * anything else a POSIX name (a leading '/' is allowed). kinds/ns narrow the search.
+ * Returns 0, -ENOENT (nothing), -EEXIST (several: ambiguous) or -EINVAL (bad spelling).
+ */
+int cli_resolve(const char *spec, uint32_t kinds, const char *ns, struct shmkit_obj *out);
+/* Remove o, explaining a failure on stderr (cmd names the subcommand). 0 or -errno. */
+int cli_remove(const char *cmd, const struct shmkit_obj *o);
+/* "sysv shmid 5 key 0x0000abcd", "posix NAME"... */
+void cli_describe(const struct shmkit_obj *o, char *buf, size_t len);
+
+/* Print the resolve error for spec; returns the exit code. */
+int cli_resolve_error(const char *cmd, const char *spec, int err);
+
+#endif

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* shmkit(1): choosing objects — filters, and ID|KEY|NAME resolution. */
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+const char cli_filter_help[] =
+    "  -k, --kind LIST      only these kinds: sysv,posix,shmkit (comma-separated)\n"
+    "  -u, --owner USER     only objects owned by USER (name or uid)\n"
+    "      --key KEY        only this key (0x hex, 0 octal or decimal); repeatable\n"
+    "      --id ID          only this id; repeatable\n"
+    "      --name PATTERN   only POSIX objects (or namespaces) matching PATTERN; repeatable\n"
+    "      --ns NS          only segments of shmkit namespace NS\n";
+
+int cli_filter_opt(const char *cmd, struct cli_filter *f, int c, const char *arg)
+{
+	long long v;
+	switch (c) {
+	case 'k':
+		if (cli_parse_kinds(arg, &f->kinds) < 0) {
+			cli_usage(cmd, "invalid kind list '%s' (use sysv, posix, shmkit)", arg);
+			return -1;
+		}
+		return 1;
+	case 'u':
+		if (cli_parse_user(arg, &f->uid) < 0) {
+			cli_usage(cmd, "unknown user '%s'", arg);
+			return -1;
+		}
+		f->has_uid = true;
+		return 1;
+	case 'K':
+		if (f->nkeys == CLI_MAX_MATCH || cli_parse_key(arg, &f->keys[f->nkeys]) < 0) {
+			cli_usage(cmd, "invalid key '%s'", arg);
+			return -1;
+		}
+		f->nkeys++;
+		return 1;
+	case 'I':
+		if (f->nids == CLI_MAX_MATCH || cli_parse_long(arg, 0, INT32_MAX, &v) < 0) {
+			cli_usage(cmd, "invalid id '%s'", arg);
+			return -1;
+		}
+		f->ids[f->nids++] = (int32_t)v;
+		return 1;
+	case 'N':
+		if (f->nnames == CLI_MAX_MATCH || !*arg) {
+			cli_usage(cmd, "invalid name '%s'", arg);
+			return -1;
+		}
+		f->names[f->nnames++] = arg[0] == '/' ? arg + 1 : arg;
+		return 1;
+	case 'S':
+		if (!cli_ns_valid(arg)) {
+			cli_usage(cmd, "invalid namespace name '%s'", arg);
+			return -1;
+		}
+		f->ns = arg;
+		return 1;
+	}
+	return 0;
+}
+
+static bool in_list(const int32_t *v, size_t n, int32_t x)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == x)
+			return true;
+	return false;
+}
+
+bool cli_filter_match(const struct cli_filter *f, const struct shmkit_obj *o)
+{
+	if (f->kinds && !(f->kinds & o->kind))
+		return false;
+	if (f->has_uid && o->uid != f->uid)
+		return false;
+	if (f->nkeys && (o->kind == SHMKIT_KIND_POSIX || !in_list(f->keys, f->nkeys, o->key)))
+		return false;
+	if (f->nids && (o->kind == SHMKIT_KIND_POSIX || !in_list(f->ids, f->nids, o->id)))
+		return false;
+	if (f->ns && (o->kind != SHMKIT_KIND_SHMKIT || strcmp(o->ns, f->ns)))
+		return false;
+	if (f->nnames) {
+		const char *name = o->kind == SHMKIT_KIND_SHMKIT ? o->ns : o->name;
+		size_t i;
+		for (i = 0; i < f->nnames; i++)
+			if (*name && fnmatch(f->names[i], name, 0) == 0)
+				break;
+		if (i == f->nnames)
+			return false;
+	}
+	return true;
+}
+
+struct collect {
+	const struct cli_filter *f;
+	struct cli_objs *out;
+};
+
+static int collect_one(const struct shmkit_obj *o, void *arg)
+{
+	struct collect *c = arg;
+	if (c->f && !cli_filter_match(c->f, o))
+		return 0;
+	struct cli_objs *v = c->out;
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 32;
+		struct shmkit_obj *nv = realloc(v->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		v->v = nv;
+		v->cap = cap;
+	}
+	v->v[v->n++] = *o;
+	return 0;
+}
+
+int cli_collect(const struct cli_filter *f, struct cli_objs *out)
+{
+	struct shmkit_inspect_filter lf = {.kinds = f ? f->kinds : 0, .ns = f ? f->ns : NULL};
+	struct collect c = {f, out};
+	memset(out, 0, sizeof(*out));
+	int r = shmkit_inspect_list(&lf, collect_one, &c);
+	if (r < 0)
+		cli_objs_free(out);
+	return r < 0 ? r : 0;
+}
+
+void cli_objs_free(struct cli_objs *o)
+{
+	free(o->v);
+	o->v = NULL;
+	o->n = o->cap = 0;
+}
+
+int cli_resolve(const char *spec, uint32_t kinds, const char *ns, struct shmkit_obj *out)
+{
+	struct cli_filter f = {.kinds = kinds, .ns = ns};
+	if (!spec || !*spec)
+		return -EINVAL;
+	if (spec[0] >= '0' && spec[0] <= '9') {
+		bool is_key = spec[0] == '0' && (spec[1] == 'x' || spec[1] == 'X');
+		long long v;
+		if (is_key) {
+			if (cli_parse_key(spec, &f.keys[0]) < 0 || f.keys[0] == 0)
+				return -EINVAL; /* IPC_PRIVATE names no one segment */
+			f.nkeys = 1;
+		} else {
+			if (cli_parse_long(spec, 0, INT32_MAX, &v) < 0)
+				return -EINVAL;
+			f.ids[0] = (int32_t)v;
+			f.nids = 1;
+		}
+	} else {
+		f.names[0] = spec[0] == '/' ? spec + 1 : spec;
+		if (!*f.names[0] || strchr(f.names[0], '/'))
+			return -EINVAL;
+		if (!f.kinds)
+			f.kinds = SHMKIT_KIND_POSIX;
+		f.kinds &= SHMKIT_KIND_POSIX;
+		if (!f.kinds)
+			return -EINVAL;
+		f.nnames = 1;
+	}
+	struct cli_objs objs;
+	int r = cli_collect(&f, &objs);
+	if (r < 0)
+		return r;
+	/* fnmatch would accept a pattern: a name names exactly one object. */
+	size_t found = 0;
+	for (size_t i = 0; i < objs.n; i++) {
+		if (f.nnames && strcmp(objs.v[i].name, f.names[0]))
+			continue;
+		if (!found)
+			*out = objs.v[i];
+		found++;
+	}
+	cli_objs_free(&objs);
+	return found == 1 ? 0 : found ? -EEXIST : -ENOENT;
+}
+
+int cli_resolve_error(const char *cmd, const char *spec, int err)
+{
+	switch (err) {
+	case -EINVAL:
+		return cli_usage(cmd, "'%s' is not an id, a key (0x...) or a POSIX name", spec);
+	case -ENOENT:
+		cli_warn(cmd, "no shared-memory object matches '%s'", spec);
+		return EXIT_FAIL;
+	case -EEXIST:
+		cli_warn(cmd, "'%s' matches objects of several kinds; choose one with --kind",
+		         spec);
+		return EXIT_FAIL;
+	}
+	cli_warn(cmd, "cannot list objects: %s", strerror(-err));
+	return EXIT_FAIL;
+}
