@@ -73,11 +73,8 @@ struct match {
 	struct procs procs;
 };
 
-static int match_sysv(pid_t pid, uint64_t ino, const char *path, void *arg)
+static int add_map(struct match *m, pid_t pid)
 {
-	struct match *m = arg;
-	if (strncmp(path, "/SYSV", 5) != 0 || ino != (uint64_t)m->obj->id)
-		return 0;
 	struct shmkit_inspect_proc *p = proc_slot(&m->procs, pid);
 	if (!p)
 		return -ENOMEM;
@@ -85,16 +82,20 @@ static int match_sysv(pid_t pid, uint64_t ino, const char *path, void *arg)
 	return 0;
 }
 
+static int match_sysv(pid_t pid, uint64_t ino, const char *path, void *arg)
+{
+	struct match *m = arg;
+	if (strncmp(path, "/SYSV", 5) != 0 || ino != (uint64_t)m->obj->id)
+		return 0;
+	return add_map(m, pid);
+}
+
 static int match_file(pid_t pid, uint64_t ino, const char *path, void *arg)
 {
 	struct match *m = arg;
 	if (ino != m->ino || strcmp(path, m->obj->backing) != 0)
 		return 0;
-	struct shmkit_inspect_proc *p = proc_slot(&m->procs, pid);
-	if (!p)
-		return -ENOMEM;
-	p->maps++;
-	return 0;
+	return add_map(m, pid);
 }
 
 static int match_fds(pid_t pid, void *arg)

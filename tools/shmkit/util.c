@@ -14,24 +14,28 @@
 
 #include "cli.h"
 
+static void vwarn(const char *cmd, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "shmkit %s: ", cmd);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void cli_warn(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "shmkit %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn(cmd, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(stderr, "shmkit %s: ", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vwarn(cmd, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nTry 'shmkit %s --help' for more information.\n", cmd);
+	fprintf(stderr, "Try 'shmkit %s --help' for more information.\n", cmd);
 	return EXIT_USAGE;
 }
 
