@@ -1,0 +1,82 @@
+#!/bin/bash
+# diff.sh CONFORM [--seed S] [--count N] [--ops M] [--random KxN] [--backend B]
+# Runs the kernel and backend B (default shmkit) over the same seeds and fails at the first
+# sequence whose normalized traces differ, printing its diff -u, the seed and a command that
+# reproduces it. --random KxN adds K ranges of N sequences at random seeds (printed first).
+# --keep-going lists every differing seed with its first differing lines instead of stopping.
+# Exit 77 if the backend is not available in this build.
+set -euo pipefail
+here=$(dirname "$0")
+. "$here/lib.sh"
+conform=$1
+shift
+seed=1 count=1000 ops=40 random= backend=shmkit keep=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--keep-going) keep=1; shift; continue ;;
+	--seed) seed=$2 ;;
+	--count) count=$2 ;;
+	--ops) ops=$2 ;;
+	--random) random=$2 ;;
+	--backend) backend=$2 ;;
+	*) echo "usage: $0 CONFORM [--seed S] [--count N] [--ops M] [--random KxN]" >&2; exit 2 ;;
+	esac
+	shift 2
+done
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+if ! "$conform" --backend "$backend" --count 0 >/dev/null 2>"$tmp/err"; then
+	rc=$?
+	cat "$tmp/err" >&2
+	[ $rc -eq 77 ] && echo "SKIP: backend $backend not available" >&2
+	exit $rc
+fi
+
+ranges="$seed:$count"
+if [ -n "$random" ]; then
+	for _ in $(seq "${random%x*}"); do
+		ranges="$ranges $(( (RANDOM << 15 | RANDOM) * 64 )):${random#*x}"
+	done
+fi
+echo "seed ranges (start:count): $ranges, ops=$ops"
+
+total=0 failed=0
+for r in $ranges; do
+	s=${r%:*} n=${r#*:}
+	args=(--seed "$s" --count "$n" --ops "$ops")
+	"$conform" --backend kernel "${args[@]}" >"$tmp/kernel" &
+	k=$!
+	brc=0
+	"$conform" --backend "$backend" "${args[@]}" >"$tmp/$backend" 2>"$tmp/err" || brc=$?
+	wait $k
+	harness_check "$tmp/kernel" kernel
+	if [ -n "$keep" ]; then
+		for b in $(all_diff_seeds "$tmp/kernel" "$tmp/$backend"); do
+			echo "seed $b:"
+			first_lines "$tmp/kernel" "$tmp/$backend" "$b"
+			failed=1
+		done
+		total=$((total + n))
+		continue
+	fi
+	bad=$(first_diff_seed "$tmp/kernel" "$tmp/$backend")
+	if [ -n "$bad" ]; then
+		echo "FAIL: $backend differs from the kernel at seed $bad"
+		show_diff "$tmp/kernel" "$tmp/$backend" "$bad" kernel "$backend"
+		echo "reproduce: $here/diff.sh $conform --backend $backend --seed $bad --count 1 --ops $ops"
+		echo "     or:   $conform --backend $backend --seed $bad --count 1 --ops $ops --verbose"
+		exit 1
+	fi
+	if [ $brc -ne 0 ]; then
+		echo "FAIL: $backend run exited with status $brc (seeds $s..$((s + n - 1)))"
+		cat "$tmp/err"
+		exit 1
+	fi
+	total=$((total + n))
+done
+if [ $failed -ne 0 ]; then
+	echo "FAIL: $backend differs from the kernel (seeds listed above)"
+	exit 1
+fi
+echo "ok: $total sequences, $backend matches the kernel"

@@ -1,0 +1,35 @@
+# Differential conformance suite: the kernel's System V shared memory is the reference.
+# One source, two programs:
+#   conform       kernel | libc | shmkit backends (links the library's objects);
+#   conform_libc  plain libc calls only, to be run under the LD_PRELOAD interposer.
+set(CONFORM_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+# The library's objects rather than the archive: the shmkit entry points are weak references
+# in conform.c (so the driver also builds where the sysv layer is missing), and an archive
+# member would never be pulled in by a weak reference.
+find_package(Threads REQUIRED)
+add_executable(conform ${CONFORM_DIR}/conform.c $<TARGET_OBJECTS:shmkit_obj>)
+target_compile_definitions(conform PRIVATE CONFORM_SHMKIT)
+target_include_directories(conform PRIVATE ${CMAKE_SOURCE_DIR}/include)
+target_link_libraries(conform PRIVATE Threads::Threads)
+
+add_executable(conform_libc ${CONFORM_DIR}/conform.c)
+
+set(CONFORM_TIMEOUT 240 CACHE STRING "Timeout of each conformance test (seconds)")
+
+# fork/setuid/exec-heavy: not a ThreadSanitizer subject.
+if(NOT SHMKIT_SANITIZE MATCHES "thread")
+  add_test(NAME conformance_kernel_deterministic
+    COMMAND ${CONFORM_DIR}/determinism.sh $<TARGET_FILE:conform> --seed 1 --count 400)
+  set_tests_properties(conformance_kernel_deterministic PROPERTIES
+    TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean LABELS conformance)
+
+  # Fixed seeds (reproducible) plus a few random ones printed at the start.
+  # DISABLED/pending while shmkit still differs from the kernel: the known differences are
+  # listed with their seeds in the suite's mismatch notes; enable once they are fixed.
+  add_test(NAME conformance_shmkit_vs_kernel
+    COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform> --seed 1 --count 2000 --random 3x200)
+  set_tests_properties(conformance_shmkit_vs_kernel PROPERTIES
+    TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean SKIP_RETURN_CODE 77
+    LABELS "conformance;pending" DISABLED TRUE)
+endif()
