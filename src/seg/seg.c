@@ -178,6 +178,8 @@ SK_EXPORT int shmkit_seg_from_fd(shmkit_seg_t **out, int fd, uint32_t flags)
 	int acc = fcntl(fd, F_GETFL);
 	if (acc < 0)
 		return -errno;
+	if (acc & O_PATH)
+		return -EINVAL; /* a reference to the file, not an open one */
 	acc &= O_ACCMODE;
 	if (acc == O_WRONLY)
 		return -EACCES; /* nothing can be mapped through it */

@@ -119,6 +119,10 @@ Test(from_fd, refuses_what_is_not_shared_memory)
 	cr_assert_eq(shmkit_seg_from_fd(&s, exe, 0), -EINVAL, "a disk file");
 	int mfd = memfd_create("x", MFD_CLOEXEC);
 	cr_assert_eq(shmkit_seg_from_fd(&s, mfd, 0x2), -EINVAL);
+	int path = sk_fd_reopen(mfd, O_PATH);
+	cr_assert_geq(path, 0);
+	cr_assert_eq(shmkit_seg_from_fd(&s, path, 0), -EINVAL, "O_PATH opens nothing");
+	close(path);
 	int wo = sk_fd_reopen(mfd, O_WRONLY);
 	cr_assert_geq(wo, 0);
 	cr_assert_eq(shmkit_seg_from_fd(&s, wo, 0), -EACCES, "write-only cannot be mapped");
@@ -339,6 +343,9 @@ Test(fdpass, hostile_senders_are_refused_without_leaks)
 	int exe = open("/proc/self/exe", O_RDONLY);
 	assert_refused(SOCK_SEQPACKET, &good, sizeof(good), 1, exe);
 	close(exe);
+	int path = open("/dev/shm", O_PATH);
+	assert_refused(SOCK_SEQPACKET, &good, sizeof(good), 1, path);
+	close(path);
 }
 
 Test(fdpass, a_false_name_is_not_adopted)
