@@ -713,3 +713,32 @@ Test(cli, ipcs_matches_util_linux)
 		rm_sysv(ids[i]);
 	cr_expect(!sysv_exists(dest));
 }
+
+/* ---- documentation ---- */
+
+Test(cli, man_page_and_completion_cover_every_command)
+{
+	const char *cmds[] = {"ls",     "stat", "mk",    "rm",   "gc",
+	                      "limits", "dump", "watch", "ipcs", "run"};
+	struct result man = sh("cat %s/man/shmkit.1", SHMKIT_SOURCE_DIR);
+	struct result comp = sh("cat %s/completion/shmkit.bash", SHMKIT_SOURCE_DIR);
+	cr_assert_eq(man.rc, 0);
+	cr_assert_eq(comp.rc, 0);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		char ss[32], arm[32];
+		snprintf(ss, sizeof(ss), "\n.SS %s\n", cmds[i]);
+		snprintf(arm, sizeof(arm), "\t%s)", cmds[i]);
+		cr_expect(strstr(man.out, ss), "man page lacks %s", cmds[i]);
+		cr_expect(strstr(comp.out, arm), "completion lacks %s", cmds[i]);
+	}
+	result_free(&man);
+	result_free(&comp);
+	struct result r = sh("bash -n %s/completion/shmkit.bash", SHMKIT_SOURCE_DIR);
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	result_free(&r);
+	r = sh("command -v groff >/dev/null || exit 0; groff -man -ww -z %s/man/shmkit.1 2>&1",
+	       SHMKIT_SOURCE_DIR);
+	cr_expect_eq(r.rc, 0);
+	cr_expect_str_empty(r.out, "groff warnings: %s", r.out);
+	result_free(&r);
+}
