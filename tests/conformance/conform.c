@@ -143,6 +143,7 @@ struct id_registry {
 struct idrec {
 	int id;
 	size_t size; /* requested size at creation; 0 if unknown */
+	bool rmid;   /* this process removed it (it may live on while attached) */
 };
 
 struct att {
@@ -345,7 +346,7 @@ static int learn_id(struct ctx *c, int id, size_t size)
 	if (k >= 0 || c->nids >= MAX_IDS)
 		return k;
 	k = c->nids++;
-	c->ids[k] = (struct idrec){id, size};
+	c->ids[k] = (struct idrec){id, size, false};
 	registry_add(id);
 	announce(c, 'I', id, size);
 	return k;
@@ -420,7 +421,22 @@ struct idpick {
 	size_t size;
 };
 
-/* A known id (biased to recent ones), -1, INT_MIN, or a known id with a foreign sequence. */
+/* Ordinal of a known id: mostly one not removed yet, biased to recent ones. */
+static int pick_known(struct ctx *c, uint64_t r)
+{
+	int live[MAX_IDS], n = 0;
+	for (int i = 0; i < c->nids; i++)
+		if (!c->ids[i].rmid)
+			live[n++] = i;
+	if (n == 0 || r % 5 == 0)
+		return (int)((r / 5) % (uint64_t)c->nids);
+	r /= 5;
+	if (r % 2 && n > 3)
+		return live[n - 1 - (int)((r / 2) % 3)];
+	return live[(r / 2) % (uint64_t)n];
+}
+
+/* A known id, -1, INT_MIN, or a known id with a foreign sequence number. */
 static struct idpick pick_id(struct ctx *c, uint64_t r)
 {
 	unsigned v = r % 24;
@@ -433,9 +449,7 @@ static struct idpick pick_id(struct ctx *c, uint64_t r)
 		say(c, " INT_MIN");
 		return (struct idpick){INT_MIN, -1, 0};
 	}
-	int k = (int)(r % (uint64_t)c->nids);
-	if (v < 12 && c->nids > 3)
-		k = c->nids - 1 - (int)(r % 3);
+	int k = pick_known(c, r);
 	if (v == 2) {
 		say(c, " forged(id#%d)", k);
 		return (struct idpick){c->ids[k].id ^ (1 << 30), -1, 0};
@@ -589,6 +603,8 @@ static char *at_addr(struct ctx *c, uint64_t r, size_t len, int *flg)
 	case 17:
 	case 18: {
 		size_t off = (r % 16) * run.page;
+		if ((r / 16) % 2)
+			*flg |= SHM_REMAP;
 		say(c, " guard+%zu", off);
 		return c->guard + off;
 	}
@@ -698,9 +714,10 @@ static void op_dt(struct ctx *c, const uint64_t *r)
 	endl(c);
 }
 
+/* Few distinct offsets, so that reads meet earlier writes (persistence, sharing). */
 static size_t pick_offset(const struct att *t, uint64_t r)
 {
-	switch (r % 5) {
+	switch (r % 8) {
 	case 0:
 		return 0;
 	case 1:
@@ -708,9 +725,12 @@ static size_t pick_offset(const struct att *t, uint64_t r)
 	case 2:
 		return t->len - 1; /* past segsz, inside the last page */
 	case 3:
+	case 4:
 		return t->len > run.page ? run.page : t->len / 2;
+	case 5:
+		return (r / 8) % t->len;
 	default:
-		return (r / 5) % t->len;
+		return 0;
 	}
 }
 
@@ -838,10 +858,13 @@ static void op_simple_ctl(struct ctx *c, const uint64_t *r, int cmd, const char 
 	begin(c, "shmctl");
 	struct idpick p = pick_id(c, r[0]);
 	say(c, " %s", name);
-	if (c->be->ctl(p.id, cmd, NULL) < 0)
+	if (c->be->ctl(p.id, cmd, NULL) < 0) {
 		say_err(c, errno);
-	else
+	} else {
 		say(c, " = ok");
+		if (cmd == IPC_RMID && p.k >= 0)
+			c->ids[p.k].rmid = true;
+	}
 	endl(c);
 }
 
@@ -979,11 +1002,11 @@ static const struct {
 	unsigned weight;
 	unsigned where;
 } optab[] = {
-    {OP_GET, 16, MAIN | CHILD | NOBODY_CHILD},
-    {OP_AT, 16, MAIN | CHILD | NOBODY_CHILD},
-    {OP_DT, 8, MAIN | CHILD | NOBODY_CHILD},
-    {OP_WRITE, 6, MAIN | CHILD | NOBODY_CHILD},
-    {OP_READ, 6, MAIN | CHILD | NOBODY_CHILD},
+    {OP_GET, 14, MAIN | CHILD | NOBODY_CHILD},
+    {OP_AT, 20, MAIN | CHILD | NOBODY_CHILD},
+    {OP_DT, 7, MAIN | CHILD | NOBODY_CHILD},
+    {OP_WRITE, 7, MAIN | CHILD | NOBODY_CHILD},
+    {OP_READ, 7, MAIN | CHILD | NOBODY_CHILD},
     {OP_MPROT, 2, MAIN | CHILD | NOBODY_CHILD},
     {OP_STAT, 9, MAIN | CHILD | NOBODY_CHILD},
     {OP_SET, 4, MAIN | CHILD | NOBODY_CHILD},
@@ -1044,7 +1067,7 @@ static void relay(struct ctx *c, int fd)
 			unsigned long b;
 			if (sscanf(l + 1, "I %ld %lu", &a, &b) == 2 && ordinal(c, (int)a) < 0 &&
 			    c->nids < MAX_IDS)
-				c->ids[c->nids++] = (struct idrec){(int)a, b};
+				c->ids[c->nids++] = (struct idrec){(int)a, b, false};
 			else if (sscanf(l + 1, "A %ld", &a) == 1 && c->natts < MAX_ATTS)
 				c->atts[c->natts++] = (struct att){0};
 			continue;
@@ -1223,6 +1246,9 @@ static void run_step(struct ctx *c, unsigned where)
 			break;
 		w -= optab[i].weight;
 	}
+	/* Without any id most steps only probe EINVAL: get to a segment sooner. */
+	if (c->nids == 0 && r[5] % 2)
+		i = 0;
 	switch (optab[i].op) {
 	case OP_GET:
 		return op_get(c, r);
