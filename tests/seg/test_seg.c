@@ -442,6 +442,59 @@ Test(map, populate_lock_exec)
 	shmkit_seg_close(s);
 }
 
+/*
+ * In a private mount namespace with a 64 KiB tmpfs over /dev/shm: a 1 MiB object can be
+ * created (files are sparse), but populating it fails with -ENOSPC now, where touching it
+ * without populate would be a SIGBUS later.
+ */
+static int full_tmpfs_in_namespace(void)
+{
+	struct shmkit_map_opts o = {.flags = SHMKIT_MAP_POPULATE};
+	shmkit_seg_t *s;
+	char *p;
+	if (unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("none", "/dev/shm", "tmpfs", 0, "size=64k"))
+		return 77; /* not allowed here */
+	if (shmkit_seg_create(&s, "full", 1 << 20, NULL))
+		return 1;
+	if (shmkit_seg_map(s, &o, (void **)&p) != -ENOSPC)
+		return 2;
+	if (shmkit_seg_map(s, NULL, (void **)&p))
+		return 3;
+	pid_t pid = fork();
+	if (pid == 0) {
+		signal(SIGBUS, SIG_DFL);
+		memset(p, 1, 1 << 20);
+		_exit(0);
+	}
+	return tu_wait_timeout(pid, HELPER_MS) == 128 + SIGBUS ? 0 : 4;
+}
+
+Test(map, populate_fails_fast_where_a_touch_would_be_sigbus)
+{
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(full_tmpfs_in_namespace());
+	int st = tu_wait_timeout(pid, HELPER_MS);
+	cr_assert(st == 0 || st == 77, "status %d", st);
+}
+
+Test(map, sysv_populate_and_lock)
+{
+	struct shmkit_seg_config c = seg_cfg(SHMKIT_SEG_SYSV, 0600);
+	struct shmkit_map_opts o = {.flags = SHMKIT_MAP_POPULATE | SHMKIT_MAP_LOCK};
+	unsigned char vec[2];
+	shmkit_seg_t *s;
+	void *p;
+	cr_assert_eq(shmkit_seg_create(&s, NULL, 2 * PAGE, &c), 0);
+	cr_assert_eq(shmkit_seg_map(s, &o, &p), 0);
+	cr_assert_eq(mincore(p, 2 * PAGE, vec), 0);
+	cr_assert(vec[0] & vec[1] & 1, "resident");
+	cr_assert_eq(shmkit_seg_unmap(s, p, 0), 0);
+	cr_assert_eq(shmkit_seg_remove(s), 0);
+	shmkit_seg_close(s);
+}
+
 /* ---- huge pages ---- */
 
 Test(hugetlb, works_or_says_clearly_why_not)
