@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The inspection API (shmkit/inspect.h) used directly: listing with filters, attachers found
+ * through /proc, PID-reuse-safe start times, read-only views and limits.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/shm.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shmkit.h"
+#include "testutil.h"
+
+struct find {
+	uint32_t kind;
+	int32_t id;
+	const char *name;
+	struct shmkit_obj obj;
+	int seen;
+};
+
+static int find_cb(const struct shmkit_obj *o, void *arg)
+{
+	struct find *f = arg;
+	if (o->kind != f->kind)
+		return 0;
+	if (f->name ? strcmp(o->name, f->name) != 0 : o->id != f->id)
+		return 0;
+	f->obj = *o;
+	f->seen++;
+	return 0;
+}
+
+static int find(uint32_t kinds, uint32_t kind, int32_t id, const char *name, struct shmkit_obj *out)
+{
+	struct shmkit_inspect_filter filt = {.kinds = kinds};
+	struct find f = {.kind = kind, .id = id, .name = name};
+	int r = shmkit_inspect_list(&filt, find_cb, &f);
+	cr_assert(r >= 0, "list: %d", r);
+	if (out && f.seen)
+		*out = f.obj;
+	return f.seen;
+}
+
+static int stop_cb(const struct shmkit_obj *o, void *arg)
+{
+	(void)o;
+	++*(int *)arg;
+	return 42;
+}
+
+Test(inspect, list_filters_kinds_and_stops)
+{
+	key_t key = (key_t)(0x5d000000 | tu_rand(1 << 24));
+	int id = shmget(key, 5000, IPC_CREAT | IPC_EXCL | 0640);
+	cr_assert(id >= 0);
+	char name[128], path[140];
+	snprintf(name, sizeof(name), "%s", tu_name("insp-list"));
+	snprintf(path, sizeof(path), "/%s", name);
+	int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	cr_assert(fd >= 0);
+	cr_assert_eq(ftruncate(fd, 777), 0);
+	close(fd);
+
+	struct shmkit_obj o;
+	cr_expect_eq(find(0, SHMKIT_KIND_SYSV, id, NULL, &o), 1);
+	cr_expect_eq(o.key, key);
+	cr_expect_eq(o.size, 5000);
+	cr_expect_eq(o.mode & 0777, 0640);
+	cr_expect_eq(o.cpid, getpid());
+	cr_expect(o.flags & SHMKIT_OBJ_CREATOR_ALIVE);
+	cr_expect(!(o.flags & SHMKIT_OBJ_ORPHANED), "our own segment is not orphaned");
+	cr_expect(strlen(o.comm) > 0, "the creator's command line is known");
+	cr_expect_eq(find(SHMKIT_KIND_POSIX, SHMKIT_KIND_SYSV, id, NULL, NULL), 0);
+
+	cr_expect_eq(find(0, SHMKIT_KIND_POSIX, -1, name, &o), 1);
+	cr_expect_eq(o.size, 777);
+	cr_expect_eq(o.id, -1);
+	char backing[160];
+	snprintf(backing, sizeof(backing), "/dev/shm/%s", name);
+	cr_expect_str_eq(o.backing, backing);
+	cr_expect_eq(find(SHMKIT_KIND_SYSV, SHMKIT_KIND_POSIX, -1, name, NULL), 0);
+
+	/* A non-zero callback value stops the walk and is returned. */
+	int calls = 0;
+	cr_expect_eq(shmkit_inspect_list(NULL, stop_cb, &calls), 42);
+	cr_expect_eq(calls, 1);
+	struct shmkit_inspect_filter bad = {.kinds = 0x80};
+	cr_expect_eq(shmkit_inspect_list(&bad, stop_cb, &calls), -EINVAL);
+
+	shmctl(id, IPC_RMID, NULL);
+	shm_unlink(path);
+}
+
+Test(inspect, attachers_of_sysv_and_posix)
+{
+	int id = shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	cr_assert(id >= 0);
+	char path[140];
+	snprintf(path, sizeof(path), "/%s", tu_name("insp-att"));
+	int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+	cr_assert(fd >= 0);
+	cr_assert_eq(ftruncate(fd, 4096), 0);
+
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t child = fork();
+	if (child == 0) {
+		/* Two attachments of the segment, one mapping and one descriptor of the object. */
+		void *a = shmat(id, NULL, 0), *b = shmat(id, NULL, SHM_RDONLY);
+		void *m = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+		char c = a != (void *)-1 && b != (void *)-1 && m != MAP_FAILED ? 'y' : 'n';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(fd); /* only the child holds it now */
+	char c = 0;
+	cr_assert_eq(read(p[0], &c, 1), 1);
+	cr_assert_eq(c, 'y');
+
+	struct shmkit_obj o;
+	cr_assert_eq(find(SHMKIT_KIND_SYSV, SHMKIT_KIND_SYSV, id, NULL, &o), 1);
+	struct shmkit_inspect_proc procs[8];
+	int n = shmkit_inspect_attachers(&o, procs, 8);
+	cr_expect_eq(n, 1);
+	cr_expect_eq(procs[0].pid, child);
+	cr_expect_eq(procs[0].maps, 2);
+	cr_expect_gt(procs[0].start, 0);
+
+	cr_assert_eq(find(SHMKIT_KIND_POSIX, SHMKIT_KIND_POSIX, -1, path + 1, &o), 1);
+	cr_expect_eq(o.nattch, 1, "one process maps it");
+	n = shmkit_inspect_attachers(&o, procs, 8);
+	cr_expect_eq(n, 1);
+	cr_expect_eq(procs[0].pid, child);
+	cr_expect_eq(procs[0].maps, 1);
+	cr_expect_eq(procs[0].fds, 1);
+
+	kill(child, SIGKILL);
+	tu_wait_timeout(child, 10000);
+	cr_expect_eq(shmkit_inspect_attachers(&o, procs, 8), 0);
+	shmctl(id, IPC_RMID, NULL);
+	shm_unlink(path);
+}
+
+Test(inspect, pid_started_after)
+{
+	time_t now = time(NULL);
+	cr_expect_eq(shmkit_inspect_pid_started_after(getpid(), now), 0, "we started before now");
+	cr_expect_eq(shmkit_inspect_pid_started_after(getpid(), 0), 1, "and after 1970");
+	pid_t child = fork();
+	if (child == 0)
+		_exit(0);
+	tu_wait_timeout(child, 10000);
+	cr_expect_eq(shmkit_inspect_pid_started_after(child, now), -ESRCH);
+}
+
+Test(inspect, read_only_view)
+{
+	int id = shmget(IPC_PRIVATE, 100, IPC_CREAT | 0600);
+	cr_assert(id >= 0);
+	char *p = shmat(id, NULL, 0);
+	cr_assert(p != (void *)-1);
+	strcpy(p, "inspect me");
+	struct shmkit_obj o;
+	cr_assert_eq(find(SHMKIT_KIND_SYSV, SHMKIT_KIND_SYSV, id, NULL, &o), 1);
+	struct shmkit_inspect_view v;
+	cr_assert_eq(shmkit_inspect_map(&o, &v), 0);
+	cr_expect_eq(v.size, 100);
+	cr_expect_str_eq(v.addr, "inspect me");
+	shmkit_inspect_unmap(&v);
+	shmdt(p);
+	shmctl(id, IPC_RMID, NULL);
+	cr_expect_eq(shmkit_inspect_map(&o, &v), -EINVAL, "removed: no view");
+}
+
+Test(inspect, kernel_limits)
+{
+	struct shmkit_inspect_limits l;
+	cr_assert_eq(shmkit_inspect_limits(SHMKIT_KIND_SYSV, NULL, &l), 0);
+	FILE *f = fopen("/proc/sys/kernel/shmmni", "r");
+	unsigned long long mni = 0;
+	cr_assert(f);
+	cr_assert_eq(fscanf(f, "%llu", &mni), 1);
+	fclose(f);
+	cr_expect_eq(l.shmmni, mni);
+	cr_expect_eq(l.shmmin, 1);
+	cr_expect_eq(l.page_size, (uint64_t)sysconf(_SC_PAGESIZE));
+	cr_expect_eq(shmkit_inspect_limits(SHMKIT_KIND_POSIX, NULL, &l), -EINVAL);
+}
