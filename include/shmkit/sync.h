@@ -15,6 +15,13 @@
 
 #define SHMKIT_SYNC_OBJ_SIZE 16
 
+/* Static initialisers: all-zero objects are valid (unlocked, reset, value 0). */
+#define SHMKIT_MUTEX_INITIALIZER                                                                   \
+	{                                                                                          \
+		.opaque_ = { 0 }                                                                   \
+	}
+#define SHMKIT_COND_INITIALIZER SHMKIT_MUTEX_INITIALIZER
+
 typedef union shmkit_mutex {
 	uint32_t opaque_[4];
 	uint64_t align_;
@@ -55,5 +62,28 @@ int shmkit_sem_wait(shmkit_sem_t *s);
 int shmkit_sem_trywait(shmkit_sem_t *s); /* -EAGAIN */
 int shmkit_sem_timedwait(shmkit_sem_t *s, const struct timespec *abs);
 int shmkit_sem_getvalue(shmkit_sem_t *s, unsigned *value);
+
+/* Event: manual = 0 auto-reset (each wait consumes the set state), else manual-reset. */
+int shmkit_event_init(shmkit_event_t *e, int manual);
+int shmkit_event_set(shmkit_event_t *e);
+int shmkit_event_reset(shmkit_event_t *e);
+int shmkit_event_wait(shmkit_event_t *e);
+int shmkit_event_trywait(shmkit_event_t *e); /* -EAGAIN */
+int shmkit_event_timedwait(shmkit_event_t *e, const struct timespec *abs);
+
+/*
+ * Bridge to poll/epoll: a helper thread in the calling process waits on a semaphore or event
+ * and makes an eventfd readable. The bridge CONSUMES what it waits for: each semaphore token
+ * (or auto-reset event set) it takes adds 1 to the eventfd counter, which read(2) returns and
+ * clears; a manual-reset event adds 1 per set/reset cycle. shmkit_bridge_close() stops and
+ * joins the thread, gives back tokens taken but not yet read, and closes the fd. Process-local:
+ * not usable across fork or exec.
+ */
+typedef struct shmkit_bridge shmkit_bridge_t;
+#define SHMKIT_BRIDGE_SEM   1 /* obj is a shmkit_sem_t * */
+#define SHMKIT_BRIDGE_EVENT 2 /* obj is a shmkit_event_t * */
+int shmkit_bridge_open(shmkit_bridge_t **b, int kind, void *obj);
+int shmkit_bridge_fd(const shmkit_bridge_t *b); /* non-blocking, close-on-exec eventfd */
+int shmkit_bridge_close(shmkit_bridge_t *b);
 
 #endif

@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * eventfd bridge: lets an epoll/poll loop wait on a shmkit semaphore or event. A helper thread
+ * (all signals blocked, so it never runs the process's handlers) takes tokens with the
+ * ordinary waiting loop and adds one to an eventfd per token. The shared object knows nothing
+ * about the bridge: it is just one more waiter.
+ *
+ * Stopping: the helper sleeps in FUTEX_WAIT on the object's word, which close cannot change.
+ * close sets stop (BARRIER_7) and issues FUTEX_WAKE on the word until the helper reports done;
+ * a wake that lands before the helper went to sleep is repeated a millisecond later. Spurious
+ * wakes of other waiters on the word are harmless (they re-check). Tokens the helper took but
+ * nobody read from the eventfd are posted back, so closing a bridge loses nothing.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "sync/sync.h"
+#include "sys/sys.h"
+
+struct shmkit_bridge {
+	int kind;
+	int efd;
+	void *obj;
+	SK_ATOMIC(uint32_t) * word;
+	SK_ATOMIC(uint32_t) * waiters;
+	enum sk_token_kind take;
+	pthread_t thread;
+	SK_ATOMIC(uint32_t) stop;
+	SK_ATOMIC(uint32_t) done;
+};
+
+/* Manual-reset event: one count per set, so wait for the reset before watching again. */
+static int wait_reset(struct shmkit_bridge *b)
+{
+	uint32_t v;
+	while ((v = atomic_load_explicit(b->word, memory_order_seq_cst)) != 0) {
+		if (atomic_load_explicit(&b->stop, memory_order_seq_cst)) /* see BARRIER_7 */
+			return -ECANCELED;
+		int r = sk_futex_wait(b->word, v, NULL);
+		if (r < 0 && r != -EAGAIN)
+			return r;
+	}
+	return 0;
+}
+
+static void *helper(void *arg)
+{
+	struct shmkit_bridge *b = arg;
+	for (;;) {
+		int r = sk_token_wait(b->word, b->waiters, b->take, NULL, &b->stop);
+		if (r < 0)
+			break;
+		uint64_t one = 1;
+		/* Cannot fail short of 2^64-2 unread tokens; a lost count would only delay readers.
+		 */
+		(void)SK_RETRY_EINTR(write(b->efd, &one, sizeof(one)));
+		if (b->take == SK_TOKEN_LEVEL && wait_reset(b) < 0)
+			break;
+	}
+	sk_store_release(&b->done, 1); /* see BARRIER_7 */
+	return NULL;
+}
+
+/*
+ * Opens a bridge on obj (kind SHMKIT_BRIDGE_SEM or SHMKIT_BRIDGE_EVENT). Returns 0 and *out,
+ * -EINVAL for a bad kind or NULL obj, -ENOMEM, or an eventfd/pthread error. Does not block.
+ */
+SK_EXPORT int shmkit_bridge_open(shmkit_bridge_t **out, int kind, void *obj)
+{
+	if (!out || !obj || (kind != SHMKIT_BRIDGE_SEM && kind != SHMKIT_BRIDGE_EVENT))
+		return -EINVAL;
+	struct shmkit_bridge *b = calloc(1, sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	b->kind = kind;
+	b->obj = obj;
+	if (kind == SHMKIT_BRIDGE_SEM) {
+		struct sk_sem *s = sk_sem_of(obj);
+		b->word = &s->value;
+		b->waiters = &s->waiters;
+		b->take = SK_TOKEN_COUNT;
+	} else {
+		struct sk_event *e = sk_event_of(obj);
+		b->word = &e->state;
+		b->waiters = &e->waiters;
+		b->take = e->manual ? SK_TOKEN_LEVEL : SK_TOKEN_ONE;
+	}
+	int err;
+	b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (b->efd < 0) {
+		err = -errno;
+		goto err_free;
+	}
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old); /* the helper inherits the full mask */
+	err = -pthread_create(&b->thread, NULL, helper, b);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		goto err_close;
+	*out = b;
+	return 0;
+err_close:
+	close(b->efd);
+err_free:
+	free(b);
+	return err;
+}
+
+/* The pollable descriptor (EPOLLIN when tokens were taken). Never blocks. */
+SK_EXPORT int shmkit_bridge_fd(const shmkit_bridge_t *b)
+{
+	return b ? b->efd : -EINVAL;
+}
+
+/* Tokens taken by the helper but not read from the eventfd go back to the object. */
+static void give_back(struct shmkit_bridge *b)
+{
+	uint64_t n = 0;
+	if (read(b->efd, &n, sizeof(n)) != (ssize_t)sizeof(n) || n == 0)
+		return;
+	if (b->kind == SHMKIT_BRIDGE_SEM) {
+		while (n-- > 0 && shmkit_sem_post(b->obj) == 0)
+			;
+	} else if (b->take == SK_TOKEN_ONE) {
+		shmkit_event_set(b->obj);
+	}
+}
+
+/*
+ * Stops and joins the helper thread, gives back unread tokens, closes the fd and frees b.
+ * Returns 0 (or -EINVAL for NULL). Blocks only until the helper notices (about a millisecond).
+ */
+SK_EXPORT int shmkit_bridge_close(shmkit_bridge_t *b)
+{
+	if (!b)
+		return -EINVAL;
+	atomic_store_explicit(&b->stop, 1, memory_order_seq_cst); /* see BARRIER_7 */
+	while (!sk_load_acquire(&b->done)) {                      /* see BARRIER_7 */
+		sk_futex_wake(b->word, INT_MAX);
+		struct timespec ms = {0, 1000 * 1000};
+		nanosleep(&ms, NULL);
+	}
+	pthread_join(b->thread, NULL);
+	give_back(b);
+	close(b->efd);
+	free(b);
+	return 0;
+}
