@@ -264,7 +264,7 @@ SK_EXPORT int shmkit_seg_unmap(shmkit_seg_t *s, void *addr, size_t length)
 	if (!addr || (uintptr_t)addr % sk_page_size())
 		return -EINVAL;
 	if (s && s->backend == SHMKIT_SEG_SYSV)
-		return shmdt(addr) == 0 ? 0 : -errno;
+		return sk_kshmdt(addr);
 	if (length == 0 || length > SK_SEG_SIZE_MAX)
 		return -EINVAL;
 	/* A huge page mapping can only be split at huge page boundaries. */
@@ -336,7 +336,7 @@ SK_EXPORT int shmkit_seg_remove(shmkit_seg_t *s)
 	if (!s)
 		return -EINVAL;
 	if (s->backend == SHMKIT_SEG_SYSV)
-		return shmctl(s->sysv_id, IPC_RMID, NULL) == 0 ? 0 : -errno;
+		return sk_kshmctl(s->sysv_id, IPC_RMID, NULL);
 	if (s->backend != SHMKIT_SEG_POSIX)
 		return 0; /* anonymous: gone with its last descriptor and mapping */
 	return s->name[0] ? sk_posix_unlink(s->name) : -ENOENT;
@@ -355,7 +355,7 @@ SK_EXPORT int shmkit_seg_unlink(uint32_t backend, const char *name)
 	int err = sk_seg_sysv_id(name, &id);
 	if (err)
 		return err;
-	return shmctl(id, IPC_RMID, NULL) == 0 ? 0 : -errno;
+	return sk_kshmctl(id, IPC_RMID, NULL);
 }
 
 SK_EXPORT int shmkit_seg_fd(const shmkit_seg_t *s)

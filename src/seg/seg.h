@@ -62,4 +62,14 @@ int sk_populate(void *addr, size_t len, int writable);
 /* A new descriptor for the same object (through /proc/self/fd), e.g. O_RDONLY. O_CLOEXEC. */
 int sk_fd_reopen(int fd, int flags);
 
+/*
+ * The kernel's own System V shm calls, -errno style, made as system calls so that an
+ * LD_PRELOAD interposer of the libc functions never intercepts them.
+ */
+struct shmid_ds;
+int sk_kshmget(key_t key, size_t size, int flags); /* the id */
+int sk_kshmat(int id, const void *addr, int flags, void **out);
+int sk_kshmdt(const void *addr);
+int sk_kshmctl(int id, int cmd, struct shmid_ds *buf); /* >= 0 as shmctl returns */
+
 #endif
