@@ -249,8 +249,10 @@ SK_EXPORT int shmkit_seg_map(shmkit_seg_t *s, const struct shmkit_map_opts *o, v
 		o = &all;
 	if (o->flags & ~MAP_ALL)
 		return -EINVAL;
-	if ((o->flags & SHMKIT_MAP_FIXED) ? !o->addr || (uintptr_t)o->addr % sk_seg_granule(s)
-	                                  : o->addr != NULL)
+	/* An address is a demand (FIXED) or nothing: a hint that may be ignored helps no one. */
+	if (!(o->flags & SHMKIT_MAP_FIXED) && o->addr)
+		return -EINVAL;
+	if ((o->flags & SHMKIT_MAP_FIXED) && (!o->addr || (uintptr_t)o->addr % sk_seg_granule(s)))
 		return -EINVAL;
 	if (s->rdonly && !(o->flags & SHMKIT_MAP_RDONLY))
 		return -EACCES;
