@@ -1180,8 +1180,20 @@ static void op_nobody(struct ctx *c, const uint64_t *r)
 	in_child(c, "u", nobody_body, r);
 }
 
+/*
+ * Default action for the fault, even under a sanitizer that intercepts signal() and
+ * sigaction(): an all-zero kernel sigaction is SIG_DFL, no flags, empty mask on every ABI.
+ */
+static void default_fault_action(void)
+{
+	uint64_t ksa[4] = {0};
+	syscall(SYS_rt_sigaction, SIGSEGV, ksa, NULL, 8);
+	syscall(SYS_rt_sigaction, SIGBUS, ksa, NULL, 8);
+}
+
 static void rowrite_body(struct ctx *c, const uint64_t *r)
 {
+	default_fault_action();
 	*(volatile char *)c->atts[r[4]].addr = 0x5a;
 	_exit(0);
 }
@@ -1431,9 +1443,28 @@ static size_t read_shmmax(void)
 	return v;
 }
 
+#ifdef CONFORM_SHMKIT
+/* --ns-create/--ns-destroy NAME: namespace set-up for runs of conform_libc under the preload. */
+static void ns_tool(int argc, char **argv)
+{
+	if (argc != 3 || (strcmp(argv[1], "--ns-create") && strcmp(argv[1], "--ns-destroy")))
+		return;
+	if (!shmkit_ns_create || !shmkit_ns_destroy)
+		exit(77);
+	int e = !strcmp(argv[1], "--ns-create") ? shmkit_ns_create(argv[2], 0666)
+	                                        : shmkit_ns_destroy(argv[2]);
+	if (e < 0)
+		fprintf(stderr, "conform: %s %s: %s\n", argv[1], argv[2], strerror(-e));
+	exit(e < 0);
+}
+#else
+static void ns_tool(int argc, char **argv) {}
+#endif
+
 static void parse_args(int argc, char **argv)
 {
 	const char *bname = NULL, *ipcns = "private";
+	ns_tool(argc, argv);
 	run.count = 1;
 	run.ops = 40;
 	for (int i = 1; i < argc; i++) {

@@ -1,8 +1,10 @@
 #!/bin/bash
-# diff.sh CONFORM [--seed S] [--count N] [--ops M] [--random KxN] [--backend B]
+# diff.sh CONFORM [--seed S] [--count N] [--ops M] [--random KxN] [--backend B] [--preload SO]
 # Runs the kernel and backend B (default shmkit) over the same seeds and fails at the first
 # sequence whose normalized traces differ, printing its diff -u, the seed and a command that
 # reproduces it. --random KxN adds K ranges of N sequences at random seeds (printed first).
+# --preload SO: the other side is conform_libc (next to CONFORM) run with LD_PRELOAD=SO in a
+# fresh namespace (created and removed with CONFORM --ns-create/--ns-destroy).
 # --keep-going lists every differing seed with its first differing lines instead of stopping.
 # Exit 77 if the backend is not available in this build.
 set -euo pipefail
@@ -10,10 +12,11 @@ here=$(dirname "$0")
 . "$here/lib.sh"
 conform=$1
 shift
-seed=1 count=1000 ops=40 random= backend=shmkit keep=
+seed=1 count=1000 ops=40 random= backend=shmkit keep= preload=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--keep-going) keep=1; shift; continue ;;
+	--preload) preload=$2 ;;
 	--seed) seed=$2 ;;
 	--count) count=$2 ;;
 	--ops) ops=$2 ;;
@@ -24,9 +27,30 @@ while [ $# -gt 0 ]; do
 	shift 2
 done
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+ns=
+cleanup() {
+	[ -z "$ns" ] || "$conform" --ns-destroy "$ns" || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
 
-if ! "$conform" --backend "$backend" --count 0 >/dev/null 2>"$tmp/err"; then
+# run_other ARGS...: the side compared with the kernel.
+run_other() {
+	if [ -n "$preload" ]; then
+		SHMKIT_NAMESPACE=$ns LD_PRELOAD=$preload "$(dirname "$conform")/conform_libc" \
+			--backend libc "$@"
+	else
+		"$conform" --backend "$backend" "$@"
+	fi
+}
+if [ -n "$preload" ]; then
+	backend=preload
+	[ -r "$preload" ] || { echo "SKIP: $preload not built" >&2; exit 77; }
+	ns=conform-preload-$$
+	"$conform" --ns-create "$ns" || { rc=$?; ns=; exit $rc; }
+fi
+
+if ! run_other --count 0 >/dev/null 2>"$tmp/err"; then
 	rc=$?
 	cat "$tmp/err" >&2
 	[ $rc -eq 77 ] && echo "SKIP: backend $backend not available" >&2
@@ -48,7 +72,7 @@ for r in $ranges; do
 	"$conform" --backend kernel "${args[@]}" >"$tmp/kernel" &
 	k=$!
 	brc=0
-	"$conform" --backend "$backend" "${args[@]}" >"$tmp/$backend" 2>"$tmp/err" || brc=$?
+	run_other "${args[@]}" >"$tmp/$backend" 2>"$tmp/err" || brc=$?
 	wait $k
 	harness_check "$tmp/kernel" kernel
 	if [ -n "$keep" ]; then
@@ -64,8 +88,12 @@ for r in $ranges; do
 	if [ -n "$bad" ]; then
 		echo "FAIL: $backend differs from the kernel at seed $bad"
 		show_diff "$tmp/kernel" "$tmp/$backend" "$bad" kernel "$backend"
-		echo "reproduce: $here/diff.sh $conform --backend $backend --seed $bad --count 1 --ops $ops"
-		echo "     or:   $conform --backend $backend --seed $bad --count 1 --ops $ops --verbose"
+		if [ -n "$preload" ]; then
+			echo "reproduce: $here/diff.sh $conform --preload $preload --seed $bad --count 1 --ops $ops"
+		else
+			echo "reproduce: $here/diff.sh $conform --backend $backend --seed $bad --count 1 --ops $ops"
+			echo "     or:   $conform --backend $backend --seed $bad --count 1 --ops $ops --verbose"
+		fi
 		exit 1
 	fi
 	if [ $brc -ne 0 ]; then

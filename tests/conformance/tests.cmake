@@ -28,8 +28,20 @@ if(NOT SHMKIT_SANITIZE MATCHES "thread")
   # DISABLED/pending while shmkit still differs from the kernel: the known differences are
   # listed with their seeds in the suite's mismatch notes; enable once they are fixed.
   add_test(NAME conformance_shmkit_vs_kernel
-    COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform> --seed 1 --count 2000 --random 3x200)
+    COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform> --seed 1 --count 3000 --random 3x300)
   set_tests_properties(conformance_shmkit_vs_kernel PROPERTIES
     TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean SKIP_RETURN_CODE 77
     LABELS "conformance;pending" DISABLED TRUE)
+
+  # The interposer: conform_libc under LD_PRELOAD must print the kernel's traces. A sanitized
+  # program cannot take a non-sanitized preload first in line, hence sanitizer builds skip it.
+  if(TARGET shmkit_sysv_preload AND NOT SHMKIT_SANITIZE)
+    add_test(NAME conformance_preload_vs_kernel
+      COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform>
+        --preload $<TARGET_FILE:shmkit_sysv_preload> --seed 1 --count 1000 --random 1x300)
+    set_tests_properties(conformance_preload_vs_kernel PROPERTIES
+      TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean SKIP_RETURN_CODE 77
+      LABELS "conformance;pending" DISABLED TRUE)
+    add_dependencies(conform_libc shmkit_sysv_preload)
+  endif()
 endif()
