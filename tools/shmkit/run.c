@@ -1,13 +1,284 @@
 /* SPDX-License-Identifier: MIT */
-/* shmkit run: provided by the interposer; this build does not have it. */
-#include <stdio.h>
+/*
+ * shmkit run: execute a command with libshmkit-sysv.so preloaded, so that its System V
+ * shared-memory calls (and those of every program it starts) use shmkit's model in a
+ * namespace instead of the kernel. The command replaces this process (exec): its pid, exit
+ * status and signals are the command's own.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
 #include "cli.h"
 
+#define PRELOAD_NAME "libshmkit-sysv.so"
+#define PRELOAD_ENV  "SHMKIT_PRELOAD"
+
+static void usage(void)
+{
+	printf("Usage: shmkit run [options] [--] COMMAND [ARGS...]\n"
+	       "\n"
+	       "Run COMMAND with " PRELOAD_NAME " preloaded: its shmget/shmat/shmdt/shmctl\n"
+	       "calls, and those of the programs it starts, use a shmkit namespace instead of the\n"
+	       "kernel. ipcs and lsipc started under it show the namespace's segments.\n"
+	       "\n"
+	       "Options:\n"
+	       "  -n, --namespace NS   use namespace NS (default: $" SHMKIT_NS_ENV
+	       " or \"" SHMKIT_NS_DEFAULT "\")\n"
+	       "      --ns NS          same as --namespace\n"
+	       "  -h, --help           show this help\n"
+	       "\n"
+	       "Environment:\n"
+	       "  " PRELOAD_ENV "       path of the interposer to use\n"
+	       "\n"
+	       "Statically linked programs, set-user-ID/set-group-ID programs and programs that\n"
+	       "make the system calls themselves (syscall(2)) bypass the interposer and use the\n"
+	       "kernel; shmkit run warns about the first two.\n");
+}
+
+/* ---- finding the interposer ---- */
+
+static bool readable_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+}
+
+/* Directory of this executable, without the trailing slash. */
+static int self_dir(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	char *slash = strrchr(buf, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	return 0;
+}
+
+/*
+ * The interposer's absolute path: $SHMKIT_PRELOAD, else the build tree's
+ * <build>/preload (this binary is <build>/tools/shmkit/shmkit), else the install layout's
+ * <prefix>/<libdir> next to <prefix>/bin. 0, or -1 when it cannot be found.
+ */
+static int find_preload(char out[PATH_MAX])
+{
+	const char *env = getenv(PRELOAD_ENV);
+	if (env && *env) {
+		if (!realpath(env, out)) {
+			cli_warn("run", "%s=%s: %s", PRELOAD_ENV, env, strerror(errno));
+			return -1;
+		}
+		return 0;
+	}
+	char dir[PATH_MAX];
+	if (self_dir(dir, sizeof(dir)) < 0)
+		return -1;
+	const char *rel[] = {
+	    "../../preload",
+#ifdef SHMKIT_INSTALL_LIBDIR
+	    "../" SHMKIT_INSTALL_LIBDIR,
+#endif
+	    "../lib",
+	    "../lib64",
+	};
+	char cand[PATH_MAX + 64];
+	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
+		if (rel[i][3] == '/') /* an absolute SHMKIT_INSTALL_LIBDIR */
+			snprintf(cand, sizeof(cand), "%s/%s", rel[i] + 3, PRELOAD_NAME);
+		else
+			snprintf(cand, sizeof(cand), "%s/%s/%s", dir, rel[i], PRELOAD_NAME);
+		if (readable_file(cand) && realpath(cand, out))
+			return 0;
+	}
+	return -1;
+}
+
+/* ---- predicting a bypass ---- */
+
+/* COMMAND as execvp would find it; 0 or -1. */
+static int resolve_command(const char *cmd, char *out, size_t len)
+{
+	if (strchr(cmd, '/')) {
+		snprintf(out, len, "%s", cmd);
+		return 0;
+	}
+	const char *path = getenv("PATH");
+	if (!path || !*path)
+		path = "/bin:/usr/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		struct stat st;
+		if (n == 0)
+			snprintf(out, len, "./%s", cmd);
+		else
+			snprintf(out, len, "%.*s/%s", (int)n, path, cmd);
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+			return 0;
+		path += n + (path[n] == ':');
+	}
+	return -1;
+}
+
+enum elf_kind { ELF_NOT, ELF_DYNAMIC, ELF_STATIC };
+
+/* Dynamic executables name an interpreter (PT_INTERP); static and static-pie ones do not. */
+static enum elf_kind elf_kind(int fd)
+{
+	unsigned char id[EI_NIDENT];
+	if (pread(fd, id, sizeof(id), 0) != (ssize_t)sizeof(id) || memcmp(id, ELFMAG, SELFMAG))
+		return ELF_NOT;
+	uint64_t phoff;
+	unsigned phnum, phentsize;
+	if (id[EI_CLASS] == ELFCLASS64) {
+		Elf64_Ehdr eh;
+		if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
+			return ELF_NOT;
+		phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize;
+	} else if (id[EI_CLASS] == ELFCLASS32) {
+		Elf32_Ehdr eh;
+		if (pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh))
+			return ELF_NOT;
+		phoff = eh.e_phoff, phnum = eh.e_phnum, phentsize = eh.e_phentsize;
+	} else {
+		return ELF_NOT;
+	}
+	/* Only the type field is read, at offset 0 in both classes. */
+	if (phentsize < sizeof(uint32_t) || phnum > 4096)
+		return ELF_NOT;
+	for (unsigned i = 0; i < phnum; i++) {
+		uint32_t type;
+		if (pread(fd, &type, sizeof(type), (off_t)(phoff + (uint64_t)i * phentsize)) !=
+		    (ssize_t)sizeof(type))
+			return ELF_NOT;
+		if (type == PT_INTERP)
+			return ELF_DYNAMIC;
+	}
+	return ELF_STATIC;
+}
+
+/*
+ * Warn when the dynamic loader will not load the interposer for path: a static executable,
+ * or secure mode (set-user-ID/set-group-ID that changes our ids, file capabilities). Follows
+ * "#!" to the interpreter, which is what actually runs.
+ */
+static void warn_bypass(const char *path, int depth)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	if ((st.st_mode & S_ISUID) && st.st_uid != geteuid())
+		cli_warn("run",
+		         "warning: %s is set-user-ID: the loader ignores LD_PRELOAD, it will use "
+		         "the kernel's System V shared memory",
+		         path);
+	else if ((st.st_mode & S_ISGID) && (st.st_mode & S_IXGRP) && st.st_gid != getegid())
+		cli_warn("run",
+		         "warning: %s is set-group-ID: the loader ignores LD_PRELOAD, it will use "
+		         "the kernel's System V shared memory",
+		         path);
+	else if (fgetxattr(fd, "security.capability", NULL, 0) > 0)
+		cli_warn("run",
+		         "warning: %s has file capabilities: the loader ignores LD_PRELOAD, it "
+		         "will use the kernel's System V shared memory",
+		         path);
+
+	char head[PATH_MAX + 2];
+	ssize_t n = pread(fd, head, sizeof(head) - 1, 0);
+	if (n >= 2 && head[0] == '#' && head[1] == '!') {
+		head[n] = '\0';
+		char *interp = head + 2 + strspn(head + 2, " \t");
+		interp[strcspn(interp, " \t\n")] = '\0';
+		close(fd);
+		if (*interp == '/' && depth < 4)
+			warn_bypass(interp, depth + 1);
+		return;
+	}
+	if (elf_kind(fd) == ELF_STATIC)
+		cli_warn("run",
+		         "warning: %s is statically linked: LD_PRELOAD cannot apply, it will use "
+		         "the kernel's System V shared memory",
+		         path);
+	close(fd);
+}
+
+/* ---- the command ---- */
+
+/* LD_PRELOAD with the interposer first, keeping what was there. */
+static int set_preload(const char *lib)
+{
+	const char *old = getenv("LD_PRELOAD");
+	if (!old || !*old)
+		return setenv("LD_PRELOAD", lib, 1);
+	size_t len = strlen(lib) + 1 + strlen(old) + 1;
+	char *v = malloc(len);
+	if (!v)
+		return -1;
+	snprintf(v, len, "%s:%s", lib, old);
+	int r = setenv("LD_PRELOAD", v, 1);
+	free(v);
+	return r;
+}
+
 int cmd_run(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "shmkit run: not available in this build\n");
-	return 1;
+	static const struct option opts[] = {
+	    {"namespace", required_argument, NULL, 'n'},
+	    {"ns", required_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	const char *ns = NULL;
+	int c;
+	/* '+': options end at COMMAND, whose own options are its business. */
+	while ((c = getopt_long(argc, argv, "+n:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			ns = optarg;
+			break;
+		case 'h':
+			usage();
+			return EXIT_OK;
+		default:
+			return cli_usage("run", "invalid option");
+		}
+	}
+	if (optind >= argc)
+		return cli_usage("run", "no command given");
+	if (ns && !cli_ns_valid(ns))
+		return cli_usage("run", "invalid namespace name '%s' (1..%d of [A-Za-z0-9_-])", ns,
+		                 SHMKIT_NS_NAME_MAX);
+	char **cmd = argv + optind;
+
+	char lib[PATH_MAX];
+	if (find_preload(lib) < 0) {
+		cli_warn("run", "cannot find %s (set %s to its path)", PRELOAD_NAME, PRELOAD_ENV);
+		return EXIT_FAIL;
+	}
+	char path[PATH_MAX];
+	if (resolve_command(cmd[0], path, sizeof(path)) == 0)
+		warn_bypass(path, 0);
+
+	if (set_preload(lib) < 0 || (ns && setenv(SHMKIT_NS_ENV, ns, 1) < 0)) {
+		cli_warn("run", "cannot set the environment: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	execvp(cmd[0], cmd);
+	int err = errno;
+	cli_warn("run", "%s: %s", cmd[0], strerror(err));
+	/* The shell's convention: 127 command not found, 126 found but not executable. */
+	return err == ENOENT ? 127 : 126;
 }

@@ -1,0 +1,61 @@
+# Shared by the preload test scripts (sourced). Expects SHMKIT, PRELOAD, HELPER set.
+# Gives: NS (a unique namespace), TMP (a private directory), fail/skip, runners, cleanup.
+set -u
+export SHMKIT_PRELOAD="$PRELOAD"
+NS="preload-$$-${RANDOM}"
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmkit-preload.XXXXXX")
+FAILED=0
+
+fail() { echo "FAIL: $*" >&2; FAILED=1; }
+skip() { echo "SKIP: $*" >&2; exit 77; }
+
+CLEANED=0
+cleanup() {
+	[ "$CLEANED" = 0 ] || return 0
+	CLEANED=1
+	"$HELPER" destroy "$NS" || fail "could not destroy namespace $NS"
+	if ls /dev/shm 2>/dev/null | grep -q "^shmkit\.$NS\."; then
+		fail "left in /dev/shm: $(ls /dev/shm | grep "^shmkit\.$NS\." | tr '\n' ' ')"
+	fi
+	rm -rf "$TMP"
+}
+# Whatever way the script ends (set -u, a signal), the namespace goes.
+trap 'cleanup' EXIT
+trap 'cleanup; exit 1' INT TERM
+finish() {
+	cleanup
+	if [ "$FAILED" != 0 ]; then exit 1; fi
+	echo "PASS"
+	exit 0
+}
+
+# The command prefix that runs a program on the kernel (none) or on shmkit (`shmkit run`), as
+# the array R. "${R[@]}" prog & then makes $! the program's own pid: shmkit run execs it.
+runner() {
+	if [ "$1" = on_shmkit ]; then R=("$SHMKIT" run -n "$NS" --); else R=(); fi
+}
+
+# The key ftok(PATH, PROJ) gives (glibc and musl): "0x%08x", as ipcs prints it.
+ftok_key() {
+	local ino dev proj
+	ino=$(stat -c %i "$1")
+	dev=$(stat -c %d "$1")
+	proj=$(printf %d "'$2")
+	printf '0x%08x' $(((ino & 0xffff) | ((dev & 0xff) << 16) | ((proj & 0xff) << 24)))
+}
+
+# Is a segment with this key in the kernel's table?
+in_kernel() { ipcs -m | awk 'NR > 3 { print $1 }' | grep -qix "$1"; }
+
+# Wait (about 10 s at most) until FILE has at least N lines.
+wait_lines() {
+	local i=0
+	while [ "$(cat "$1" 2>/dev/null | wc -l)" -lt "$2" ]; do
+		i=$((i + 1))
+		if [ $i -gt 1000 ]; then return 1; fi
+		sleep 0.01
+	done
+}
+
+# Segments of the namespace: "key nattch size" lines.
+ns_list() { "$HELPER" list "$NS"; }

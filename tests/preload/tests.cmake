@@ -1,0 +1,33 @@
+# The LD_PRELOAD interposer (preload/) and `shmkit run`: classic System V programs, the
+# conformance suite and a real program run on shmkit unmodified.
+set(PRELOAD_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
+
+if(TARGET shmkit_sysv_preload AND NOT SHMKIT_SANITIZE)
+  # The classic example programs (plain libc), if examples/ does not build them already.
+  if(NOT TARGET sysv_server)
+    add_subdirectory(${CMAKE_SOURCE_DIR}/examples/sysv ${CMAKE_BINARY_DIR}/examples/sysv)
+  endif()
+
+  set(PRELOAD_ARGS $<TARGET_FILE:shmkit_cli> $<TARGET_FILE:shmkit_sysv_preload>
+    $<TARGET_FILE:helper_preload>)
+
+  # Plain libc programs for the tests, and a static one that the interposer cannot reach.
+  find_package(Threads REQUIRED)
+  add_executable(preload_plain_threads ${PRELOAD_TEST_DIR}/plain_threads.c)
+  target_link_libraries(preload_plain_threads PRIVATE Threads::Threads)
+  add_executable(preload_plain_peer ${PRELOAD_TEST_DIR}/plain_peer.c)
+  add_executable(preload_static ${PRELOAD_TEST_DIR}/plain_static.c)
+  target_link_options(preload_static PRIVATE -static)
+
+  add_test(NAME preload_classic
+    COMMAND ${PRELOAD_TEST_DIR}/classic.sh ${PRELOAD_ARGS} $<TARGET_FILE_DIR:sysv_server>)
+  set_tests_properties(preload_classic PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED shm_clean
+    LABELS preload SKIP_RETURN_CODE 77)
+
+  add_test(NAME preload_tools
+    COMMAND ${PRELOAD_TEST_DIR}/tools.sh ${PRELOAD_ARGS} $<TARGET_FILE_DIR:sysv_server>
+      $<TARGET_FILE:preload_plain_peer> $<TARGET_FILE:preload_plain_threads>
+      $<TARGET_FILE:preload_static>)
+  set_tests_properties(preload_tools PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED shm_clean
+    LABELS preload SKIP_RETURN_CODE 77)
+endif()

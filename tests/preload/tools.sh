@@ -1,0 +1,113 @@
+#!/bin/bash
+# `shmkit run` and the interposer seen from outside:
+#  - unmodified ipcs/lsipc under `shmkit run` show the namespace's segments (the virtual
+#    /proc/sysvipc/shm), and the kernel's table does not have them;
+#  - an interposed program and a program linked with libshmkit share segments both ways;
+#  - threads, fork and exit give the kernel's attach counts under the interposer;
+#  - LD_PRELOAD is prepended and survives exec in children; bypasses are warned about.
+#   tools.sh SHMKIT PRELOAD HELPER EXAMPLES_DIR PLAIN_PEER PLAIN_THREADS STATIC_PROG
+SHMKIT=$1 PRELOAD=$2 HELPER=$3 EX=$4 PEER=$5 THREADS=$6 STATIC=$7
+. "$(dirname "$0")/lib.sh"
+run=("$SHMKIT" run -n "$NS" --)
+
+# ---- ipcs / lsipc ----
+kf="$TMP/instance.key"
+: >"$kf"
+key=$(ftok_key "$kf" I)
+mkfifo "$TMP/fifo"
+"${run[@]}" "$EX/sysv_instance" "$kf" hold <"$TMP/fifo" >"$TMP/holder" 2>&1 &
+hpid=$!
+exec 3>"$TMP/fifo"
+wait_lines "$TMP/holder" 1 || fail "the holder did not start"
+
+out=$("${run[@]}" ipcs -m)
+line=$(echo "$out" | awk -v k="$key" '$1 == k')
+[ -n "$line" ] || fail "ipcs -m under shmkit run does not show $key: $out"
+set -- $line
+id=$2
+[ "$5" = 4096 ] && [ "$6" = 1 ] || fail "ipcs -m row: want 4096 bytes, nattch 1: $line"
+in_kernel "$key" && fail "$key is in the kernel's table"
+
+out=$("${run[@]}" ipcs -m -i "$id")
+echo "$out" | grep -q "shmid=$id\$" || fail "ipcs -m -i $id: no such segment: $out"
+echo "$out" | grep -q "bytes=4096.*nattch=1" || fail "ipcs -m -i $id: wrong details: $out"
+echo "$out" | grep -q "cpid=$hpid" || fail "ipcs -m -i $id: cpid is not $hpid: $out"
+
+out=$("${run[@]}" lsipc -m --noheadings -o KEY,ID,SIZE,NATTCH --raw)
+echo "$out" | grep -qx "$key $id 4K 1" || fail "lsipc -m does not show '$key $id 4K 1': $out"
+
+# The view has the kernel's header and 16 columns per row.
+[ "$("${run[@]}" head -1 /proc/sysvipc/shm)" = "$(head -1 /proc/sysvipc/shm)" ] ||
+	fail "the header of the virtual /proc/sysvipc/shm differs from the kernel's"
+cols=$("${run[@]}" awk 'NR == 2 { print NF }' /proc/sysvipc/shm)
+[ "$cols" = 16 ] || fail "rows of the virtual /proc/sysvipc/shm have $cols columns, not 16"
+# Writing is refused as the kernel refuses it.
+"${run[@]}" sh -c 'echo x >/proc/sysvipc/shm' 2>/dev/null && fail "/proc/sysvipc/shm was writable"
+
+exec 3>&-
+wait $hpid || fail "the holder failed"
+echo "ok: ipcs, ipcs -i, lsipc and /proc/sysvipc/shm show the namespace's segment"
+
+# ---- interposed and directly linked processes share segments ----
+k=0x5eed0001
+coproc DIRECT { "$HELPER" create "$NS" $k from-direct 2>&1; }
+dpid=$DIRECT_PID
+read -r -t 10 ready <&"${DIRECT[0]}"
+[ "$ready" = "create: ready" ] || fail "direct creator: $ready"
+got=$("${run[@]}" "$PEER" read $k from-preload 2>&1)
+[ "$got" = 'plain: read "from-direct", nattch 2' ] || fail "interposed reader got: $got"
+exec {DIRECT[1]}>&-
+read -r -t 10 last <&"${DIRECT[0]}"
+[ "$last" = 'create: now holds "from-preload", nattch 1' ] || fail "direct creator: $last"
+wait $dpid
+
+k=0x5eed0002
+coproc PLAIN { "${run[@]}" "$PEER" create $k from-preload 2>&1; }
+ppid_=$PLAIN_PID
+read -r -t 10 ready <&"${PLAIN[0]}"
+[ "$ready" = "plain: ready" ] || fail "interposed creator: $ready"
+got=$("$HELPER" direct "$NS" $k from-direct 2>&1)
+[ "$got" = 'direct: read "from-preload", nattch 2' ] || fail "direct reader got: $got"
+exec {PLAIN[1]}>&-
+read -r -t 10 last <&"${PLAIN[0]}"
+[ "$last" = 'plain: now holds "from-direct", nattch 1' ] || fail "interposed creator: $last"
+wait $ppid_
+in_kernel 0x5eed0001 && fail "0x5eed0001 is in the kernel's table"
+in_kernel 0x5eed0002 && fail "0x5eed0002 is in the kernel's table"
+echo "ok: interposed and directly linked processes share segments both ways"
+
+# ---- threads, fork from a thread, exit: the kernel's counts ----
+"$THREADS" >"$TMP/threads.kernel" 2>&1 || fail "threads program failed on the kernel"
+"${run[@]}" "$THREADS" >"$TMP/threads.shmkit" 2>&1 || fail "threads program failed on shmkit"
+diff "$TMP/threads.kernel" "$TMP/threads.shmkit" >&2 ||
+	fail "threads: output differs from the kernel's"
+echo "ok: threads/fork/exit attach counts match the kernel:"
+cat "$TMP/threads.kernel"
+
+# ---- the environment shmkit run gives ----
+env=$(LD_PRELOAD=/nonexistent-keep.so "${run[@]}" sh -c 'sh -c "echo \$LD_PRELOAD \$SHMKIT_NAMESPACE"' 2>/dev/null)
+lib=$(realpath "$PRELOAD")
+[ "$env" = "$lib:/nonexistent-keep.so $NS" ] ||
+	fail "grandchild after two execs sees LD_PRELOAD/SHMKIT_NAMESPACE '$env'"
+echo "ok: LD_PRELOAD prepended and kept across exec"
+
+# ---- warnings ----
+err=$("${run[@]}" "$STATIC" 2>&1 >/dev/null)
+echo "$err" | grep -q "statically linked" || fail "no warning for a static program: '$err'"
+cp /bin/true "$TMP/suid-true"
+# Owned by someone else (chown first: it clears the set-user-ID bit).
+if [ "$(id -u)" = 0 ]; then chown nobody "$TMP/suid-true" 2>/dev/null; fi
+chmod 4755 "$TMP/suid-true"
+if [ "$(stat -c %u "$TMP/suid-true")" != "$(id -u)" ]; then
+	err=$("${run[@]}" "$TMP/suid-true" 2>&1)
+	echo "$err" | grep -q "set-user-ID" || fail "no warning for a set-user-ID program: '$err'"
+fi
+err=$("${run[@]}" true 2>&1)
+[ -z "$err" ] || fail "a warning for a plain dynamic program: '$err'"
+"${run[@]}" /nonexistent-program 2>/dev/null
+[ $? = 127 ] || fail "a missing command does not exit 127"
+echo "ok: warnings for static and set-user-ID programs, none for a plain one"
+
+left=$(ns_list)
+[ -z "$left" ] || fail "segments left in the namespace: $left"
+finish
