@@ -30,4 +30,10 @@ if(TARGET shmkit_sysv_preload AND NOT SHMKIT_SANITIZE)
       $<TARGET_FILE:preload_static>)
   set_tests_properties(preload_tools PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED shm_clean
     LABELS preload SKIP_RETURN_CODE 77)
+
+  # PostgreSQL 15 (Debian package postgresql-15); skips when it is not installed.
+  add_test(NAME preload_postgres
+    COMMAND ${PRELOAD_TEST_DIR}/postgres.sh ${PRELOAD_ARGS})
+  set_tests_properties(preload_postgres PROPERTIES TIMEOUT 180 FIXTURES_REQUIRED shm_clean
+    LABELS preload SKIP_RETURN_CODE 77)
 endif()
