@@ -36,4 +36,10 @@ if(TARGET shmkit_sysv_preload AND NOT SHMKIT_SANITIZE)
     COMMAND ${PRELOAD_TEST_DIR}/postgres.sh ${PRELOAD_ARGS})
   set_tests_properties(preload_postgres PROPERTIES TIMEOUT 180 FIXTURES_REQUIRED shm_clean
     LABELS preload SKIP_RETURN_CODE 77)
+
+  # The showcase must keep working (and leave nothing behind).
+  add_test(NAME preload_demo
+    COMMAND ${CMAKE_SOURCE_DIR}/scripts/demo-sysv.sh ${CMAKE_BINARY_DIR})
+  set_tests_properties(preload_demo PROPERTIES TIMEOUT 60 FIXTURES_REQUIRED shm_clean
+    LABELS preload)
 endif()
