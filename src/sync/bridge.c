@@ -34,33 +34,52 @@ struct shmkit_bridge {
 	SK_ATOMIC(uint32_t) done;
 };
 
-/* Manual-reset event: one count per set, so wait for the reset before watching again. */
-static int wait_reset(struct shmkit_bridge *b)
+/*
+ * Manual-reset event: one count per set() seen while the event is set (several sets before the
+ * helper looks count once). Sleeps on the sets word, counted in the waiters hint like any
+ * waiter (see BARRIER_5): waiters++ then read sets, against set's sets++ then read waiters.
+ */
+static int wait_next_set(struct shmkit_bridge *b, uint32_t *last)
 {
-	uint32_t v;
-	while ((v = atomic_load_explicit(b->word, memory_order_seq_cst)) != 0) {
-		if (atomic_load_explicit(&b->stop, memory_order_seq_cst)) /* see BARRIER_7 */
-			return -ECANCELED;
-		int r = sk_futex_wait(b->word, v, NULL);
+	struct sk_event *e = sk_event_of(b->obj);
+	int r = 0;
+	atomic_fetch_add_explicit(b->waiters, 1, memory_order_seq_cst); /* see BARRIER_5 */
+	for (;;) {
+		uint32_t g = atomic_load_explicit(&e->sets, memory_order_seq_cst);
+		if (g != *last && atomic_load_explicit(&e->state, memory_order_seq_cst)) {
+			*last = g;
+			break;
+		}
+		if (atomic_load_explicit(&b->stop, memory_order_seq_cst)) { /* see BARRIER_7 */
+			r = -ECANCELED;
+			break;
+		}
+		r = sk_futex_wait(&e->sets, g, NULL); /* see BARRIER_4 */
 		if (r < 0 && r != -EAGAIN)
-			return r;
+			break;
+		r = 0;
 	}
-	return 0;
+	atomic_fetch_sub_explicit(b->waiters, 1, memory_order_relaxed);
+	return r;
 }
 
 static void *helper(void *arg)
 {
 	struct shmkit_bridge *b = arg;
+	/* A manual event already set when the bridge opens counts once. */
+	uint32_t last = 0;
+	if (b->take == SK_TOKEN_LEVEL)
+		last = sk_load_relaxed(&sk_event_of(b->obj)->sets) - 1;
 	for (;;) {
-		int r = sk_token_wait(b->word, b->waiters, b->take, NULL, &b->stop);
+		int r = b->take == SK_TOKEN_LEVEL
+		            ? wait_next_set(b, &last)
+		            : sk_token_wait(b->word, b->waiters, b->take, NULL, &b->stop);
 		if (r < 0)
 			break;
-		uint64_t one = 1;
-		/* Cannot fail short of 2^64-2 unread tokens; a lost count would only delay readers.
+		/* Cannot fail short of 2^64-2 unread counts; a lost one would only delay readers.
 		 */
+		uint64_t one = 1;
 		(void)SK_RETRY_EINTR(write(b->efd, &one, sizeof(one)));
-		if (b->take == SK_TOKEN_LEVEL && wait_reset(b) < 0)
-			break;
 	}
 	sk_store_release(&b->done, 1); /* see BARRIER_7 */
 	return NULL;
@@ -86,9 +105,9 @@ SK_EXPORT int shmkit_bridge_open(shmkit_bridge_t **out, int kind, void *obj)
 		b->take = SK_TOKEN_COUNT;
 	} else {
 		struct sk_event *e = sk_event_of(obj);
-		b->word = &e->state;
-		b->waiters = &e->waiters;
 		b->take = e->manual ? SK_TOKEN_LEVEL : SK_TOKEN_ONE;
+		b->word = e->manual ? &e->sets : &e->state;
+		b->waiters = &e->waiters;
 	}
 	int err;
 	b->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

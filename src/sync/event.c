@@ -3,7 +3,7 @@
  * Process-shared event. The state word (0 reset, 1 set) is the futex word; waiting follows
  * token.c (BARRIER_5). Auto-reset: each wait consumes the set state, so one set releases one
  * waiter, and sets while already set do not accumulate. Manual-reset: the state stays set
- * until reset; every waiter passes while it is set.
+ * until reset; every waiter passes while it is set; a second word counts sets for bridges.
  */
 #include <errno.h>
 #include <limits.h>
@@ -22,7 +22,7 @@ SK_EXPORT int shmkit_event_init(shmkit_event_t *ev, int manual)
 	struct sk_event *e = sk_event_of(ev);
 	sk_store_relaxed(&e->waiters, 0);
 	e->manual = manual ? 1 : 0;
-	e->reserved = 0;
+	sk_store_relaxed(&e->sets, 0);
 	sk_store_release(&e->state, 0); /* publishes the fields above */
 	return 0;
 }
@@ -33,7 +33,15 @@ SK_EXPORT int shmkit_event_set(shmkit_event_t *ev)
 {
 	struct sk_event *e = sk_event_of(ev);
 	atomic_exchange_explicit(&e->state, 1, memory_order_seq_cst); /* see BARRIER_5/6 */
-	sk_token_wake(&e->state, &e->waiters, e->manual ? INT_MAX : 1);
+	if (!e->manual) {
+		sk_token_wake(&e->state, &e->waiters, 1);
+		return 0;
+	}
+	/* Bridges sleep on sets, not on state: a reset and a set between two of their looks
+	 * would leave state unchanged, the set unseen. */
+	atomic_fetch_add_explicit(&e->sets, 1, memory_order_seq_cst); /* see BARRIER_5 */
+	sk_token_wake(&e->state, &e->waiters, INT_MAX);
+	sk_token_wake(&e->sets, &e->waiters, INT_MAX);
 	return 0;
 }
 

@@ -110,12 +110,13 @@ struct sk_event {
 	SK_ATOMIC(uint32_t) state;   /* futex word: 0 reset, 1 set */
 	SK_ATOMIC(uint32_t) waiters; /* hint, as for the semaphore */
 	uint32_t manual;             /* 0 auto-reset, else manual-reset; written by init only */
-	uint32_t reserved;
+	SK_ATOMIC(uint32_t) sets;    /* manual-reset: futex word bumped by every set (bridges) */
 };
 SK_ASSERT_SIZE(struct sk_event, SHMKIT_SYNC_OBJ_SIZE);
 SK_ASSERT_OFFSET(struct sk_event, state, 0);
 SK_ASSERT_OFFSET(struct sk_event, waiters, 4);
 SK_ASSERT_OFFSET(struct sk_event, manual, 8);
+SK_ASSERT_OFFSET(struct sk_event, sets, 12);
 
 _Static_assert(sizeof(shmkit_mutex_t) == 16 && _Alignof(shmkit_mutex_t) == 8, "mutex ABI");
 _Static_assert(sizeof(shmkit_cond_t) == 16 && _Alignof(shmkit_cond_t) == 8, "cond ABI");
