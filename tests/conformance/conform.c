@@ -46,6 +46,7 @@
 #pragma weak shmkit_ns_create
 #pragma weak shmkit_ns_use
 #pragma weak shmkit_ns_destroy
+#pragma weak shmkit_ns_set_limits
 #endif
 
 #define NKEYS      4
@@ -82,17 +83,28 @@ struct backend {
 	bool kernel_table;   /* may use a private IPC namespace */
 };
 
-static int noop_open(void)
+/* --rmid-forced: kernel.shm_rmid_forced=1, every segment is destroyed when unattached. */
+static bool rmid_forced;
+
+/* The sysctl is per IPC namespace: main() only lets this run in a private one. */
+static int kernel_open(void)
 {
-	return 0;
+	if (!rmid_forced)
+		return 0;
+	int fd = open("/proc/sys/kernel/shm_rmid_forced", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int e = write(fd, "1\n", 2) == 2 ? 0 : -errno;
+	close(fd);
+	return e;
 }
 
 static void noop_close(void) {}
 
-static const struct backend be_kernel = {"kernel", shmget,    shmat,      shmdt,
-                                         shmctl,   noop_open, noop_close, true};
-static const struct backend be_libc = {"libc", shmget,    shmat,      shmdt,
-                                       shmctl, noop_open, noop_close, true};
+static const struct backend be_kernel = {"kernel", shmget,      shmat,      shmdt,
+                                         shmctl,   kernel_open, noop_close, true};
+static const struct backend be_libc = {"libc", shmget,      shmat,      shmdt,
+                                       shmctl, kernel_open, noop_close, true};
 
 #ifdef CONFORM_SHMKIT
 static char ns_name[SHMKIT_NS_NAME_MAX + 1];
@@ -102,7 +114,7 @@ static int shmkit_open(void)
 {
 	unsigned r = 0;
 	if (!shmkit_shmget || !shmkit_shmat || !shmkit_shmdt || !shmkit_shmctl ||
-	    !shmkit_ns_create || !shmkit_ns_use || !shmkit_ns_destroy)
+	    !shmkit_ns_create || !shmkit_ns_use || !shmkit_ns_destroy || !shmkit_ns_set_limits)
 		return -ENOSYS;
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 		r = (unsigned)getpid() * 2654435761u;
@@ -112,6 +124,13 @@ static int shmkit_open(void)
 	if (e < 0)
 		return e;
 	ns_owner = getpid();
+	if (rmid_forced) {
+		/* 0: the kernel's live value for the other limits. */
+		struct shmkit_ns_limits l = {.rmid_forced = 1};
+		e = shmkit_ns_set_limits(ns_name, &l);
+		if (e < 0)
+			return e;
+	}
 	return shmkit_ns_use(ns_name);
 }
 
@@ -1160,15 +1179,16 @@ static void op_fork(struct ctx *c, const uint64_t *r)
 }
 
 /*
- * The memlock limit of a non-root child is 0 or unlimited, never in between: the kernel
- * charges SHM_LOCK to the user across all processes (other runs' children included), so a
- * finite limit would make the result depend on who else is running.
+ * The memlock limit of a non-root child is 0 or the hard limit. The kernel charges SHM_LOCK
+ * to the user across all processes (other runs' children included), so only the 0 case and
+ * small locks far below the hard limit are independent of who else is running.
  */
 static void nobody_body(struct ctx *c, const uint64_t *r)
 {
-	struct rlimit rl = {RLIM_INFINITY, RLIM_INFINITY};
-	if (r[2] % 4 == 0)
-		rl.rlim_cur = rl.rlim_max = 0;
+	struct rlimit rl;
+	getrlimit(RLIMIT_MEMLOCK, &rl);
+	rl.rlim_cur = r[2] % 4 == 0 ? 0 : rl.rlim_max;
+	rl.rlim_max = rl.rlim_cur;
 	if (setrlimit(RLIMIT_MEMLOCK, &rl) < 0 || setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 ||
 	    setuid(NOBODY) < 0) {
 		begin(c, "setuid");
@@ -1189,7 +1209,7 @@ static void op_nobody(struct ctx *c, const uint64_t *r)
 		endl(c);
 		return;
 	}
-	say(c, " memlock=%s", r[2] % 4 == 0 ? "0" : "inf");
+	say(c, " memlock=%s", r[2] % 4 == 0 ? "0" : "max");
 	in_child(c, "u", nobody_body, r);
 }
 
@@ -1457,15 +1477,26 @@ static size_t read_shmmax(void)
 }
 
 #ifdef CONFORM_SHMKIT
-/* --ns-create/--ns-destroy NAME: namespace set-up for runs of conform_libc under the preload. */
+/*
+ * --ns-create NAME [--rmid-forced] | --ns-destroy NAME: namespace set-up for runs of
+ * conform_libc under the preload.
+ */
 static void ns_tool(int argc, char **argv)
 {
-	if (argc != 3 || (strcmp(argv[1], "--ns-create") && strcmp(argv[1], "--ns-destroy")))
+	if (argc < 3 || (strcmp(argv[1], "--ns-create") && strcmp(argv[1], "--ns-destroy")))
 		return;
-	if (!shmkit_ns_create || !shmkit_ns_destroy)
+	if (!shmkit_ns_create || !shmkit_ns_destroy || !shmkit_ns_set_limits)
 		exit(77);
-	int e = !strcmp(argv[1], "--ns-create") ? shmkit_ns_create(argv[2], 0666)
-	                                        : shmkit_ns_destroy(argv[2]);
+	int e;
+	if (!strcmp(argv[1], "--ns-destroy")) {
+		e = shmkit_ns_destroy(argv[2]);
+	} else {
+		e = shmkit_ns_create(argv[2], 0666);
+		if (e == 0 && argc > 3 && !strcmp(argv[3], "--rmid-forced")) {
+			struct shmkit_ns_limits l = {.rmid_forced = 1};
+			e = shmkit_ns_set_limits(argv[2], &l);
+		}
+	}
 	if (e < 0)
 		fprintf(stderr, "conform: %s %s: %s\n", argv[1], argv[2], strerror(-e));
 	exit(e < 0);
@@ -1484,6 +1515,10 @@ static void parse_args(int argc, char **argv)
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "--verbose")) {
 			run.verbose = true;
+			continue;
+		}
+		if (!strcmp(a, "--rmid-forced")) {
+			rmid_forced = true;
 			continue;
 		}
 		if (!v)
@@ -1534,18 +1569,23 @@ int main(int argc, char **argv)
 	sigaction(SIGHUP, &sa, NULL);
 	/* A closed output must not kill a sequence before it removed its segments. */
 	signal(SIGPIPE, SIG_IGN);
+	if (rmid_forced && run.be->kernel_table && !private_ns) {
+		fprintf(stderr, "conform: --rmid-forced needs a private IPC namespace (root)\n");
+		return 77;
+	}
 	int e = run.be->open();
 	if (e < 0) {
 		fprintf(stderr, "conform: backend %s: %s\n", run.be->name, strerror(-e));
 		run.be->close();
 		return e == -ENOSYS ? 77 : 2;
 	}
-	printf("# conform backend=%s seed=%ld count=%ld ops=%d ipcns=%s nobody-steps=%s\n",
+	printf("# conform backend=%s seed=%ld count=%ld ops=%d ipcns=%s rmid_forced=%d"
+	       " nobody-steps=%s\n",
 	       run.be->name, run.seed, run.count, run.ops,
 	       !run.be->kernel_table ? "-"
 	       : private_ns          ? "private"
 	                             : "shared",
-	       run.root ? "on" : "skipped(not root)");
+	       rmid_forced, run.root ? "on" : "skipped(not root)");
 	fflush(stdout);
 	int rc = 0;
 	for (long i = 0; i < run.count && !stop; i++)

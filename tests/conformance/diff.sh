@@ -1,10 +1,12 @@
 #!/bin/bash
 # diff.sh CONFORM [--seed S] [--count N] [--ops M] [--random KxN] [--backend B] [--preload SO]
+#                  [--rmid-forced] [--keep-going]
 # Runs the kernel and backend B (default shmkit) over the same seeds and fails at the first
 # sequence whose normalized traces differ, printing its diff -u, the seed and a command that
 # reproduces it. --random KxN adds K ranges of N sequences at random seeds (printed first).
 # --preload SO: the other side is conform_libc (next to CONFORM) run with LD_PRELOAD=SO in a
 # fresh namespace (created and removed with CONFORM --ns-create/--ns-destroy).
+# --rmid-forced runs both sides with shm_rmid_forced=1 semantics.
 # --keep-going lists every differing seed with its first differing lines instead of stopping.
 # Exit 77 if the backend is not available in this build.
 set -euo pipefail
@@ -12,10 +14,11 @@ here=$(dirname "$0")
 . "$here/lib.sh"
 conform=$1
 shift
-seed=1 count=1000 ops=40 random= backend=shmkit keep= preload=
+seed=1 count=1000 ops=40 random= backend=shmkit keep= preload= forced=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--keep-going) keep=1; shift; continue ;;
+	--rmid-forced) forced=--rmid-forced; shift; continue ;;
 	--preload) preload=$2 ;;
 	--seed) seed=$2 ;;
 	--count) count=$2 ;;
@@ -47,7 +50,7 @@ if [ -n "$preload" ]; then
 	backend=preload
 	[ -r "$preload" ] || { echo "SKIP: $preload not built" >&2; exit 77; }
 	ns=conform-preload-$$
-	"$conform" --ns-create "$ns" || { rc=$?; ns=; exit $rc; }
+	"$conform" --ns-create "$ns" $forced || { rc=$?; ns=; exit $rc; }
 fi
 
 if ! run_other --count 0 >/dev/null 2>"$tmp/err"; then
@@ -68,7 +71,7 @@ echo "seed ranges (start:count): $ranges, ops=$ops"
 total=0 failed=0
 for r in $ranges; do
 	s=${r%:*} n=${r#*:}
-	args=(--seed "$s" --count "$n" --ops "$ops")
+	args=(--seed "$s" --count "$n" --ops "$ops" $forced)
 	"$conform" --backend kernel "${args[@]}" >"$tmp/kernel" &
 	k=$!
 	brc=0
@@ -89,10 +92,10 @@ for r in $ranges; do
 		echo "FAIL: $backend differs from the kernel at seed $bad"
 		show_diff "$tmp/kernel" "$tmp/$backend" "$bad" kernel "$backend"
 		if [ -n "$preload" ]; then
-			echo "reproduce: $here/diff.sh $conform --preload $preload --seed $bad --count 1 --ops $ops"
+			echo "reproduce: $here/diff.sh $conform --preload $preload --seed $bad --count 1 --ops $ops $forced"
 		else
-			echo "reproduce: $here/diff.sh $conform --backend $backend --seed $bad --count 1 --ops $ops"
-			echo "     or:   $conform --backend $backend --seed $bad --count 1 --ops $ops --verbose"
+			echo "reproduce: $here/diff.sh $conform --backend $backend --seed $bad --count 1 --ops $ops $forced"
+			echo "     or:   $conform --backend $backend --seed $bad --count 1 --ops $ops $forced --verbose"
 		fi
 		exit 1
 	fi

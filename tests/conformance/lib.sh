@@ -19,7 +19,7 @@ extract() {
 # show_diff A B SEED LABEL_A LABEL_B: the sequence's traces, unified diff.
 show_diff() {
 	echo "---- seed $3: diff -u $4 $5 ----"
-	diff -u --label "$4 seed $3" --label "$5 seed $3" <(extract "$1" "$3") <(extract "$2" "$3")
+	diff -u --label "$4 seed $3" --label "$5 seed $3" <(extract "$1" "$3") <(extract "$2" "$3")  || true
 	echo "---- end of seed $3 ----"
 }
 
@@ -29,6 +29,11 @@ harness_check() {
 	if [ -n "$bad" ]; then
 		echo "$2: sequences did not end cleanly or left segments:" >&2
 		echo "$bad" >&2
+		return 1
+	fi
+	if grep -qE ' (setuid|setup) = | = harness:|fork:' "$1"; then
+		echo "$2: the harness itself failed (setuid/fork/pipe):" >&2
+		grep -E ' (setuid|setup) = | = harness:|fork:' "$1" | head -3 >&2
 		return 1
 	fi
 	if grep -q '^end rmid-all .* other=[1-9]' "$1"; then
