@@ -8,9 +8,12 @@
  *   __shmctl64                    glibc's time64 entry point on 32-bit (_TIME_BITS=64); it is
  *                                 only exported where this build's struct shmid_ds has 64-bit
  *                                 times, i.e. where it has the same layout as the caller's.
- *   cmd bits                      the IPC_64 flag (0x100) that libcs OR into cmd, which is also
- *                                 musl's 32-bit time64 command encoding (IPC_STAT 0x102,
- *                                 SHM_STAT 0x10d...), is stripped by shmkit_shmctl.
+ *   cmd bits                      passed on unchanged: shmkit_shmctl treats them as the
+ *                                 kernel does. A 32-bit build strips IPC_64 (0x100), which
+ *                                 glibc ORs into cmd and which is also musl's 32-bit time64
+ *                                 encoding (IPC_STAT 0x102, SHM_STAT 0x10d, ...); on 64-bit,
+ *                                 where the kernel does not parse IPC_64, such a cmd fails
+ *                                 with EINVAL as it does on the kernel.
  *   open, open64, openat, openat64, their fortified __*_2 variants, fopen, fopen64:
  *                                 for exactly "/proc/sysvipc/shm" they return a memfd holding
  *                                 the kernel's format generated from the current namespace, so

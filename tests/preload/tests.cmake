@@ -42,4 +42,14 @@ if(TARGET shmkit_sysv_preload AND NOT SHMKIT_SANITIZE)
     COMMAND ${CMAKE_SOURCE_DIR}/scripts/demo-sysv.sh ${CMAKE_BINARY_DIR})
   set_tests_properties(preload_demo PROPERTIES TIMEOUT 60 FIXTURES_REQUIRED shm_clean
     LABELS preload)
+
+  # The differential conformance suite: conform_libc (plain libc) under the interposer must
+  # print the kernel's traces for the same seeds. Fixed seeds, so that a failure reproduces.
+  if(TARGET conform_libc AND TARGET conform)
+    add_test(NAME preload_conformance
+      COMMAND ${CMAKE_SOURCE_DIR}/tests/conformance/diff.sh $<TARGET_FILE:conform>
+        --preload $<TARGET_FILE:shmkit_sysv_preload> --seed 1 --count 1500)
+    set_tests_properties(preload_conformance PROPERTIES TIMEOUT 240
+      FIXTURES_REQUIRED shm_clean LABELS "preload;conformance" SKIP_RETURN_CODE 77)
+  endif()
 endif()
