@@ -33,6 +33,14 @@ if(NOT SHMKIT_SANITIZE MATCHES "thread")
     TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean SKIP_RETURN_CODE 77
     LABELS "conformance;pending" DISABLED TRUE)
 
+  # The same with kernel.shm_rmid_forced=1 semantics (every unattached segment dies).
+  add_test(NAME conformance_shmkit_vs_kernel_rmid_forced
+    COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform> --rmid-forced
+      --seed 1 --count 1000 --random 1x300)
+  set_tests_properties(conformance_shmkit_vs_kernel_rmid_forced PROPERTIES
+    TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean SKIP_RETURN_CODE 77
+    LABELS "conformance;pending" DISABLED TRUE)
+
   # The interposer: conform_libc under LD_PRELOAD must print the kernel's traces. A sanitized
   # program cannot take a non-sanitized preload first in line, hence sanitizer builds skip it.
   if(TARGET shmkit_sysv_preload AND NOT SHMKIT_SANITIZE)
