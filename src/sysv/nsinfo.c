@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inspection of a namespace from outside: its segments, their attachers, and collection of
+ * what dead processes left. The caller does not join the namespace; it takes the registry lock
+ * only to read a consistent table (and to run the same sweep every shmctl runs).
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "seg/seg.h"
+#include "sys/sys.h"
+#include "sysv/registry.h"
+
+static void fill_stat(struct sk_ns *ns, const struct sk_seg_rec *g, struct shmkit_seg_stat *st)
+{
+	char obj[SK_SHM_NAME_MAX];
+	memset(st, 0, sizeof(*st));
+	st->ds.shm_perm.__key = g->key;
+	st->ds.shm_perm.uid = g->uid;
+	st->ds.shm_perm.gid = g->gid;
+	st->ds.shm_perm.cuid = g->cuid;
+	st->ds.shm_perm.cgid = g->cgid;
+	st->ds.shm_perm.mode = (unsigned short)g->mode;
+	st->ds.shm_perm.__seq = (unsigned short)((uint32_t)g->id >> SK_IDX_BITS);
+	st->ds.shm_segsz = g->segsz;
+	st->ds.shm_atime = g->atime;
+	st->ds.shm_dtime = g->dtime;
+	st->ds.shm_ctime = g->ctime;
+	st->ds.shm_cpid = g->cpid;
+	st->ds.shm_lpid = g->lpid;
+	st->ds.shm_nattch = g->nattch;
+	st->id = g->id;
+	st->creator_alive = g->creator_proc != 0 && g->creator_proc <= SK_REG_PROCS &&
+	                    ns->procs[g->creator_proc - 1].state == SK_PROC_LIVE;
+	if (!st->creator_alive && g->cpid > 0)
+		st->creator_alive = sk_proc_alive(g->cpid, g->creator_start) == 1;
+	sk_ns_seg_name(obj, sizeof(obj), ns->name, g->id);
+	sk_shm_path(st->backing, sizeof(st->backing), obj);
+	memcpy(st->creator_comm, g->comm, sizeof(st->creator_comm));
+	st->creator_comm[sizeof(st->creator_comm) - 1] = '\0';
+}
+
+/* Open ns without joining it and take its lock. */
+static int open_locked(struct sk_ns *ns, const char *name)
+{
+	int err = sk_ns_open(ns, name, 0, 0);
+	if (err)
+		return err;
+	err = sk_reg_lock(ns);
+	if (err) {
+		sk_ns_close(ns);
+		return err;
+	}
+	sk_reg_sweep(ns);
+	return 0;
+}
+
+static void close_locked(struct sk_ns *ns)
+{
+	sk_reg_unlock(ns);
+	sk_ns_close(ns);
+}
+
+SK_EXPORT int shmkit_ns_segments(const char *name, struct shmkit_seg_stat *out, size_t max)
+{
+	struct sk_ns ns;
+	if (max && !out)
+		return -EINVAL;
+	int err = open_locked(&ns, name);
+	if (err)
+		return err;
+	int count = 0;
+	for (uint32_t s = 0; s < SK_REG_SLOTS; s++) {
+		const struct sk_seg_rec *g = &ns.segs[s];
+		if (g->state != SK_SEG_LIVE)
+			continue;
+		if ((size_t)count < max)
+			fill_stat(&ns, g, &out[count]);
+		count++;
+	}
+	close_locked(&ns);
+	return count;
+}
+
+SK_EXPORT int shmkit_ns_attachers(const char *name, int shmid, struct shmkit_attacher *out,
+                                  size_t max)
+{
+	struct sk_ns ns;
+	if (max && !out)
+		return -EINVAL;
+	int err = open_locked(&ns, name);
+	if (err)
+		return err;
+	int idx = sk_id_lookup(&ns, shmid);
+	if (idx < 0) {
+		close_locked(&ns);
+		return idx;
+	}
+	int count = 0;
+	uint32_t hi = ns.hdr->atts_hi < SK_REG_ATTS ? ns.hdr->atts_hi : SK_REG_ATTS;
+	for (uint32_t a = 0; a < hi; a++) {
+		const struct sk_att_rec *r = &ns.atts[a];
+		if (!r->proc || r->proc > SK_REG_PROCS || r->idx != (uint32_t)idx || r->id != shmid)
+			continue;
+		const struct sk_proc_rec *p = &ns.procs[r->proc - 1];
+		int k;
+		for (k = 0; k < count && (size_t)k < max && out[k].pid != p->pid; k++)
+			;
+		if (k < count && (size_t)k < max) {
+			out[k].count++;
+			continue;
+		}
+		if ((size_t)count < max)
+			out[count] =
+			    (struct shmkit_attacher){.pid = p->pid, .count = 1, .start = p->start};
+		count++;
+	}
+	close_locked(&ns);
+	return count;
+}
+
+SK_EXPORT int shmkit_ns_gc(const char *name)
+{
+	struct sk_ns ns;
+	int err = sk_ns_open(&ns, name, 0, 0);
+	if (err)
+		return err;
+	err = sk_reg_lock(&ns);
+	if (err) {
+		sk_ns_close(&ns);
+		return err;
+	}
+	uint32_t before = ns.hdr->in_use;
+	sk_reg_sweep(&ns);
+	int destroyed = (int)(before - ns.hdr->in_use);
+	close_locked(&ns);
+	return destroyed;
+}
