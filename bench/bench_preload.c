@@ -9,8 +9,9 @@
  * machine hits both sides. Each sample is the mean of a batch of calls; medians and p99 are
  * over samples, pooled across rounds.
  *
- *   bench_preload [PRELOAD.so]    default: $SHMKIT_PRELOAD, else <build>/preload/ next to
- *                                 this program's <build>/bench/
+ *   bench_preload [PRELOAD.so]    default: $SHMKIT_PRELOAD, else the build's interposer
+ *                                 (SHMKIT_PRELOAD_PATH, see bench_preload.cmake), else
+ *                                 <build>/preload/ next to this program's <build>/bench/
  */
 #include <errno.h>
 #include <limits.h>
@@ -20,9 +21,9 @@
 #include <sys/ipc.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "shmkit.h"
 
 #define ROUNDS  6
@@ -36,13 +37,6 @@ static const char *const op_names[NOPS] = {
     "shmat + shmdt",
     "shmctl (IPC_STAT)",
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void die(const char *what)
 {
@@ -61,21 +55,21 @@ static void die(const char *what)
 			die("shmget");                                                             \
 		struct shmid_ds ds;                                                                \
 		for (int s = 0; s < SAMPLES; s++) {                                                \
-			uint64_t t0 = now_ns();                                                    \
+			uint64_t t0 = bn_now_ns();                                                 \
 			for (int i = 0; i < BATCH; i++)                                            \
 				if (GET(KEY, 0, 0) != id)                                          \
 					die("lookup");                                             \
-			uint64_t t1 = now_ns();                                                    \
+			uint64_t t1 = bn_now_ns();                                                 \
 			for (int i = 0; i < BATCH; i++) {                                          \
 				void *p = AT(id, NULL, 0);                                         \
 				if (p == (void *)-1 || DT(p) < 0)                                  \
 					die("shmat/shmdt");                                        \
 			}                                                                          \
-			uint64_t t2 = now_ns();                                                    \
+			uint64_t t2 = bn_now_ns();                                                 \
 			for (int i = 0; i < BATCH; i++)                                            \
 				if (CTL(id, IPC_STAT, &ds) < 0)                                    \
 					die("shmctl");                                             \
-			uint64_t t3 = now_ns();                                                    \
+			uint64_t t3 = bn_now_ns();                                                 \
 			out[OP_LOOKUP][s] = (double)(t1 - t0) / BATCH;                             \
 			out[OP_ATTACH][s] = (double)(t2 - t1) / BATCH;                             \
 			out[OP_STAT][s] = (double)(t3 - t2) / BATCH;                               \
@@ -101,6 +95,10 @@ static int find_preload(int argc, char **argv, char *out)
 	const char *p = argc > 1 ? argv[1] : getenv("SHMKIT_PRELOAD");
 	if (p && *p)
 		return realpath(p, out) ? 0 : -1;
+#ifdef SHMKIT_PRELOAD_PATH
+	if (realpath(SHMKIT_PRELOAD_PATH, out))
+		return 0;
+#endif
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n <= 0)
@@ -155,16 +153,16 @@ static void run_side(int preload, const char *lib, double (*acc)[ROUNDS * SAMPLE
 		memcpy(&acc[op][round * SAMPLES], in[op], sizeof(in[op]));
 }
 
-static int cmp_double(const void *a, const void *b)
+static struct bn_stats stats_of(const double *v, size_t n)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-static double pct(double *v, size_t n, double q)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return v[(size_t)(q * (double)(n - 1))];
+	struct bn_samples s;
+	bn_samples_init(&s, n);
+	for (size_t i = 0; i < n; i++)
+		bn_samples_add(&s, v[i]);
+	struct bn_stats st;
+	bn_stats(&s, &st);
+	bn_samples_free(&s);
+	return st;
 }
 
 int main(int argc, char **argv)
@@ -192,21 +190,24 @@ int main(int argc, char **argv)
 	}
 	shmkit_ns_destroy(ns);
 
-	printf("### LD_PRELOAD interposer overhead (libshmkit-sysv.so)\n\n");
-	printf("Plain libc calls in a process under LD_PRELOAD=libshmkit-sysv.so against the same "
-	       "calls made to shmkit_* directly; ns per call, %d samples of %d calls per side, "
-	       "in %d alternating rounds (separate processes).\n\n",
-	       ROUNDS * SAMPLES, BATCH, ROUNDS);
-	printf("| operation | direct median | direct p99 | preload median | preload p99 | "
-	       "median ratio |\n");
-	printf("|---|---:|---:|---:|---:|---:|\n");
-	size_t n = ROUNDS * SAMPLES;
+	char what[512];
+	snprintf(
+	    what, sizeof(what),
+	    "Plain libc calls in a process under LD_PRELOAD=libshmkit-sysv.so against the same "
+	    "calls made to shmkit_* directly; ns per call, %d samples of %d calls per side in "
+	    "%d alternating rounds (separate processes). Target: interposed median within 5%% "
+	    "of direct.",
+	    ROUNDS * SAMPLES, BATCH, ROUNDS);
+	bn_section("LD_PRELOAD interposer overhead (libshmkit-sysv.so)", what);
+	bn_header("operation", "direct median", "direct p99", "preload median", "preload p99",
+	          "ratio (median)", "within 5%", NULL);
 	for (int op = 0; op < NOPS; op++) {
-		double dm = pct(direct[op], n, 0.5), d99 = pct(direct[op], n, 0.99);
-		double pm = pct(preload[op], n, 0.5), p99 = pct(preload[op], n, 0.99);
-		printf("| %s | %.0f | %.0f | %.0f | %.0f | %.3f |\n", op_names[op], dm, d99, pm,
-		       p99, pm / dm);
+		struct bn_stats d = stats_of(direct[op], ROUNDS * SAMPLES);
+		struct bn_stats p = stats_of(preload[op], ROUNDS * SAMPLES);
+		double ratio = p.median / d.median;
+		bn_row(op_names[op], bn_fmt("%.0f", d.median), bn_fmt("%.0f", d.p99),
+		       bn_fmt("%.0f", p.median), bn_fmt("%.0f", p.p99), bn_fmt("%.3f", ratio),
+		       bn_met(ratio, 1.05), NULL);
 	}
-	printf("\n");
 	return 0;
 }

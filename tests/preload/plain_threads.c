@@ -38,7 +38,7 @@ static void *thread(void *arg)
 			perror("shmat");
 			exit(1);
 		}
-		*(volatile int *)addr[t][i] += 1;
+		__sync_fetch_and_add((int *)addr[t][i], 1); /* threads share the page */
 	}
 	pthread_barrier_wait(&barrier); /* all attached */
 	pthread_barrier_wait(&barrier); /* main has counted */

@@ -80,11 +80,13 @@ echo "$out" | grep -qi "^$hexkey " || fail "ipcs under shmkit run does not show 
 echo "ok: not in the kernel's table; ipcs under shmkit run shows it"
 
 # ---- a backend killed with SIGKILL: crash recovery ----
-coproc SESSION { sql "SELECT pg_backend_pid()" "SELECT pg_sleep(60)" 2>&1; }
-read -r -t 20 victim <&"${SESSION[0]}"
+sql "SELECT pg_backend_pid()" "SELECT pg_sleep(60)" >"$TMP/session" 2>&1 &
+session=$!
+wait_lines "$TMP/session" 1
+victim=$(head -1 "$TMP/session")
 case "$victim" in '' | *[!0-9]*) fail "no backend pid: '$victim'"; finish ;; esac
 kill -9 "$victim"
-wait
+wait $session
 ok=0
 for _ in $(seq 300); do
 	if grep -q "all server processes terminated; reinitializing" "$LOG" &&

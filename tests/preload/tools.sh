@@ -49,29 +49,40 @@ wait $hpid || fail "the holder failed"
 echo "ok: ipcs, ipcs -i, lsipc and /proc/sysvipc/shm show the namespace's segment"
 
 # ---- interposed and directly linked processes share segments ----
+# hold NAME CMD...: run CMD with its stdin on a fifo kept open by fd 4 (closing fd 4 lets
+# it finish) and its output in $TMP/NAME; waits for its first line. Sets HOLD_PID.
+hold() {
+	local name=$1
+	shift
+	rm -f "$TMP/$name.fifo"
+	mkfifo "$TMP/$name.fifo"
+	"$@" <"$TMP/$name.fifo" >"$TMP/$name" 2>&1 &
+	HOLD_PID=$!
+	exec 4>"$TMP/$name.fifo"
+	wait_lines "$TMP/$name" 1 || fail "$name did not start"
+}
+# release NAME: close its stdin, wait for it; its last line goes to LAST.
+release() {
+	exec 4>&-
+	wait $HOLD_PID || fail "$1 failed: $(cat "$TMP/$1")"
+	LAST=$(tail -1 "$TMP/$1")
+}
+
 k=0x5eed0001
-coproc DIRECT { "$HELPER" create "$NS" $k from-direct 2>&1; }
-dpid=$DIRECT_PID
-read -r -t 10 ready <&"${DIRECT[0]}"
-[ "$ready" = "create: ready" ] || fail "direct creator: $ready"
+hold direct "$HELPER" create "$NS" $k from-direct
+[ "$(head -1 "$TMP/direct")" = "create: ready" ] || fail "direct creator: $(cat "$TMP/direct")"
 got=$("${run[@]}" "$PEER" read $k from-preload 2>&1)
 [ "$got" = 'plain: read "from-direct", nattch 2' ] || fail "interposed reader got: $got"
-exec {DIRECT[1]}>&-
-read -r -t 10 last <&"${DIRECT[0]}"
-[ "$last" = 'create: now holds "from-preload", nattch 1' ] || fail "direct creator: $last"
-wait $dpid
+release direct
+[ "$LAST" = 'create: now holds "from-preload", nattch 1' ] || fail "direct creator: $LAST"
 
 k=0x5eed0002
-coproc PLAIN { "${run[@]}" "$PEER" create $k from-preload 2>&1; }
-ppid_=$PLAIN_PID
-read -r -t 10 ready <&"${PLAIN[0]}"
-[ "$ready" = "plain: ready" ] || fail "interposed creator: $ready"
+hold plain "${run[@]}" "$PEER" create $k from-preload
+[ "$(head -1 "$TMP/plain")" = "plain: ready" ] || fail "interposed creator: $(cat "$TMP/plain")"
 got=$("$HELPER" direct "$NS" $k from-direct 2>&1)
 [ "$got" = 'direct: read "from-preload", nattch 2' ] || fail "direct reader got: $got"
-exec {PLAIN[1]}>&-
-read -r -t 10 last <&"${PLAIN[0]}"
-[ "$last" = 'plain: now holds "from-direct", nattch 1' ] || fail "interposed creator: $last"
-wait $ppid_
+release plain
+[ "$LAST" = 'plain: now holds "from-direct", nattch 1' ] || fail "interposed creator: $LAST"
 in_kernel 0x5eed0001 && fail "0x5eed0001 is in the kernel's table"
 in_kernel 0x5eed0002 && fail "0x5eed0002 is in the kernel's table"
 echo "ok: interposed and directly linked processes share segments both ways"
