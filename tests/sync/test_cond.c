@@ -234,3 +234,74 @@ Test(cond, ping_pong_turns_between_processes)
 	cr_assert_eq(a->turns, 2 * TURNS);
 	tu_shared_free(a, sizeof(*a));
 }
+
+static int child_consume_forever(void *arg)
+{
+	struct arena *a = arg;
+	for (;;) {
+		struct timespec abs = st_in_ms(ST_WAIT_MS);
+		int r = shmkit_mutex_lock(&a->m);
+		if (r == -EOWNERDEAD)
+			r = shmkit_mutex_consistent(&a->m); /* the counters are single words */
+		if (r != 0)
+			return 10;
+		while (a->turns == 0 && r == 0)
+			r = shmkit_cond_timedwait(&a->c, &a->m, &abs);
+		if (r == -EOWNERDEAD)
+			r = shmkit_mutex_consistent(&a->m);
+		if (r != 0)
+			return 11;
+		a->turns--;
+		a->woken++;
+		shmkit_mutex_unlock(&a->m);
+	}
+}
+
+/* Consumers killed at random points (asleep, waking, holding the mutex) while items are
+ * signalled one by one: the survivors and replacements still drain every item. */
+Test(cond, kill9_storm_consumers_keep_draining)
+{
+	struct arena *a = arena_new();
+	enum { KIDS = 3, ROUNDS = 80 };
+	pid_t kid[KIDS];
+	for (int i = 0; i < KIDS; i++)
+		kid[i] = st_spawn(child_consume_forever, a);
+	for (int round = 0; round < ROUNDS; round++) {
+		int r = shmkit_mutex_lock(&a->m);
+		if (r == -EOWNERDEAD)
+			r = shmkit_mutex_consistent(&a->m);
+		cr_assert_eq(r, 0);
+		a->turns++;
+		shmkit_mutex_unlock(&a->m);
+		shmkit_cond_signal(&a->c);
+		usleep(tu_rand(1500));
+		int victim = (int)tu_rand(KIDS);
+		kill(kid[victim], SIGKILL);
+		cr_assert_eq(tu_wait_timeout(kid[victim], ST_WAIT_MS), 128 + SIGKILL);
+		kid[victim] = st_spawn(child_consume_forever, a);
+	}
+	/* A victim killed between its wake-up and its relock absorbed one signal: a final
+	 * broadcast covers it, as the man page advises. */
+	shmkit_cond_broadcast(&a->c);
+	uint64_t end = sk_mono_ns() + ST_WAIT_MS * 1000000ULL;
+	for (;;) {
+		int r = shmkit_mutex_lock(&a->m);
+		if (r == -EOWNERDEAD)
+			r = shmkit_mutex_consistent(&a->m);
+		cr_assert_eq(r, 0);
+		uint64_t left = a->turns;
+		shmkit_mutex_unlock(&a->m);
+		if (left == 0)
+			break;
+		cr_assert(sk_mono_ns() < end, "%llu items never consumed",
+		          (unsigned long long)left);
+		usleep(1000);
+	}
+	for (int i = 0; i < KIDS; i++) {
+		kill(kid[i], SIGKILL);
+		cr_assert_eq(tu_wait_timeout(kid[i], ST_WAIT_MS), 128 + SIGKILL,
+		             "a consumer failed");
+	}
+	cr_assert_leq(a->woken, ROUNDS);
+	tu_shared_free(a, sizeof(*a));
+}
