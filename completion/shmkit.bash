@@ -46,7 +46,7 @@ _shmkit()
 	mk) argopts+=" -p --mode -K --key --posix -M --shmem" ;;
 	dump) argopts+=" -s --offset -n --length" ;;
 	watch) argopts+=" -i --interval -c --count" ;;
-	ipcs) argopts="-i --id" ;;
+	ipcs) argopts="-i --id --ns" ;;
 	esac
 	[[ " $argopts " == *" $prev "* ]] && return
 
@@ -57,10 +57,10 @@ _shmkit()
 	mk) opts="--shmem --mode --key --private --posix --ns" ;;
 	rm) opts="--all --verbose $filters" ;;
 	gc) opts="--dry-run $filters" ;;
-	limits) opts="--bytes" ;;
+	limits) opts="--bytes --ns" ;;
 	dump) opts="--offset --length --no-squeezing --kind --ns" ;;
 	watch) opts="--interval --count --bytes $filters" ;;
-	ipcs) opts="--shmems --id --time --pid --creator --limits --summary --bytes --human" ;;
+	ipcs) opts="--shmems --id --time --pid --creator --limits --summary --bytes --human --ns --shmkit" ;;
 	run) return ;;
 	esac
 	if [[ $cur == -* ]]; then

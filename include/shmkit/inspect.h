@@ -8,8 +8,10 @@
  * segment is a real (read-only) shmat, which the kernel records in atime/lpid.
  * Everything read from /proc, /dev/shm or a namespace registry is treated as untrusted: a
  * malformed record is skipped, never trusted.
- * The functions return 0 (or a count) on success and -errno on failure; none of them blocks
- * on another process.
+ * The functions return 0 (or a count) on success and -errno on failure. Kernel and POSIX
+ * objects are read without locks; a shmkit namespace is read under its registry lock, which
+ * its members hold only briefly (a member that died holding it is recovered, as in every
+ * namespace operation). Namespaces the caller may not read are left out.
  */
 #ifndef SHMKIT_INSPECT_H
 #define SHMKIT_INSPECT_H

@@ -26,6 +26,12 @@ int sk_insp_each_pid(int (*fn)(pid_t pid, void *arg), void *arg);
 typedef int (*sk_insp_walker)(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
 int sk_insp_sysv_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
 int sk_insp_posix_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
+int sk_insp_ns_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
+/* Attachers of a shmkit segment, from its namespace's registry. */
+int sk_insp_ns_attachers(const struct shmkit_obj *o, struct shmkit_inspect_proc *out,
+			 size_t max);
+/* A namespace's limits (its overrides, else the kernel's) and usage. */
+int sk_insp_ns_limits(const char *ns, struct shmkit_inspect_limits *l);
 
 /* Sets SHMKIT_OBJ_CREATOR_ALIVE and comm from o->cpid/o->ctime (PID-reuse safe). */
 void sk_insp_creator(struct shmkit_obj *o);

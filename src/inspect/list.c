@@ -22,8 +22,8 @@ SK_EXPORT int shmkit_inspect_list(const struct shmkit_inspect_filter *f, shmkit_
 	if (!fn || (kinds & ~SHMKIT_KIND_ALL))
 		return -EINVAL;
 	int total = 0, failed = 0, tried = 0, err = 0, stop = 0;
-	sk_insp_walker walkers[] = {sk_insp_sysv_walk, sk_insp_posix_walk};
-	const uint32_t bits[] = {SHMKIT_KIND_SYSV, SHMKIT_KIND_POSIX};
+	sk_insp_walker walkers[] = {sk_insp_sysv_walk, sk_insp_posix_walk, sk_insp_ns_walk};
+	const uint32_t bits[] = {SHMKIT_KIND_SYSV, SHMKIT_KIND_POSIX, SHMKIT_KIND_SHMKIT};
 	for (size_t i = 0; i < SK_ARRAY_SIZE(walkers) && !stop; i++) {
 		if (!(kinds & bits[i]))
 			continue;
@@ -141,6 +141,8 @@ SK_EXPORT int shmkit_inspect_attachers(const struct shmkit_obj *obj,
 {
 	if (!obj)
 		return -EINVAL;
+	if (obj->kind == SHMKIT_KIND_SHMKIT)
+		return sk_insp_ns_attachers(obj, out, max);
 	struct match m = {.obj = obj};
 	int r;
 	if (obj->kind == SHMKIT_KIND_SYSV) {
@@ -209,6 +211,9 @@ static int map_file(const struct shmkit_obj *obj, struct shmkit_inspect_view *v)
 	close(fd);
 	if (!err)
 		v->size = (uint64_t)st.st_size;
+	/* A shmkit backing object is rounded up to pages; the segment is segsz bytes. */
+	if (!err && obj->kind == SHMKIT_KIND_SHMKIT && obj->size < v->size)
+		v->size = obj->size;
 	return err;
 }
 

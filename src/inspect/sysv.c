@@ -155,5 +155,7 @@ SK_EXPORT int shmkit_inspect_limits(uint32_t kind, const char *ns, struct shmkit
 		return -EINVAL;
 	if (kind == SHMKIT_KIND_SYSV)
 		return kernel_limits(l);
+	if (kind == SHMKIT_KIND_SHMKIT)
+		return sk_insp_ns_limits(ns, l);
 	return -EINVAL;
 }

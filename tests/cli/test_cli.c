@@ -3,7 +3,8 @@
  * The shmkit command-line tool, run as a separate program against objects these tests create
  * (kernel System V segments, POSIX objects) and always remove. `shmkit ipcs` is compared byte
  * for byte with the real ipcs. Other test programs may create objects meanwhile, so every
- * check looks at this test's own objects only.
+ * check looks at this test's own objects only, and names the kinds it looks at (reading
+ * another program's shmkit namespace waits for that namespace's lock).
  */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -211,7 +212,7 @@ Test(cli, ls_lists_sysv_and_posix)
 	result_free(&r);
 
 	/* Human sizes and the key filter. */
-	r = shmkit("ls -n -o size,key --key 0x%08x", (unsigned)key);
+	r = shmkit("ls -n -k sysv -o size,key --key 0x%08x", (unsigned)key);
 	snprintf(want, sizeof(want), "12.1K 0x%08x\n", (unsigned)key);
 	cr_expect_str_eq(r.out, want);
 	result_free(&r);
@@ -238,7 +239,7 @@ Test(cli, ls_json_matches_schema)
 	                  "size,nattch,status,cpid,lpid,atime,dtime,ctime,command,backing";
 	char out[128];
 	snprintf(out, sizeof(out), "/tmp/%s.json", tu_name("cli-json"));
-	struct result r = sh("%s ls --json -o %s > %s", SHMKIT, all, out);
+	struct result r = sh("%s ls --json -k sysv,posix -o %s > %s", SHMKIT, all, out);
 	cr_expect_eq(r.rc, 0, "%s", r.err);
 	result_free(&r);
 	r = sh("python3 -c 'import json,sys,jsonschema; "

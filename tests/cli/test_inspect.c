@@ -39,7 +39,9 @@ static int find_cb(const struct shmkit_obj *o, void *arg)
 
 static int find(uint32_t kinds, uint32_t kind, int32_t id, const char *name, struct shmkit_obj *out)
 {
-	struct shmkit_inspect_filter filt = {.kinds = kinds};
+	/* Not other programs' namespaces: reading one waits for its lock. */
+	struct shmkit_inspect_filter filt = {.kinds = kinds ? kinds
+							    : SHMKIT_KIND_SYSV | SHMKIT_KIND_POSIX};
 	struct find f = {.kind = kind, .id = id, .name = name};
 	int r = shmkit_inspect_list(&filt, find_cb, &f);
 	cr_assert(r >= 0, "list: %d", r);

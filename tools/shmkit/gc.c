@@ -24,16 +24,18 @@ static void help(void)
 	       cli_filter_help);
 }
 
-/* The kernel's view right now: the same segment, still unattached, creator still gone. */
+static int same_segment(const struct shmkit_obj *now, void *arg)
+{
+	const struct shmkit_obj *o = arg;
+	return now->id == o->id && now->cpid == o->cpid && now->ctime == o->ctime &&
+	       now->nattch == 0 && (now->flags & SHMKIT_OBJ_ORPHANED);
+}
+
+/* Looked at again right now: the same segment, still unattached, its creator still gone. */
 static bool still_orphaned(const struct shmkit_obj *o)
 {
-	struct shmid_ds ds;
-	if (shmctl(o->id, IPC_STAT, &ds) < 0)
-		return false;
-	if (ds.shm_nattch != 0 || ds.shm_cpid != o->cpid || ds.shm_ctime != o->ctime)
-		return false;
-	int r = shmkit_inspect_pid_started_after(o->cpid, o->ctime);
-	return r == 1 || r == -ESRCH;
+	struct shmkit_inspect_filter f = {.kinds = o->kind, .ns = o->ns[0] ? o->ns : NULL};
+	return shmkit_inspect_list(&f, same_segment, (void *)o) == 1;
 }
 
 static int collect(struct cli_objs *objs, bool dry_run)
@@ -43,7 +45,7 @@ static int collect(struct cli_objs *objs, bool dry_run)
 		const struct shmkit_obj *o = &objs->v[i];
 		if (!(o->flags & SHMKIT_OBJ_ORPHANED) || o->nattch)
 			continue;
-		if (o->kind != SHMKIT_KIND_SYSV)
+		if (o->kind == SHMKIT_KIND_POSIX)
 			continue;
 		char d[400];
 		cli_describe(o, d, sizeof(d));

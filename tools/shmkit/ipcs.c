@@ -32,6 +32,8 @@ static void help(void)
 	       "  -u, --summary        status summary\n"
 	       "  -b, --bytes          sizes in bytes\n"
 	       "      --human          human-readable sizes\n"
+	       "      --ns NS          also shmkit namespace NS (with -i: look there)\n"
+	       "      --shmkit         also every shmkit namespace, one section each\n"
 	       "  -h, --help           this help\n");
 }
 
@@ -59,15 +61,30 @@ static void print_size(enum unit unit, const char *msg, uint64_t size, const cha
 		printf("%s", end);
 }
 
-static void print_limits(enum unit unit)
+/* "------ Shared Memory Segments --------", naming the namespace for shmkit's sections. */
+static void print_title(const char *what, const char *ns)
+{
+	if (ns)
+		printf("------ %s (shmkit namespace %s) --------\n", what, ns);
+	else
+		printf("------ %s --------\n", what);
+}
+
+static int get_limits(const char *ns, struct shmkit_inspect_limits *l)
+{
+	return ns ? shmkit_inspect_limits(SHMKIT_KIND_SHMKIT, ns, l)
+	          : shmkit_inspect_limits(SHMKIT_KIND_SYSV, NULL, l);
+}
+
+static void print_limits(enum unit unit, const char *ns)
 {
 	struct shmkit_inspect_limits l;
-	if (shmkit_inspect_limits(SHMKIT_KIND_SYSV, NULL, &l) < 0) {
+	if (get_limits(ns, &l) < 0) {
 		printf("unable to fetch shared memory limits\n");
 		return;
 	}
 	uint64_t pgsz = l.page_size, tmp;
-	printf("------ Shared Memory Limits --------\n");
+	print_title("Shared Memory Limits", ns);
 	printf("max number of segments = %" PRIu64 "\n", l.shmmni);
 	print_size(unit == U_DEFAULT ? U_KB : unit, "max seg size", l.shmmax, "\n", 0);
 	if (unit == U_KB || unit == U_DEFAULT) {
@@ -84,12 +101,12 @@ static void print_limits(enum unit unit)
 	print_size(unit == U_DEFAULT ? U_BYTES : unit, "min seg size", l.shmmin, "\n", 0);
 }
 
-static void print_status(void)
+static void print_status(const char *ns)
 {
 	struct shmkit_inspect_limits l;
-	if (shmkit_inspect_limits(SHMKIT_KIND_SYSV, NULL, &l) < 0)
+	if (get_limits(ns, &l) < 0)
 		return;
-	printf("------ Shared Memory Status --------\n");
+	print_title("Shared Memory Status", ns);
 	printf("segments allocated %ld\n"
 	       "pages allocated %ld\n"
 	       "pages resident  %ld\n"
@@ -99,25 +116,25 @@ static void print_status(void)
 	       (long)l.swap_attempts, (long)l.swap_successes);
 }
 
-static void print_header(enum format fmt, enum unit unit)
+static void print_header(enum format fmt, enum unit unit, const char *ns)
 {
 	switch (fmt) {
 	case F_CREATOR:
-		printf("------ Shared Memory Segment Creators/Owners --------\n");
+		print_title("Shared Memory Segment Creators/Owners", ns);
 		printf("%-10s %-10s %-10s %-10s %-10s %-10s\n", "shmid", "perms", "cuid", "cgid",
 		       "uid", "gid");
 		break;
 	case F_TIME:
-		printf("------ Shared Memory Attach/Detach/Change Times --------\n");
+		print_title("Shared Memory Attach/Detach/Change Times", ns);
 		printf("%-10s %-10s %-20s %-20s %-20s\n", "shmid", "owner", "attached", "detached",
 		       "changed");
 		break;
 	case F_PID:
-		printf("------ Shared Memory Creator/Last-op PIDs --------\n");
+		print_title("Shared Memory Creator/Last-op PIDs", ns);
 		printf("%-10s %-10s %-10s %-10s\n", "shmid", "owner", "cpid", "lpid");
 		break;
 	default:
-		printf("------ Shared Memory Segments --------\n");
+		print_title("Shared Memory Segments", ns);
 		printf("%-10s %-10s %-10s %-10s %-10s %-10s %-12s\n", "key", "shmid", "owner",
 		       "perms", unit == U_HUMAN ? "size" : "bytes", "nattch", "status");
 		break;
@@ -195,20 +212,47 @@ static int print_row(const struct shmkit_obj *o, void *arg)
 	return 0;
 }
 
-static void print_section(enum format fmt, enum unit unit)
+/* The kernel's segments (ns NULL) or those of one shmkit namespace. */
+static void print_section(enum format fmt, enum unit unit, const char *ns)
 {
 	if (fmt == F_LIMITS) {
-		print_limits(unit);
+		print_limits(unit, ns);
 		return;
 	}
 	if (fmt == F_STATUS) {
-		print_status();
+		print_status(ns);
 		return;
 	}
-	print_header(fmt, unit);
+	print_header(fmt, unit, ns);
 	int args[2] = {fmt, unit};
-	struct shmkit_inspect_filter f = {.kinds = SHMKIT_KIND_SYSV};
+	struct shmkit_inspect_filter f = {.kinds = ns ? SHMKIT_KIND_SHMKIT : SHMKIT_KIND_SYSV,
+	                                  .ns = ns};
 	shmkit_inspect_list(&f, print_row, args);
+}
+
+static int print_namespaces(enum format fmt, enum unit unit, const char *ns)
+{
+	if (ns) {
+		print_section(fmt, unit, ns);
+		printf("\n");
+		return EXIT_OK;
+	}
+	int n = shmkit_ns_list(NULL, 0);
+	if (n < 0) {
+		cli_warn("ipcs", "cannot list shmkit namespaces: %s", strerror(-n));
+		return EXIT_FAIL;
+	}
+	char(*names)[SHMKIT_NS_NAME_MAX + 1] = calloc((size_t)n + 1, sizeof(*names));
+	if (!names)
+		return EXIT_FAIL;
+	int m = shmkit_ns_list(names, (size_t)n + 1);
+	for (int i = 0; i < m && i <= n; i++) {
+		names[i][SHMKIT_NS_NAME_MAX] = '\0';
+		print_section(fmt, unit, names[i]);
+		printf("\n");
+	}
+	free(names);
+	return EXIT_OK;
 }
 
 static int find_id(const struct shmkit_obj *o, void *arg)
@@ -221,10 +265,11 @@ static int find_id(const struct shmkit_obj *o, void *arg)
 }
 
 /* ipcs.c: print_shm(). */
-static int print_one(int id, enum unit unit)
+static int print_one(int id, enum unit unit, const char *ns)
 {
 	struct shmkit_obj o = {.id = id};
-	struct shmkit_inspect_filter f = {.kinds = SHMKIT_KIND_SYSV};
+	struct shmkit_inspect_filter f = {.kinds = ns ? SHMKIT_KIND_SHMKIT : SHMKIT_KIND_SYSV,
+	                                  .ns = ns};
 	if (shmkit_inspect_list(&f, find_id, &o) != 1) {
 		cli_warn("ipcs", "id %d not found", id);
 		return EXIT_FAIL;
@@ -246,18 +291,21 @@ static int print_one(int id, enum unit unit)
 
 int cmd_ipcs(int argc, char **argv)
 {
-	enum { OPT_HUMAN = 256 };
+	enum { OPT_HUMAN = 256, OPT_NS, OPT_SHMKIT };
 	static const struct option opts[] = {
-	    {"shmems", no_argument, NULL, 'm'},   {"all", no_argument, NULL, 'a'},
-	    {"id", required_argument, NULL, 'i'}, {"time", no_argument, NULL, 't'},
-	    {"pid", no_argument, NULL, 'p'},      {"creator", no_argument, NULL, 'c'},
-	    {"limits", no_argument, NULL, 'l'},   {"summary", no_argument, NULL, 'u'},
-	    {"bytes", no_argument, NULL, 'b'},    {"human", no_argument, NULL, OPT_HUMAN},
-	    {"help", no_argument, NULL, 'h'},     {NULL, 0, NULL, 0},
+	    {"shmems", no_argument, NULL, 'm'},      {"all", no_argument, NULL, 'a'},
+	    {"id", required_argument, NULL, 'i'},    {"time", no_argument, NULL, 't'},
+	    {"pid", no_argument, NULL, 'p'},         {"creator", no_argument, NULL, 'c'},
+	    {"limits", no_argument, NULL, 'l'},      {"summary", no_argument, NULL, 'u'},
+	    {"bytes", no_argument, NULL, 'b'},       {"human", no_argument, NULL, OPT_HUMAN},
+	    {"ns", required_argument, NULL, OPT_NS}, {"shmkit", no_argument, NULL, OPT_SHMKIT},
+	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	enum format fmt = F_DEFAULT;
 	enum unit unit = U_DEFAULT;
 	long long id = -1;
+	const char *ns = NULL;
+	bool shmkit = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "mai:tpclubh", opts, NULL)) != -1) {
 		switch (c) {
@@ -289,6 +337,15 @@ int cmd_ipcs(int argc, char **argv)
 		case OPT_HUMAN:
 			unit = U_HUMAN;
 			break;
+		case OPT_NS:
+			if (!cli_ns_valid(optarg))
+				return cli_usage("ipcs", "invalid namespace name '%s'", optarg);
+			ns = optarg;
+			shmkit = true;
+			break;
+		case OPT_SHMKIT:
+			shmkit = true;
+			break;
 		case 'h':
 			help();
 			return EXIT_OK;
@@ -301,9 +358,9 @@ int cmd_ipcs(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage("ipcs", "unexpected argument '%s'", argv[optind]);
 	if (id >= 0)
-		return print_one((int)id, unit);
+		return print_one((int)id, unit, ns);
 	printf("\n");
-	print_section(fmt, unit);
+	print_section(fmt, unit, NULL);
 	printf("\n");
-	return EXIT_OK;
+	return shmkit ? print_namespaces(fmt, unit, ns) : EXIT_OK;
 }

@@ -14,6 +14,7 @@ static void help(void)
 	       "and usage of /dev/shm.\n\n"
 	       "Options:\n"
 	       "  -b, --bytes          sizes in bytes rather than human-readable\n"
+	       "      --ns NS          the limits and usage of shmkit namespace NS instead\n"
 	       "  -h, --help           this help\n");
 }
 
@@ -48,14 +49,20 @@ int cmd_limits(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"bytes", no_argument, NULL, 'b'},
+	    {"ns", required_argument, NULL, 'S'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	bool human = true;
+	const char *ns = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "bh", opts, NULL)) != -1) {
 		if (c == 'b') {
 			human = false;
+		} else if (c == 'S') {
+			if (!cli_ns_valid(optarg))
+				return cli_usage("limits", "invalid namespace name '%s'", optarg);
+			ns = optarg;
 		} else if (c == 'h') {
 			help();
 			return EXIT_OK;
@@ -66,9 +73,10 @@ int cmd_limits(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage("limits", "unexpected argument '%s'", argv[optind]);
 	struct shmkit_inspect_limits l;
-	int r = shmkit_inspect_limits(SHMKIT_KIND_SYSV, NULL, &l);
+	int r = shmkit_inspect_limits(ns ? SHMKIT_KIND_SHMKIT : SHMKIT_KIND_SYSV, ns, &l);
 	if (r < 0) {
-		cli_warn("limits", "cannot read the kernel's limits: %s", strerror(-r));
+		cli_warn("limits", "cannot read the limits of %s%s: %s",
+		         ns ? "namespace " : "the kernel", ns ? ns : "", strerror(-r));
 		return EXIT_FAIL;
 	}
 	const struct row rows[] = {
@@ -81,7 +89,7 @@ int cmd_limits(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		print_row(&rows[i], human);
 	struct statvfs vfs;
-	if (statvfs("/dev/shm", &vfs) == 0) {
+	if (!ns && statvfs("/dev/shm", &vfs) == 0) {
 		uint64_t total = (uint64_t)vfs.f_blocks * vfs.f_frsize;
 		uint64_t used = total - (uint64_t)vfs.f_bfree * vfs.f_frsize;
 		struct row posix = {"DEVSHM", "POSIX objects in /dev/shm (bytes)", true, true, used,

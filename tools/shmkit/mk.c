@@ -39,7 +39,10 @@ static int random_key(int32_t *key)
 	return 0;
 }
 
-static int mk_sysv(uint64_t size, unsigned mode, bool has_key, int32_t key)
+/* shmget: the kernel's, or shmkit_shmget in the namespace selected before. */
+typedef int (*getter)(key_t key, size_t size, int flags);
+
+static int mk_sysv(getter get, uint64_t size, unsigned mode, bool has_key, int32_t key)
 {
 	for (int tries = 0; tries < 100; tries++) {
 		if (!has_key && random_key(&key) < 0) {
@@ -47,7 +50,7 @@ static int mk_sysv(uint64_t size, unsigned mode, bool has_key, int32_t key)
 			return EXIT_FAIL;
 		}
 		int flags = (int)mode | IPC_CREAT | (key ? IPC_EXCL : 0);
-		int id = shmget(key, (size_t)size, flags);
+		int id = get(key, (size_t)size, flags);
 		if (id >= 0) {
 			printf("Shared memory id: %d\n", id);
 			return EXIT_OK;
@@ -155,7 +158,13 @@ int cmd_mk(int argc, char **argv)
 		return cli_usage("mk", "a POSIX object has no key");
 	if (posix)
 		return mk_posix(posix, size, mode);
-	if (ns)
-		return cli_usage("mk", "shmkit namespaces are not available in this build");
-	return mk_sysv(size, mode, has_key, key);
+	if (ns) {
+		int r = shmkit_ns_use(ns);
+		if (r < 0) {
+			cli_warn("mk", "cannot use namespace '%s': %s", ns, strerror(-r));
+			return EXIT_FAIL;
+		}
+		return mk_sysv(shmkit_shmget, size, mode, has_key, key);
+	}
+	return mk_sysv(shmget, size, mode, has_key, key);
 }

@@ -28,20 +28,32 @@ static void help(void)
 
 static void explain_sysv(const char *cmd, const struct shmkit_obj *o, int err)
 {
-	char u[64], cu[64];
+	char u[64], cu[64], d[400];
+	cli_describe(o, d, sizeof(d));
 	if (err == EPERM) {
 		cli_user_name(o->uid, u, sizeof(u));
 		cli_user_name(o->cuid, cu, sizeof(cu));
 		cli_warn(
 		    cmd,
-		    "cannot remove shmid %d: permission denied: only its owner (%s), its "
+		    "cannot remove %s: permission denied: only its owner (%s), its "
 		    "creator (%s) or a process with CAP_SYS_ADMIN may remove it; you are uid %u",
-		    o->id, u, cu, (unsigned)geteuid());
-	} else if (err == EINVAL || err == EIDRM) {
-		cli_warn(cmd, "cannot remove shmid %d: it no longer exists", o->id);
+		    d, u, cu, (unsigned)geteuid());
+	} else if (err == EINVAL || err == EIDRM || err == ENOENT) {
+		cli_warn(cmd, "cannot remove %s: it no longer exists", d);
 	} else {
-		cli_warn(cmd, "cannot remove shmid %d: %s", o->id, strerror(err));
+		cli_warn(cmd, "cannot remove %s: %s", d, strerror(err));
 	}
+}
+
+/* IPC_RMID in o's namespace, which this process joins (it has nothing attached there). */
+static int rmid_shmkit(const struct shmkit_obj *o)
+{
+	int r = shmkit_ns_use(o->ns);
+	if (r < 0) {
+		errno = -r;
+		return -1;
+	}
+	return shmkit_shmctl(o->id, IPC_RMID, NULL);
 }
 
 static void explain_posix(const char *cmd, const struct shmkit_obj *o, int err)
@@ -69,6 +81,12 @@ int cli_remove(const char *cmd, const struct shmkit_obj *o)
 		if (shmctl(o->id, IPC_RMID, NULL) == 0)
 			return 0;
 		err = errno; /* the explanation looks up names, which may change errno */
+		explain_sysv(cmd, o, err);
+		return -err;
+	case SHMKIT_KIND_SHMKIT:
+		if (rmid_shmkit(o) == 0)
+			return 0;
+		err = errno;
 		explain_sysv(cmd, o, err);
 		return -err;
 	case SHMKIT_KIND_POSIX:

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shmkit command-line tool on segments of shmkit namespaces: every subcommand against a
+ * namespace of this test's own, destroyed at the end.
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/shm.h>
+#include <unistd.h>
+
+#include "cli_run.h"
+#include "shmkit.h"
+#include "testutil.h"
+
+static void hexdump_of(const void *data, size_t len, char **out)
+{
+	char file[128];
+	snprintf(file, sizeof(file), "/tmp/%s", tu_name("cli-hex"));
+	FILE *f = fopen(file, "w");
+	cr_assert(f);
+	cr_assert_eq(fwrite(data, 1, len, f), len);
+	fclose(f);
+	struct result r = sh("hexdump -C %s", file);
+	unlink(file);
+	free(r.err);
+	*out = r.out;
+}
+
+Test(cli_ns, every_command_on_a_namespace)
+{
+	char ns[64];
+	snprintf(ns, sizeof(ns), "%s", tu_name("clins"));
+	cr_assert_eq(shmkit_ns_use(ns), 0);
+	key_t key = unique_key();
+	int id = shmkit_shmget(key, 3000, IPC_CREAT | IPC_EXCL | 0640);
+	cr_assert(id >= 0, "shmkit_shmget: %s", strerror(errno));
+	unsigned char *p = shmkit_shmat(id, NULL, 0);
+	cr_assert(p != (void *)-1);
+	for (int i = 0; i < 3000; i++)
+		p[i] = (unsigned char)(i % 251);
+
+	struct result r = shmkit("ls -r -n -b -o kind,ns,key,id,size,nattch,cpid --ns %s", ns);
+	char want[256];
+	snprintf(want, sizeof(want), "shmkit %s 0x%08x %d 3000 1 %d\n", ns, (unsigned)key, id,
+	         (int)getpid());
+	cr_expect_str_eq(r.out, want);
+	result_free(&r);
+
+	r = shmkit("stat -k shmkit --ns %s %d", ns, id);
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	snprintf(want, sizeof(want), "pid %-8d", (int)getpid());
+	cr_expect(strstr(r.out, want), "%s", r.out);
+	snprintf(want, sizeof(want), "namespace:   %s\n", ns);
+	cr_expect(strstr(r.out, want), "%s", r.out);
+	result_free(&r);
+
+	char *ref;
+	hexdump_of(p, 3000, &ref);
+	r = shmkit("dump -k shmkit --ns %s %d", ns, id);
+	cr_expect_str_eq(r.out, ref);
+	free(ref);
+	result_free(&r);
+
+	r = shmkit("ipcs --ns %s", ns);
+	snprintf(want, sizeof(want),
+	         "------ Shared Memory Segments (shmkit namespace %s) --------\n", ns);
+	cr_expect(strstr(r.out, want), "%s", r.out);
+	snprintf(want, sizeof(want), "\n0x%08x %-10d", (unsigned)key, id);
+	cr_expect(strstr(r.out, want), "%s", r.out);
+	result_free(&r);
+
+	r = shmkit("limits -b --ns %s", ns);
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	cr_expect(strstr(r.out, "SHMMNI"));
+	result_free(&r);
+
+	/* Removal while attached marks it dest; detaching destroys it. */
+	r = shmkit("rm -k shmkit --ns %s %d", ns, id);
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	result_free(&r);
+	r = shmkit("ls -r -n -o status --ns %s", ns);
+	cr_expect_str_eq(r.out, "dest\n");
+	result_free(&r);
+	cr_expect_eq(shmkit_shmdt(p), 0);
+	r = shmkit("ls -r -n -o id --ns %s", ns);
+	cr_expect_str_empty(r.out);
+	result_free(&r);
+
+	/* mk --ns, then gc: the orphan of an exited child goes, ours stays. */
+	r = shmkit("mk --ns %s 1K -p 0600", ns);
+	int mine = -1;
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	cr_expect_eq(sscanf(r.out, "Shared memory id: %d", &mine), 1, "%s", r.out);
+	result_free(&r);
+	int *slot = tu_shared_alloc(sizeof(int));
+	pid_t pid = fork();
+	if (pid == 0) {
+		*slot = shmkit_shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+		_exit(*slot >= 0 ? 0 : 1);
+	}
+	cr_assert_eq(tu_wait_timeout(pid, TIMEOUT_MS), 0);
+	int orphan = *slot;
+	tu_shared_free(slot, sizeof(int));
+	int kept = shmkit_shmget(IPC_PRIVATE, 4096, IPC_CREAT | 0600);
+	cr_assert(kept >= 0);
+	r = shmkit("gc --ns %s", ns);
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	/* mk's process has exited too: its segment is just as orphaned. */
+	snprintf(want, sizeof(want), "shmkit %s shmid %d ", ns, orphan);
+	cr_expect(strstr(r.out, want), "%s", r.out);
+	result_free(&r);
+	r = shmkit("ls -r -n -o id --ns %s", ns);
+	snprintf(want, sizeof(want), "%d\n", kept);
+	cr_expect_str_eq(r.out, want);
+	result_free(&r);
+	(void)mine;
+	cr_expect_eq(shmkit_ns_destroy(ns), 0);
+}
