@@ -24,22 +24,22 @@
 
 typedef union shmkit_mutex {
 	uint32_t opaque_[4];
-	uint64_t align_;
+	uint64_t align_ __attribute__((aligned(8))); /* 8 on i386 too */
 } shmkit_mutex_t;
 
 typedef union shmkit_cond {
 	uint32_t opaque_[4];
-	uint64_t align_;
+	uint64_t align_ __attribute__((aligned(8))); /* 8 on i386 too */
 } shmkit_cond_t;
 
 typedef union shmkit_sem {
 	uint32_t opaque_[4];
-	uint64_t align_;
+	uint64_t align_ __attribute__((aligned(8))); /* 8 on i386 too */
 } shmkit_sem_t;
 
 typedef union shmkit_event {
 	uint32_t opaque_[4];
-	uint64_t align_;
+	uint64_t align_ __attribute__((aligned(8))); /* 8 on i386 too */
 } shmkit_event_t;
 
 /* Robust, error-checking, process-shared mutex. */

@@ -3,3 +3,8 @@ file(GLOB SHMKIT_SYNC_MODELS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/model/*
 add_test(NAME sync_model_spin
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/model/check.sh ${SHMKIT_SYNC_MODELS})
 set_tests_properties(sync_model_spin PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 LABELS sync)
+
+# sync: the shared-memory layout asserts must also hold for 32-bit processes.
+add_test(NAME sync_layout32
+  COMMAND ${CMAKE_CURRENT_LIST_DIR}/layout32/check.sh ${CMAKE_C_COMPILER} ${CMAKE_SOURCE_DIR})
+set_tests_properties(sync_layout32 PROPERTIES TIMEOUT 60 SKIP_RETURN_CODE 77 LABELS sync)

@@ -1,0 +1,6 @@
+/* SPDX-License-Identifier: MIT */
+/* Compiled with -m32 by tests/sync/tests.cmake: the layout asserts of src/sync/sync.h (16-byte
+ * objects, fixed offsets, 8-byte alignment) must hold for 32-bit processes too. */
+#include "sync/sync.h"
+
+_Static_assert(sizeof(void *) == 4, "this check is meant for a 32-bit target");

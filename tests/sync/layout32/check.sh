@@ -1,0 +1,15 @@
+#!/bin/sh
+# check.sh CC SOURCE_DIR — compile the sync layout asserts for a 32-bit target (-m32, freestanding
+# with stub headers, so no 32-bit libc is needed). Exits 77 (skip) if CC cannot target 32 bits.
+set -eu
+cc=$1
+src=$2
+here=$src/tests/sync/layout32
+gccinc=$("$cc" -print-file-name=include)
+if ! echo 'int x;' | "$cc" -m32 -ffreestanding -x c -fsyntax-only - 2>/dev/null; then
+	echo "$cc cannot compile for -m32: skipped"
+	exit 77
+fi
+"$cc" -m32 -std=gnu11 -ffreestanding -nostdinc -isystem "$here" -isystem "$gccinc" \
+	-I"$src/include" -I"$src/src" -fsyntax-only "$here/check.c"
+echo "32-bit layout of the sync objects: OK"
