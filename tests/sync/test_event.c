@@ -50,11 +50,11 @@ struct box {
 static int child_wait(void *arg)
 {
 	struct box *b = arg;
-	struct timespec abs = st_in_ms(300);
+	struct timespec abs = st_in_ms(ST_WAIT_MS);
 	int r = shmkit_event_timedwait(&b->e, &abs);
 	if (r == 0)
 		st_bump(&b->passed);
-	return r == 0 ? 0 : r == -ETIMEDOUT ? 1 : 2;
+	return -r;
 }
 
 static void await_waiters(struct box *b, uint32_t n)
@@ -65,7 +65,8 @@ static void await_waiters(struct box *b, uint32_t n)
 	usleep(5000);
 }
 
-static void run(int manual, uint32_t expect_passed)
+/* N processes wait; each set releases one (auto) or all (manual). */
+static void run(int manual)
 {
 	struct box *b = tu_shared_alloc(sizeof(*b));
 	shmkit_event_init(&b->e, manual);
@@ -74,26 +75,24 @@ static void run(int manual, uint32_t expect_passed)
 	for (int i = 0; i < N; i++)
 		pid[i] = st_spawn(child_wait, b);
 	await_waiters(b, N);
-	shmkit_event_set(&b->e);
-	int ok = 0, timedout = 0;
-	for (int i = 0; i < N; i++) {
-		int st = tu_wait_timeout(pid[i], ST_WAIT_MS);
-		cr_assert(st == 0 || st == 1, "child status %d", st);
-		ok += st == 0;
-		timedout += st == 1;
+	for (uint32_t released = manual ? N : 1; released <= N; released++) {
+		shmkit_event_set(&b->e);
+		cr_assert(st_await(&b->passed, released, ST_WAIT_MS));
+		usleep(20000);
+		cr_assert_eq(b->passed, released, "one set released too many waiters");
 	}
-	cr_assert_eq(b->passed, expect_passed);
-	cr_assert_eq(ok, (int)expect_passed);
-	cr_assert_eq(timedout, N - (int)expect_passed);
+	for (int i = 0; i < N; i++)
+		cr_assert_eq(tu_wait_timeout(pid[i], ST_WAIT_MS), 0);
+	cr_assert_eq(shmkit_event_trywait(&b->e), manual ? 0 : -EAGAIN);
 	tu_shared_free(b, sizeof(*b));
 }
 
 Test(event, auto_set_releases_exactly_one_process)
 {
-	run(0, 1);
+	run(0);
 }
 
 Test(event, manual_set_releases_every_process)
 {
-	run(1, 3);
+	run(1);
 }
