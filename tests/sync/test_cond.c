@@ -305,3 +305,20 @@ Test(cond, kill9_storm_consumers_keep_draining)
 	cr_assert_leq(a->woken, ROUNDS);
 	tu_shared_free(a, sizeof(*a));
 }
+
+Test(cond, relock_of_unrecoverable_mutex_is_reported)
+{
+	struct arena *a = arena_new();
+	pid_t w = st_spawn(child_wait_pred, a);
+	await_hint(a, 1);
+	pid_t h = st_spawn(child_hold_mutex, a);
+	cr_assert(st_await(&a->ready, 1, ST_WAIT_MS));
+	kill(h, SIGKILL);
+	cr_assert_eq(tu_wait_timeout(h, ST_WAIT_MS), 128 + SIGKILL);
+	cr_assert_eq(shmkit_mutex_lock(&a->m), -EOWNERDEAD);
+	cr_assert_eq(shmkit_mutex_unlock(&a->m), 0, "unlocked without consistent()");
+	a->pred = 1;
+	cr_assert_eq(shmkit_cond_signal(&a->c), 0);
+	cr_assert_eq(tu_wait_timeout(w, ST_WAIT_MS), ENOTRECOVERABLE);
+	tu_shared_free(a, sizeof(*a));
+}

@@ -404,3 +404,48 @@ Test(mutex, kill9_storm)
 	            owner_dead, a->recovered, (unsigned long long)a->counter);
 	tu_shared_free(a, sizeof(*a));
 }
+
+static void *lock_and_exit_thread(void *arg)
+{
+	return (void *)(intptr_t)shmkit_mutex_lock(arg); /* the thread ends holding it */
+}
+
+Test(mutex, owner_thread_exit_gives_eownerdead)
+{
+	shmkit_mutex_t m;
+	shmkit_mutex_init(&m);
+	pthread_t t;
+	void *ret;
+	pthread_create(&t, NULL, lock_and_exit_thread, &m);
+	pthread_join(t, &ret);
+	cr_assert_eq((intptr_t)ret, 0);
+	cr_assert_eq(shmkit_mutex_trylock(&m), -EOWNERDEAD);
+	cr_assert_eq(shmkit_mutex_unlock(&m), 0);
+	cr_assert_eq(shmkit_mutex_trylock(&m), -ENOTRECOVERABLE);
+}
+
+static int child_timedlock_then_report(void *arg)
+{
+	struct arena *a = arg;
+	struct timespec abs = st_in_ms(30);
+	int r = shmkit_mutex_timedlock(&a->m, &abs);
+	return r == -ETIMEDOUT ? 0 : 10;
+}
+
+Test(mutex, timed_out_waiters_leave_no_trace)
+{
+	struct arena *a = arena_new();
+	pid_t owner = st_spawn(child_hold_forever, a);
+	cr_assert(st_await(&a->ready, 1, ST_WAIT_MS));
+	pid_t w[2] = {st_spawn(child_timedlock_then_report, a),
+	              st_spawn(child_timedlock_then_report, a)};
+	for (int i = 0; i < 2; i++)
+		cr_assert_eq(tu_wait_timeout(w[i], ST_WAIT_MS), 0);
+	kill(owner, SIGKILL);
+	cr_assert_eq(tu_wait_timeout(owner, ST_WAIT_MS), 128 + SIGKILL);
+	cr_assert_eq(shmkit_mutex_lock(&a->m), -EOWNERDEAD, "the stale waiters bit is harmless");
+	cr_assert_eq(shmkit_mutex_consistent(&a->m), 0);
+	cr_assert_eq(shmkit_mutex_unlock(&a->m), 0);
+	cr_assert_eq(atomic_load(&raw(a)->word), 0);
+	tu_shared_free(a, sizeof(*a));
+}
