@@ -152,7 +152,9 @@ static int reg_create(const char *name, const char *objname, unsigned mode)
 	if (fd < 0)
 		return fd;
 	struct sk_ns tmp = {.fd = -1};
-	int err = reg_map(&tmp, fd);
+	/* Allocate every page now: a full tmpfs must fail here, not SIGBUS a member later. */
+	int err = posix_fallocate(fd, 0, (off_t)SK_REG_SIZE);
+	err = err ? -err : reg_map(&tmp, fd);
 	if (!err) {
 		reg_init(tmp.hdr, name, mode);
 		reg_unmap(&tmp);

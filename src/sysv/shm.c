@@ -17,11 +17,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
@@ -96,6 +98,23 @@ static int op_lock(struct sk_ns *ns)
 	return r;
 }
 
+/* Run fn in this process's namespace: process lock, then registry lock (with the sweep). */
+static int in_namespace(int (*fn)(struct sk_ns *ns, void *arg), void *arg)
+{
+	struct sk_ns *ns;
+	sk_proc_lock();
+	int r = sk_ns_current(&ns);
+	if (!r) {
+		r = op_lock(ns);
+		if (!r) {
+			r = fn(ns, arg);
+			sk_reg_unlock(ns);
+		}
+	}
+	sk_proc_unlock();
+	return r;
+}
+
 static int ret_errno(int err)
 {
 	errno = -err;
@@ -127,6 +146,39 @@ static int backing_create(const char *obj, uint64_t size, mode_t mode)
 	return fd;
 }
 
+/*
+ * The kernel charges a new segment's pages to the commit accounting (shmem_acct_size), unless
+ * SHM_NORESERVE asks not to and overcommit is not strict: refuse what it would refuse (ENOMEM).
+ */
+static int commit_check(uint64_t pages, int flg)
+{
+	uint64_t mode = 0;
+	sk_read_u64_file("/proc/sys/vm/overcommit_memory", &mode);
+	if (mode == 1 || ((flg & SHM_NORESERVE) && mode != 2))
+		return 0;
+	struct sysinfo si;
+	if (sysinfo(&si) < 0)
+		return 0;
+	uint64_t unit = si.mem_unit ? si.mem_unit : 1, page = sk_page_size();
+	uint64_t total = ((uint64_t)si.totalram + si.totalswap) * unit / page;
+	if (mode == 0)
+		return pages > total ? -ENOMEM : 0;
+	/* strict: the room left under CommitLimit */
+	FILE *f = fopen("/proc/meminfo", "re");
+	uint64_t limit = 0, committed = 0;
+	char line[128];
+	while (f && fgets(line, sizeof(line), f)) {
+		unsigned long long v;
+		if (sscanf(line, "CommitLimit: %llu kB", &v) == 1)
+			limit = v * 1024 / page;
+		else if (sscanf(line, "Committed_AS: %llu kB", &v) == 1)
+			committed = v * 1024 / page;
+	}
+	if (f)
+		fclose(f);
+	return limit && committed + pages > limit ? -ENOMEM : 0;
+}
+
 static int newseg(struct sk_ns *ns, key_t key, size_t size, int flg)
 {
 	uint64_t shmmax, shmall, shmmni, page = sk_page_size();
@@ -146,6 +198,13 @@ static int newseg(struct sk_ns *ns, key_t key, size_t size, int flg)
 		    (sk_read_u64_file("/proc/sys/vm/hugetlb_shm_group", &grp) || !in_group(grp)))
 			return -EPERM;
 		return -ENOMEM; /* no hugetlbfs backing in the user-space model */
+	}
+	/* Large requests only: below a gigabyte the heuristic mode cannot refuse on any machine
+	 * able to run this, and reading the mode per creation would cost more than it checks. */
+	if (pages > (1ULL << 30) / page) {
+		int err = commit_check(pages, flg);
+		if (err)
+			return err;
 	}
 	if (shmmni > SK_REG_SLOTS)
 		shmmni = SK_REG_SLOTS;
@@ -219,19 +278,22 @@ static int do_shmget(struct sk_ns *ns, key_t key, size_t size, int flg)
 	return err ? err : g->id;
 }
 
+struct get_args {
+	key_t key;
+	size_t size;
+	int flg;
+};
+
+static int get_in(struct sk_ns *ns, void *arg)
+{
+	const struct get_args *a = arg;
+	return do_shmget(ns, a->key, a->size, a->flg);
+}
+
 SK_EXPORT int shmkit_shmget(key_t key, size_t size, int shmflg)
 {
-	struct sk_ns *ns;
-	sk_proc_lock();
-	int r = sk_ns_current(&ns);
-	if (!r) {
-		r = op_lock(ns);
-		if (!r) {
-			r = do_shmget(ns, key, size, shmflg);
-			sk_reg_unlock(ns);
-		}
-	}
-	sk_proc_unlock();
+	struct get_args a = {key, size, shmflg};
+	int r = in_namespace(get_in, &a);
 	return r < 0 ? ret_errno(r) : r;
 }
 
@@ -390,6 +452,19 @@ static int do_shmat(struct sk_ns *ns, int shmid, uintptr_t addr, int flg, int fi
 	return 0;
 }
 
+struct at_args {
+	int shmid;
+	uintptr_t addr;
+	int flg, fixed;
+	void *out;
+};
+
+static int at_in(struct sk_ns *ns, void *arg)
+{
+	struct at_args *a = arg;
+	return do_shmat(ns, a->shmid, a->addr, a->flg, a->fixed, &a->out);
+}
+
 SK_EXPORT void *shmkit_shmat(int shmid, const void *shmaddr, int shmflg)
 {
 	uintptr_t addr = (uintptr_t)shmaddr;
@@ -409,19 +484,37 @@ SK_EXPORT void *shmkit_shmat(int shmid, const void *shmaddr, int shmflg)
 		return (void *)(intptr_t)ret_errno(-EINVAL);
 	}
 
-	struct sk_ns *ns;
-	void *out = NULL;
-	sk_proc_lock();
-	int r = sk_ns_current(&ns);
-	if (!r) {
-		r = op_lock(ns);
-		if (!r) {
-			r = do_shmat(ns, shmid, addr, shmflg, fixed, &out);
-			sk_reg_unlock(ns);
+	struct at_args a = {shmid, addr, shmflg, fixed, NULL};
+	int r = in_namespace(at_in, &a);
+	return r < 0 ? (void *)(intptr_t)ret_errno(r) : a.out;
+}
+
+/* Detach the attachment that starts at addr: every piece of it (see struct sk_local_att). */
+static int dt_in(struct sk_ns *ns, void *arg)
+{
+	uintptr_t addr = *(uintptr_t *)arg;
+	size_t k = ns->nlocal;
+	sk_ns_drop_fresh(ns);
+	for (size_t j = 0; j < ns->nlocal; j++)
+		if (ns->local[j].origin == addr &&
+		    (k == ns->nlocal || ns->local[j].addr < ns->local[k].addr))
+			k = j;
+	if (k == ns->nlocal)
+		return -EINVAL;
+	uint64_t serial = ns->local[k].serial;
+	for (size_t j = 0; j < ns->nlocal;) {
+		struct sk_local_att l = ns->local[j];
+		if (l.serial != serial) {
+			j++;
+			continue;
 		}
+		munmap((void *)l.addr, l.len);
+		local_del(ns, j);
+		SK_CRASH_POINT();
+		sk_att_release(ns, l.att, ns->pid);
 	}
-	sk_proc_unlock();
-	return r < 0 ? (void *)(intptr_t)ret_errno(r) : out;
+	ns->hdr->ops++;
+	return 0;
 }
 
 SK_EXPORT int shmkit_shmdt(const void *shmaddr)
@@ -429,43 +522,7 @@ SK_EXPORT int shmkit_shmdt(const void *shmaddr)
 	uintptr_t addr = (uintptr_t)shmaddr;
 	if (addr & (sk_page_size() - 1))
 		return ret_errno(-EINVAL);
-	struct sk_ns *ns;
-	sk_proc_lock();
-	int r = sk_ns_current(&ns);
-	if (!r) {
-		size_t k = ns->nlocal;
-		for (size_t j = 0; j < ns->nlocal; j++)
-			if (ns->local[j].origin == addr &&
-			    (k == ns->nlocal || ns->local[j].addr < ns->local[k].addr))
-				k = j;
-		sk_ns_drop_fresh(ns);
-		if (k == ns->nlocal) {
-			r = -EINVAL;
-		} else {
-			uint64_t serial = ns->local[k].serial;
-			r = sk_reg_lock(ns);
-			if (!r)
-				sk_reg_sweep(ns);
-			/* Every piece of the attachment that starts here, as the kernel's shmdt. */
-			for (size_t j = 0; j < ns->nlocal;) {
-				struct sk_local_att l = ns->local[j];
-				if (l.serial != serial) {
-					j++;
-					continue;
-				}
-				munmap((void *)l.addr, l.len);
-				local_del(ns, j);
-				SK_CRASH_POINT();
-				if (!r)
-					sk_att_release(ns, l.att, ns->pid);
-			}
-			if (!r) {
-				ns->hdr->ops++;
-				sk_reg_unlock(ns);
-			}
-		}
-	}
-	sk_proc_unlock();
+	int r = in_namespace(dt_in, &addr);
 	return r < 0 ? ret_errno(r) : 0;
 }
 
@@ -684,6 +741,20 @@ static int cmd_known(int cmd)
 	return 0;
 }
 
+struct ctl_args {
+	int shmid, cmd;
+	struct shmid_ds *buf;
+};
+
+static int ctl_in(struct sk_ns *ns, void *arg)
+{
+	const struct ctl_args *a = arg;
+	int r = do_shmctl(ns, a->shmid, a->cmd, a->buf);
+	if (a->cmd == IPC_SET || a->cmd == IPC_RMID || a->cmd == SHM_LOCK || a->cmd == SHM_UNLOCK)
+		ns->hdr->ops++;
+	return r;
+}
+
 SK_EXPORT int shmkit_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
 	if (cmd < 0 || shmid < 0)
@@ -695,20 +766,8 @@ SK_EXPORT int shmkit_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 #endif
 	if (!cmd_known(cmd))
 		return ret_errno(-EINVAL);
-	struct sk_ns *ns;
-	sk_proc_lock();
-	int r = sk_ns_current(&ns);
-	if (!r) {
-		r = op_lock(ns);
-		if (!r) {
-			r = do_shmctl(ns, shmid, cmd, buf);
-			if (cmd == IPC_SET || cmd == IPC_RMID || cmd == SHM_LOCK ||
-			    cmd == SHM_UNLOCK)
-				ns->hdr->ops++;
-			sk_reg_unlock(ns);
-		}
-	}
-	sk_proc_unlock();
+	struct ctl_args a = {shmid, cmd, buf};
+	int r = in_namespace(ctl_in, &a);
 	return r < 0 ? ret_errno(r) : r;
 }
 
