@@ -6,7 +6,9 @@
  * glibc owns). A PI futex word names its owner's TID, and the kernel knows what to do when
  * that owner dies:
  *  (a) waiters queued in the kernel: exit_pi_state_list() releases the rt_mutex, the top waiter
- *      returns 0 from FUTEX_LOCK_PI owning the word (the kernel writes its TID there);
+ *      returns 0 from FUTEX_LOCK_PI owning the word (it writes its own TID there when it next
+ *      runs; until then the word still names the dead owner and other lockers get EINVAL,
+ *      handled like (b));
  *  (b) nobody queued: a later FUTEX_LOCK_PI on a word naming a dead TID fails with ESRCH
  *      (attach_to_pi_owner -> handle_exit_race; while the owner is still exiting, a zombie's
  *      futex exit included, the kernel waits for it). The locker then checks with the kernel
@@ -32,9 +34,9 @@
  * the handoff chain wakes every waiter.
  *
  * Limits: TIDs are only meaningful inside one PID namespace, so every process sharing a mutex
- * must be in the same one. A dead owner's TID reused by a new thread before anyone notices
- * looks alive: lockers then block until their deadline (the kernel's robust list has the same
- * window only between death and cleanup; here it lasts until pid_max wraps).
+ * must be in the same one. A dead owner's TID reused by a new thread (after pid_max wraps)
+ * before anyone took the mutex over makes the dead owner look alive: lockers then wait until
+ * their deadline. glibc's robust list, which marks the word at exit, has no such window.
  */
 #include <errno.h>
 #include <sched.h>
@@ -90,7 +92,9 @@ static int acquired(struct sk_mutex *m, uint32_t tid)
  * Mark the word the way the kernel's robust-list code would: TID 0 | SK_MUTEX_OWNER_DIED,
  * keeping SK_MUTEX_WAITERS. From there only the kernel assigns the word (futex_lock_pi_atomic
  * takes over a TID-0 word; a pending handoff's fixup keeps OWNER_DIED and writes the top
- * waiter's TID), so a takeover can never overwrite an owner the kernel is installing. The CAS
+ * waiter's TID), so a takeover can never overwrite an owner the kernel is installing. (A
+ * direct CAS dead -> our TID would: the pending waiter's fixup then overwrites it and two
+ * threads own the mutex; tests/sync/model/mutex.pml finds that interleaving.) The CAS
  * expects the very value whose owner was just found dead: a dead TID cannot reappear, so the
  * CAS cannot clear a live owner. Returns 0 (ask the kernel again), -EAGAIN (the owner is
  * alive), -EDEADLK, or -errno.
