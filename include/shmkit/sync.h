@@ -16,10 +16,9 @@
 #define SHMKIT_SYNC_OBJ_SIZE 16
 
 /* Static initialisers: all-zero objects are valid (unlocked, reset, value 0). */
-#define SHMKIT_MUTEX_INITIALIZER                                                                   \
-	{                                                                                          \
-		.opaque_ = { 0 }                                                                   \
-	}
+/* clang-format off */
+#define SHMKIT_MUTEX_INITIALIZER { { 0, 0, 0, 0 } } /* C and C++ */
+/* clang-format on */
 #define SHMKIT_COND_INITIALIZER SHMKIT_MUTEX_INITIALIZER
 
 typedef union shmkit_mutex {
