@@ -627,6 +627,11 @@ static char *at_addr(struct ctx *c, uint64_t r, size_t len, int *flg)
 		size_t off = (r % 16) * run.page;
 		if ((r / 16) % 2)
 			*flg |= SHM_REMAP;
+		if (off + len > GUARD_LEN) {
+			char *p = free_addr(len + run.page);
+			say(c, " free#%d", c->nfree++);
+			return p;
+		}
 		say(c, " guard+%zu", off);
 		return c->guard + off;
 	}
@@ -958,8 +963,10 @@ static void op_shmstat(struct ctx *c, const uint64_t *r)
 	}
 	int k = (int)(r[0] % (uint64_t)c->nids);
 	/* Only indexes of this sequence's own segments: others are global state. */
-	say(c, " idx(id#%d) %s", k, any ? "SHM_STAT_ANY" : "SHM_STAT");
-	int ret = c->be->ctl(c->ids[k].id & 0x7fff, any ? SHM_STAT_ANY : SHM_STAT, &d);
+	bool full = r[2] % 4 == 0; /* the whole id: only its index bits count */
+	say(c, " %s(id#%d) %s", full ? "fullid" : "idx", k, any ? "SHM_STAT_ANY" : "SHM_STAT");
+	int idx = full ? c->ids[k].id : c->ids[k].id & 0x7fff;
+	int ret = c->be->ctl(idx, any ? SHM_STAT_ANY : SHM_STAT, &d);
 	finish_stat(c, ret, &d, true);
 	endl(c);
 }
