@@ -4,6 +4,7 @@
 # have run; stops at the first difference and prints its seed and how to reproduce it.
 #   SOAK_SEED   first seed (default: random, printed)     SOAK_BATCH  sequences per batch (500)
 #   SOAK_OPS    steps per sequence (40)                   SOAK_BACKEND  backend under test (shmkit)
+#   SOAK_ARGS   more diff.sh options, e.g. "--rmid-forced" or "--preload BUILD/preload/libshmkit-sysv.so"
 set -euo pipefail
 build=${1:?usage: soak.sh BUILD_DIR}
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,15 +16,16 @@ batch=${SOAK_BATCH:-500}
 ops=${SOAK_OPS:-40}
 backend=${SOAK_BACKEND:-shmkit}
 seed=${SOAK_SEED:-$(( (RANDOM << 15 | RANDOM) * 4096 ))}
-echo "soak: backend=$backend first seed=$seed batch=$batch ops=$ops for ${seconds}s" \
+echo "soak: backend=$backend ${SOAK_ARGS:-} first seed=$seed batch=$batch ops=$ops for ${seconds}s" \
 	"${SOAK_COUNT:+or $limit sequences}"
 start=$(date +%s) done=0
 while :; do
 	now=$(date +%s)
 	[ $((now - start)) -lt "$seconds" ] || break
 	[ "$limit" -eq 0 ] || [ "$done" -lt "$limit" ] || break
+	# shellcheck disable=SC2086 # SOAK_ARGS is a list of options
 	if ! out=$("$here/tests/conformance/diff.sh" "$conform" --backend "$backend" \
-		--seed "$seed" --count "$batch" --ops "$ops" 2>&1); then
+		--seed "$seed" --count "$batch" --ops "$ops" ${SOAK_ARGS:-} 2>&1); then
 		echo "$out"
 		echo "soak: FAILED after $done sequences ($((now - start))s)"
 		exit 1
