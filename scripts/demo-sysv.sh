@@ -34,7 +34,7 @@ trap cleanup EXIT
 
 step() { printf '\n== %s ==\n' "$*"; }
 # Paths shortened for reading: shmkit, sysv_server, keyfile.
-short() { sed -e "s|$build/tools/shmkit/||g" -e "s|$build/examples/sysv/||g" -e "s|$tmp/||g" "$@"; }
+short() { sed -e "s|$build/tools/shmkit/||g" -e "s|$build/examples/sysv/||g" -e "s|$tmp/||g"; }
 show() {
 	echo "\$ $*" | short
 	"$@" 2>&1 | short | sed 's/^/  /'
@@ -88,7 +88,7 @@ segs=$("$shmkit" ls --ns "$ns" --noheadings)
 # The namespace itself is one registry object; with no segment left it holds nothing, and
 # removing it is what shmkit_ns_destroy() does.
 rm -f "/dev/shm/shmkit.$ns.reg"
-left=$(ls -A /dev/shm | grep -F "shmkit.$ns." || true)
+left=$(cd /dev/shm && for f in "shmkit.$ns."*; do [ -e "$f" ] && echo "$f"; done || true)
 kernel=$(ipcs -m | grep -i "^$key " || true)
 if [ -n "$left" ] || [ -n "$kernel" ] || [ -n "$segs" ]; then
 	echo "LEFT BEHIND:" ${segs:+"$segs"} ${left:+"$left"} ${kernel:+"kernel: $kernel"}

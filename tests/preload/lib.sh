@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared by the preload test scripts (sourced). Expects SHMKIT, PRELOAD, HELPER set.
 # Gives: NS (a unique namespace), TMP (a private directory), fail/skip, runners, cleanup.
 set -u
@@ -14,9 +15,10 @@ cleanup() {
 	[ "$CLEANED" = 0 ] || return 0
 	CLEANED=1
 	"$HELPER" destroy "$NS" || fail "could not destroy namespace $NS"
-	if ls /dev/shm 2>/dev/null | grep -q "^shmkit\.$NS\."; then
-		fail "left in /dev/shm: $(ls /dev/shm | grep "^shmkit\.$NS\." | tr '\n' ' ')"
-	fi
+	local f
+	for f in /dev/shm/shmkit."$NS".*; do
+		[ -e "$f" ] && fail "left in /dev/shm: $f"
+	done
 	rm -rf "$TMP"
 }
 # Whatever way the script ends (set -u, a signal), the namespace goes.
