@@ -7,7 +7,13 @@ NS="preload-$$-${RANDOM}"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/shmkit-preload.XXXXXX")
 FAILED=0
 
-fail() { echo "FAIL: $*" >&2; FAILED=1; }
+NFAIL=0 NFAIL_SEEN=0
+fail() { echo "FAIL: $*" >&2; FAILED=1; NFAIL=$((NFAIL + 1)); }
+# ok MSG: "ok: MSG" if nothing failed since the previous ok.
+ok() {
+	[ "$NFAIL" = "$NFAIL_SEEN" ] && echo "ok: $*"
+	NFAIL_SEEN=$NFAIL
+}
 skip() { echo "SKIP: $*" >&2; exit 77; }
 
 CLEANED=0

@@ -54,14 +54,14 @@ restart_after_crash = on
 CONF
 pg pg_ctl -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null ||
 	{ cat "$LOG" >&2; fail "the server did not start"; finish; }
-echo "ok: PostgreSQL started under shmkit run (namespace $NS)"
+ok "PostgreSQL started under shmkit run (namespace $NS)"
 
 # ---- SQL works ----
 sql "CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, 'row ' || g FROM generate_series(1, 1000) g;" ||
 	fail "create/insert failed"
 got=$(sql "SELECT count(*), sum(id), max(v) FROM t")
 [ "$got" = "1000|500500|row 999" ] || fail "query returned '$got'"
-echo "ok: created a table, inserted 1000 rows and read them back"
+ok "created a table, inserted 1000 rows and read them back"
 
 # ---- its segment is shmkit's, not the kernel's ----
 # postmaster.pid line 7: the shared memory key and id.
@@ -71,13 +71,13 @@ seg=$(ns_list | awk -v k="$hexkey" '$1 == k')
 [ -n "$seg" ] || fail "segment $hexkey not in the namespace: $(ns_list)"
 set -- $seg
 [ "$2" -gt 0 ] || fail "segment $hexkey has nattch $2"
-echo "ok: main shared memory $hexkey ($3 bytes) is in namespace $NS with nattch $2"
+ok "main shared memory $hexkey ($3 bytes) is in namespace $NS with nattch $2"
 in_kernel "$hexkey" && fail "segment $hexkey is in the kernel's table"
 ipcs -m -p | awk 'NR > 3 { print $3 }' | grep -qx "$(head -1 "$DATA/postmaster.pid")" &&
 	fail "the postmaster created a kernel segment"
 out=$(as_pg "$SHMKIT" run -n "$NS" -- ipcs -m)
 echo "$out" | grep -qi "^$hexkey " || fail "ipcs under shmkit run does not show $hexkey: $out"
-echo "ok: not in the kernel's table; ipcs under shmkit run shows it"
+ok "not in the kernel's table; ipcs under shmkit run shows it"
 
 # ---- a backend killed with SIGKILL: crash recovery ----
 sql "SELECT pg_backend_pid()" "SELECT pg_sleep(60)" >"$TMP/session" 2>&1 &
@@ -107,7 +107,7 @@ n=$(ns_list | wc -l)
 [ "$n" = 1 ] || fail "after recovery the namespace holds $n segments: $(ns_list)"
 set -- $(ns_list)
 [ "$2" -gt 0 ] || fail "after recovery the segment has nattch $2"
-echo "ok: killed backend $victim; the postmaster reinitialized shared memory; data intact"
+ok "killed backend $victim; the postmaster reinitialized shared memory; data intact"
 
 # ---- the whole server killed with SIGKILL: a restart must find the old segment unused ----
 # At start the postmaster looks up the segment named in postmaster.pid and refuses to start
@@ -128,7 +128,7 @@ pg pg_ctl -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null 2>&1 ||
 [ "$(sql 'SELECT count(*) FROM t')" = 1001 ] || fail "after the restart the data is not intact"
 n=$(ns_list | wc -l)
 [ "$n" = 1 ] || fail "after the restart the namespace holds $n segments: $(ns_list)"
-echo "ok: killed the postmaster and all its processes; it restarted over its old segment"
+ok "killed the postmaster and all its processes; it restarted over its old segment"
 
 # ---- clean stop: nothing left ----
 pg_stop || fail "pg_ctl stop failed"
@@ -136,7 +136,7 @@ pg_stop || fail "pg_ctl stop failed"
 left=$(ns_list)
 [ -z "$left" ] || fail "segments left in the namespace after stop: $left"
 in_kernel "$hexkey" && fail "segment $hexkey is in the kernel's table after stop"
-echo "ok: stopped cleanly; no segment left"
+ok "stopped cleanly; no segment left"
 echo "--- the server's log about the crashes ---"
 grep -E "terminated by signal|reinitializing|database system is ready|was interrupted" "$LOG"
 trap 'cleanup' EXIT

@@ -46,7 +46,16 @@ cols=$("${run[@]}" awk 'NR == 2 { print NF }' /proc/sysvipc/shm)
 
 exec 3>&-
 wait $hpid || fail "the holder failed"
-echo "ok: ipcs, ipcs -i, lsipc and /proc/sysvipc/shm show the namespace's segment"
+ok "ipcs, ipcs -i, lsipc and /proc/sysvipc/shm show the namespace's segment"
+
+# ---- ipcmk / ipcrm create and remove in the namespace ----
+out=$("${run[@]}" ipcmk -M 8192 -p 0640 2>&1)
+mkid=${out##*: }
+case "$mkid" in '' | *[!0-9]*) fail "ipcmk under shmkit run: $out" ;; esac
+ns_list | grep -q " 0 8192\$" || fail "ipcmk's segment is not in the namespace: $(ns_list)"
+"${run[@]}" ipcrm -m "$mkid" || fail "ipcrm -m $mkid under shmkit run failed"
+[ -z "$(ns_list)" ] || fail "ipcrm left: $(ns_list)"
+ok "ipcmk and ipcrm create and remove segments of the namespace"
 
 # ---- interposed and directly linked processes share segments ----
 # hold NAME CMD...: run CMD with its stdin on a fifo kept open by fd 4 (closing fd 4 lets
@@ -85,14 +94,14 @@ release plain
 [ "$LAST" = 'plain: now holds "from-direct", nattch 1' ] || fail "interposed creator: $LAST"
 in_kernel 0x5eed0001 && fail "0x5eed0001 is in the kernel's table"
 in_kernel 0x5eed0002 && fail "0x5eed0002 is in the kernel's table"
-echo "ok: interposed and directly linked processes share segments both ways"
+ok "interposed and directly linked processes share segments both ways"
 
 # ---- threads, fork from a thread, exit: the kernel's counts ----
 "$THREADS" >"$TMP/threads.kernel" 2>&1 || fail "threads program failed on the kernel"
 "${run[@]}" "$THREADS" >"$TMP/threads.shmkit" 2>&1 || fail "threads program failed on shmkit"
 diff "$TMP/threads.kernel" "$TMP/threads.shmkit" >&2 ||
 	fail "threads: output differs from the kernel's"
-echo "ok: threads/fork/exit attach counts match the kernel:"
+ok "threads/fork/exit attach counts match the kernel:"
 cat "$TMP/threads.kernel"
 
 # ---- the environment shmkit run gives ----
@@ -100,7 +109,7 @@ env=$(LD_PRELOAD=/nonexistent-keep.so "${run[@]}" sh -c 'sh -c "echo \$LD_PRELOA
 lib=$(realpath "$PRELOAD")
 [ "$env" = "$lib:/nonexistent-keep.so $NS" ] ||
 	fail "grandchild after two execs sees LD_PRELOAD/SHMKIT_NAMESPACE '$env'"
-echo "ok: LD_PRELOAD prepended and kept across exec"
+ok "LD_PRELOAD prepended and kept across exec"
 
 # ---- warnings ----
 err=$("${run[@]}" "$STATIC" 2>&1 >/dev/null)
@@ -117,7 +126,7 @@ err=$("${run[@]}" true 2>&1)
 [ -z "$err" ] || fail "a warning for a plain dynamic program: '$err'"
 "${run[@]}" /nonexistent-program 2>/dev/null
 [ $? = 127 ] || fail "a missing command does not exit 127"
-echo "ok: warnings for static and set-user-ID programs, none for a plain one"
+ok "warnings for static and set-user-ID programs, none for a plain one"
 
 left=$(ns_list)
 [ -z "$left" ] || fail "segments left in the namespace: $left"
