@@ -232,6 +232,11 @@ int sk_reg_lock(struct sk_ns *ns)
 		sk_reg_repair(ns);
 		r = shmkit_mutex_consistent(&ns->hdr->lock);
 	}
+	/* BARRIER_PUBLISH: a destroyed namespace's registry has version 0 (shmkit_ns_destroy). */
+	if (!r && sk_load_acquire(&ns->hdr->version) != SK_REG_VERSION) {
+		shmkit_mutex_unlock(&ns->hdr->lock);
+		r = -EPROTO;
+	}
 	return r;
 }
 

@@ -414,3 +414,18 @@ Test(sysv, ipc_set_keeps_kernel_enforcement_in_step)
 	cr_assert_eq(as_nobody(open_backing_as_nobody, path), EACCES,
 	             "revoking access reaches the backing object");
 }
+
+Test(sysv, destroyed_namespace_is_refused_to_processes_still_in_it)
+{
+	int id = shmkit_shmget(IPC_PRIVATE, 100, 0600);
+	cr_assert_geq(id, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* The child keeps using the registry it has mapped after the parent destroys it. */
+		sleep(1);
+		struct shmid_ds ds;
+		_exit(shmkit_shmctl(id, IPC_STAT, &ds) == -1 && errno == EPROTO ? 0 : 1);
+	}
+	cr_assert_eq(shmkit_ns_destroy(test_ns), 0);
+	cr_assert_eq(tu_wait_timeout(pid, 10000), 0);
+}
