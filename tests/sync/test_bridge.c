@@ -9,6 +9,9 @@
 #include "sync/sync.h"
 #include "synctest.h"
 
+/* Every test is killed and failed after 60 s: a bug never hangs the suite. */
+TestSuite(bridge, .timeout = 60);
+
 static int count_dir(const char *path)
 {
 	DIR *d = opendir(path);

@@ -7,6 +7,9 @@
 #include "sync/sync.h"
 #include "synctest.h"
 
+/* Every test is killed and failed after 60 s: a bug never hangs the suite. */
+TestSuite(cond, .timeout = 60);
+
 struct arena {
 	shmkit_mutex_t m;
 	shmkit_cond_t c;

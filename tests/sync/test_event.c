@@ -6,6 +6,9 @@
 #include "sync/sync.h"
 #include "synctest.h"
 
+/* Every test is killed and failed after 60 s: a bug never hangs the suite. */
+TestSuite(event, .timeout = 60);
+
 Test(event, auto_reset_consumes_one_set)
 {
 	shmkit_event_t e;

@@ -10,6 +10,9 @@
 #include "sync/sync.h"
 #include "synctest.h"
 
+/* Every test is killed and failed after 60 s: a bug never hangs the suite. */
+TestSuite(mutex, .timeout = 60);
+
 struct arena {
 	shmkit_mutex_t m;
 	uint32_t ready;

@@ -8,6 +8,9 @@
 #include "sync/sync.h"
 #include "synctest.h"
 
+/* Every test is killed and failed after 60 s: a bug never hangs the suite. */
+TestSuite(sem, .timeout = 60);
+
 Test(sem, errors_overflow_and_values)
 {
 	shmkit_sem_t s;
