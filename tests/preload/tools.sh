@@ -122,6 +122,19 @@ if [ "$(stat -c %u "$TMP/suid-true")" != "$(id -u)" ]; then
 	err=$("${run[@]}" "$TMP/suid-true" 2>&1)
 	echo "$err" | grep -q "set-user-ID" || fail "no warning for a set-user-ID program: '$err'"
 fi
+# A dynamic 32-bit i386 executable (just its headers): the loader would skip a 64-bit preload.
+if command -v python3 >/dev/null && [ "$(uname -m)" = x86_64 ]; then
+	python3 -c "
+import struct, sys
+eh = b'\x7fELF' + bytes([1, 1, 1, 0]) + bytes(8) + struct.pack(
+    '<HHIIIIIHHHHHH', 2, 3, 1, 0, 52, 0, 0, 52, 32, 1, 40, 0, 0)
+ph = struct.pack('<IIIIIIII', 3, 0, 0, 0, 0, 0, 4, 1)  # PT_INTERP
+open(sys.argv[1], 'wb').write(eh + ph)" "$TMP/elf32"
+	chmod +x "$TMP/elf32"
+	err=$("${run[@]}" "$TMP/elf32" 2>&1 >/dev/null)
+	echo "$err" | grep -q "another architecture (32-bit" ||
+		fail "no warning for a 32-bit program: '$err'"
+fi
 err=$("${run[@]}" true 2>&1)
 [ -z "$err" ] || fail "a warning for a plain dynamic program: '$err'"
 "${run[@]}" /nonexistent-program 2>/dev/null

@@ -166,12 +166,27 @@ static enum elf_kind elf_kind(int fd)
 	return ELF_STATIC;
 }
 
+/* Class and machine of an ELF file ("64-bit x86-64"): the same offsets in both classes. */
+struct elf_arch {
+	unsigned char cls;
+	uint16_t machine;
+};
+static int elf_arch(int fd, struct elf_arch *a)
+{
+	unsigned char h[20];
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, ELFMAG, SELFMAG))
+		return -1;
+	a->cls = h[EI_CLASS];
+	memcpy(&a->machine, h + 18, sizeof(a->machine)); /* e_machine, host byte order */
+	return 0;
+}
+
 /*
- * Warn when the dynamic loader will not load the interposer for path: a static executable,
+ * Warn when the dynamic loader will not load the interposer lib for path: a static executable,
  * or secure mode (set-user-ID/set-group-ID that changes our ids, file capabilities). Follows
  * "#!" to the interpreter, which is what actually runs.
  */
-static void warn_bypass(const char *path, int depth)
+static void warn_bypass(const char *path, const char *lib, int depth)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -204,14 +219,29 @@ static void warn_bypass(const char *path, int depth)
 		interp[strcspn(interp, " \t\n")] = '\0';
 		close(fd);
 		if (*interp == '/' && depth < 4)
-			warn_bypass(interp, depth + 1);
+			warn_bypass(interp, lib, depth + 1);
 		return;
 	}
-	if (elf_kind(fd) == ELF_STATIC)
+	enum elf_kind kind = elf_kind(fd);
+	if (kind == ELF_STATIC)
 		cli_warn("run",
 		         "warning: %s is statically linked: LD_PRELOAD cannot apply, it will use "
 		         "the kernel's System V shared memory",
 		         path);
+	/* The loader skips a preload of another class or machine ("wrong ELF class"). */
+	struct elf_arch want, have;
+	int lfd = open(lib, O_RDONLY | O_CLOEXEC);
+	if (kind == ELF_DYNAMIC && lfd >= 0 && elf_arch(lfd, &want) == 0 &&
+	    elf_arch(fd, &have) == 0 && (want.cls != have.cls || want.machine != have.machine))
+		cli_warn(
+		    "run",
+		    "warning: %s is built for another architecture (%d-bit, machine %u) "
+		    "than %s (%d-bit, machine %u): the loader will not load it there, the program "
+		    "will use the kernel's System V shared memory",
+		    path, have.cls == ELFCLASS64 ? 64 : 32, have.machine, lib,
+		    want.cls == ELFCLASS64 ? 64 : 32, want.machine);
+	if (lfd >= 0)
+		close(lfd);
 	close(fd);
 }
 
@@ -270,7 +300,7 @@ int cmd_run(int argc, char **argv)
 	}
 	char path[PATH_MAX];
 	if (resolve_command(cmd[0], path, sizeof(path)) == 0)
-		warn_bypass(path, 0);
+		warn_bypass(path, lib, 0);
 
 	if (set_preload(lib) < 0 || (ns && setenv(SHMKIT_NS_ENV, ns, 1) < 0)) {
 		cli_warn("run", "cannot set the environment: %s", strerror(errno));
