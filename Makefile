@@ -50,6 +50,7 @@ soak: build
 	scripts/soak.sh $(BUILD)
 
 demo: build
+	scripts/demo-sysv.sh $(BUILD)
 	scripts/demo.sh $(BUILD)
 
 bench: deps-bench
