@@ -149,6 +149,86 @@ static void bench_uncontended(struct bn_stats *sk, struct bn_stats *pt)
 	munmap(l, sizeof(*l));
 }
 
+/* ---- 1b. two processes contending for one mutex (information, no target) ---- */
+
+enum { CONT_OPS = 20000, CONT_ROUNDS = 30 };
+
+struct contend {
+	struct locks l;
+	int pthread;
+	uint64_t counter;
+	SK_ATOMIC(uint32_t) go;
+	SK_ATOMIC(uint32_t) done;
+};
+
+static void contend_ops(struct contend *c)
+{
+	for (int i = 0; i < CONT_OPS; i++) {
+		if (c->pthread) {
+			pthread_mutex_lock(&c->l.pt);
+			c->counter++;
+			pthread_mutex_unlock(&c->l.pt);
+		} else {
+			shmkit_mutex_lock(&c->l.sk);
+			c->counter++;
+			shmkit_mutex_unlock(&c->l.sk);
+		}
+	}
+}
+
+static void contender(void *arg)
+{
+	struct contend *c = arg;
+	for (uint32_t r = 1; r <= CONT_ROUNDS; r++) {
+		while (atomic_load(&c->go) != r)
+			sk_cpu_relax();
+		contend_ops(c);
+		atomic_fetch_add(&c->done, 1);
+	}
+}
+
+static void contended(struct contend *c, int pthread, struct bn_stats *st)
+{
+	c->pthread = pthread;
+	c->counter = 0;
+	atomic_store(&c->go, 0);
+	atomic_store(&c->done, 0);
+	pid_t pid = spawn(contender, c, 1);
+	struct bn_samples s;
+	bn_samples_init(&s, CONT_ROUNDS);
+	for (uint32_t r = 1; r <= CONT_ROUNDS; r++) {
+		uint64_t t0 = bn_now_ns();
+		atomic_store(&c->go, r);
+		contend_ops(c);
+		while (atomic_load(&c->done) != r)
+			sk_cpu_relax();
+		bn_samples_add(&s, (double)(bn_now_ns() - t0) / (2.0 * CONT_OPS));
+	}
+	reap(pid);
+	if (c->counter != 2ULL * CONT_OPS * CONT_ROUNDS) {
+		fprintf(stderr, "bench_sync: contended counter is wrong\n");
+		exit(1);
+	}
+	bn_stats(&s, st);
+	bn_samples_free(&s);
+}
+
+static void bench_contended(struct bn_stats *sk, struct bn_stats *pt)
+{
+	struct contend *c = shared(sizeof(*c));
+	pthread_mutexattr_t a;
+	pthread_mutexattr_init(&a);
+	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
+	if (pthread_mutex_init(&c->l.pt, &a) != 0 || shmkit_mutex_init(&c->l.sk) != 0)
+		die("mutex init");
+	pthread_mutexattr_destroy(&a);
+	contended(c, 0, sk);
+	contended(c, 1, pt);
+	pthread_mutex_destroy(&c->l.pt);
+	munmap(c, sizeof(*c));
+}
+
 /* ---- 2. two-process ping-pong ---- */
 
 struct pp_ops {
@@ -342,13 +422,16 @@ int main(void)
 	atexit(sysv_remove);
 	bn_pin_cpu(0);
 
-	struct bn_stats mu_sk, mu_pt, pp_sk, pp_px, pp_sv, wk_sk, wk_raw;
+	struct bn_stats mu_sk, mu_pt, ct_sk, ct_pt, pp_sk, pp_px, pp_sv, wk_sk, wk_raw;
 	bench_uncontended(&mu_sk, &mu_pt);
+	bench_contended(&ct_sk, &ct_pt);
 	bench_ping_pong(&pp_sk, &pp_px, &pp_sv);
 	bench_wake(&wk_sk, &wk_raw);
 
 	bn_section("Synchronization (bench_sync)",
-	           "Uncontended lock+unlock (ns per pair, batches of 10000), two-process semaphore "
+	           "Uncontended lock+unlock (ns per pair, batches of 10000), two processes "
+	           "contending for one mutex (ns per locked increment, medians of 30 rounds; no "
+	           "target), two-process semaphore "
 	           "ping-pong (round trip, processes pinned to CPUs 0 and 1), and sleep-to-wake "
 	           "latency (post to return of the wait, waiter asleep in the kernel); each ratio "
 	           "is the median against the reference measured in the same run.");
@@ -356,6 +439,8 @@ int main(void)
 	          NULL);
 	row("mutex lock+unlock: shmkit", &mu_sk, mu_sk.median / mu_pt.median, 1.0);
 	row("mutex lock+unlock: pthread robust pshared", &mu_pt, 0, 0);
+	row("2-process contended lock+inc+unlock: shmkit", &ct_sk, ct_sk.median / ct_pt.median, 0);
+	row("2-process contended lock+inc+unlock: pthread robust pshared", &ct_pt, 0, 0);
 	row("sem ping-pong: shmkit vs POSIX sem_t", &pp_sk, pp_sk.median / pp_px.median, 1.0);
 	row("sem ping-pong: shmkit vs SysV semop", &pp_sk, pp_sk.median / pp_sv.median, 0.7);
 	row("sem ping-pong: POSIX sem_t pshared", &pp_px, 0, 0);
