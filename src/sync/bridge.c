@@ -32,6 +32,7 @@ struct shmkit_bridge {
 	pthread_t thread;
 	SK_ATOMIC(uint32_t) stop;
 	SK_ATOMIC(uint32_t) done;
+	int err; /* the helper's failure, read by close after the join */
 };
 
 /*
@@ -74,8 +75,10 @@ static void *helper(void *arg)
 		int r = b->take == SK_TOKEN_LEVEL
 		            ? wait_next_set(b, &last)
 		            : sk_token_wait(b->word, b->waiters, b->take, NULL, &b->stop);
-		if (r < 0)
+		if (r < 0) {
+			b->err = r == -ECANCELED ? 0 : r;
 			break;
+		}
 		/* Cannot fail short of 2^64-2 unread counts; a lost one would only delay readers.
 		 */
 		uint64_t one = 1;
@@ -153,7 +156,9 @@ static void give_back(struct shmkit_bridge *b)
 
 /*
  * Stops and joins the helper thread, gives back unread tokens, closes the fd and frees b.
- * Returns 0 (or -EINVAL for NULL). Blocks only until the helper notices (about a millisecond).
+ * Returns 0, -EINVAL for NULL, or the error that stopped the helper early (its wait failed,
+ * e.g. -EFAULT when the object was unmapped; the fd then stopped reporting). Blocks only
+ * until the helper notices (about a millisecond).
  */
 SK_EXPORT int shmkit_bridge_close(shmkit_bridge_t *b)
 {
@@ -168,6 +173,7 @@ SK_EXPORT int shmkit_bridge_close(shmkit_bridge_t *b)
 	pthread_join(b->thread, NULL);
 	give_back(b);
 	close(b->efd);
+	int err = b->err;
 	free(b);
-	return 0;
+	return err;
 }
