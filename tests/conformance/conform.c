@@ -859,9 +859,13 @@ static void op_set(struct ctx *c, const uint64_t *r)
 		d.shm_perm.gid = NOBODY;
 		break;
 	case 3:
-		d.shm_perm.gid = NOBODY;
-		break;
 	case 4:
+		d.shm_perm.gid = NOBODY; /* group access through gid, not cgid */
+		break;
+	case 5:
+		d.shm_perm.uid = NOBODY; /* owner access through uid, not cuid */
+		break;
+	case 6:
 		d.shm_perm.uid = (uid_t)-1;
 		break;
 	default:
