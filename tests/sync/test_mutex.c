@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 
 #include "sync/sync.h"
@@ -364,12 +365,15 @@ static int child_hammer(void *arg)
 Test(mutex, kill9_storm)
 {
 	struct arena *a = arena_new();
-	enum { KIDS = 3, ROUNDS = 120 };
+	enum { KIDS = 3 };
+	/* SHMKIT_SOAK_ROUNDS raises the count for soak runs. */
+	const char *soak = getenv("SHMKIT_SOAK_ROUNDS");
+	int rounds = soak ? atoi(soak) : 120;
 	pid_t kid[KIDS];
 	for (int i = 0; i < KIDS; i++)
 		kid[i] = st_spawn(child_hammer, a);
 	unsigned owner_dead = 0;
-	for (int round = 0; round < ROUNDS; round++) {
+	for (int round = 0; round < rounds; round++) {
 		usleep(200 + tu_rand(2000));
 		int victim = (int)tu_rand(KIDS);
 		kill(kid[victim], SIGKILL);
