@@ -83,20 +83,23 @@ static int find_preload(char out[PATH_MAX])
 	char dir[PATH_MAX];
 	if (self_dir(dir, sizeof(dir)) < 0)
 		return -1;
-	const char *rel[] = {
-	    "../../preload",
-#ifdef SHMKIT_INSTALL_LIBDIR
-	    "../" SHMKIT_INSTALL_LIBDIR,
-#endif
-	    "../lib",
-	    "../lib64",
-	};
 	char cand[PATH_MAX + 64];
-	for (size_t i = 0; i < sizeof(rel) / sizeof(rel[0]); i++) {
-		if (rel[i][3] == '/') /* an absolute SHMKIT_INSTALL_LIBDIR */
-			snprintf(cand, sizeof(cand), "%s/%s", rel[i] + 3, PRELOAD_NAME);
+	snprintf(cand, sizeof(cand), "%s/../../preload/%s", dir, PRELOAD_NAME);
+	if (readable_file(cand) && realpath(cand, out))
+		return 0;
+	/* Installed: <prefix>/bin/shmkit and <prefix>/<libdir>/ (libdir may be absolute). */
+	static const char *const libdirs[] = {
+#ifdef SHMKIT_INSTALL_LIBDIR
+	    SHMKIT_INSTALL_LIBDIR,
+#endif
+	    "lib",
+	    "lib64",
+	};
+	for (size_t i = 0; i < sizeof(libdirs) / sizeof(libdirs[0]); i++) {
+		if (libdirs[i][0] == '/')
+			snprintf(cand, sizeof(cand), "%s/%s", libdirs[i], PRELOAD_NAME);
 		else
-			snprintf(cand, sizeof(cand), "%s/%s/%s", dir, rel[i], PRELOAD_NAME);
+			snprintf(cand, sizeof(cand), "%s/../%s/%s", dir, libdirs[i], PRELOAD_NAME);
 		if (readable_file(cand) && realpath(cand, out))
 			return 0;
 	}
