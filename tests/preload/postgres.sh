@@ -43,6 +43,7 @@ pg initdb -D "$DATA" -U postgres --auth=trust --no-sync >"$TMP/initdb.log" 2>&1 
 	{ cat "$TMP/initdb.log" >&2; fail "initdb failed"; finish; }
 cat >>"$DATA/postgresql.conf" <<CONF
 shared_memory_type = sysv
+dynamic_shared_memory_type = sysv
 huge_pages = off
 listen_addresses = ''
 unix_socket_directories = '$SOCK'
@@ -63,6 +64,16 @@ got=$(sql "SELECT count(*), sum(id), max(v) FROM t")
 [ "$got" = "1000|500500|row 999" ] || fail "query returned '$got'"
 ok "created a table, inserted 1000 rows and read them back"
 
+# ---- a parallel query: its workers share dynamic shared memory (also SysV here) ----
+got=$(sql "SET max_parallel_workers_per_gather = 2" "SET parallel_setup_cost = 0" \
+	"SET parallel_tuple_cost = 0" "SET min_parallel_table_scan_size = 0" \
+	"SET parallel_leader_participation = off" \
+	"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) SELECT sum(id) FROM t" \
+	"SELECT sum(id) FROM t")
+echo "$got" | grep -q "Workers Launched: [12]" || fail "no parallel worker ran: $got"
+[ "$(echo "$got" | tail -1)" = 500500 ] || fail "parallel sum: $got"
+ok "a parallel query ran with workers on dynamic SysV shared memory"
+
 # ---- its segment is shmkit's, not the kernel's ----
 # postmaster.pid line 7: the shared memory key and id.
 read -r key id < <(sed -n 7p "$DATA/postmaster.pid")
@@ -78,6 +89,18 @@ ipcs -m -p | awk 'NR > 3 { print $3 }' | grep -qx "$(head -1 "$DATA/postmaster.p
 out=$(as_pg "$SHMKIT" run -n "$NS" -- ipcs -m)
 echo "$out" | grep -qi "^$hexkey " || fail "ipcs under shmkit run does not show $hexkey: $out"
 ok "not in the kernel's table; ipcs under shmkit run shows it"
+
+mainsize=$3
+
+# After a crash: one main segment again, and no segment nobody is attached to (the dead
+# server's segments, main and dynamic, were removed rather than leaked).
+check_segments() {
+	local segs
+	segs=$(ns_list)
+	[ "$(echo "$segs" | awk -v s="$mainsize" '$3 == s' | wc -l)" = 1 ] ||
+		fail "$1: not exactly one main segment: $segs"
+	echo "$segs" | awk '$2 == 0' | grep -q . && fail "$1: unattached segments left: $segs"
+}
 
 # ---- a backend killed with SIGKILL: crash recovery ----
 sql "SELECT pg_backend_pid()" "SELECT pg_sleep(60)" >"$TMP/session" 2>&1 &
@@ -103,10 +126,7 @@ got=$(sql "SELECT count(*), sum(id), max(v) FROM t")
 [ "$got" = "1000|500500|row 999" ] || fail "after recovery the query returned '$got'"
 sql "INSERT INTO t VALUES (1001, 'after recovery')" || fail "insert after recovery failed"
 [ "$(sql 'SELECT count(*) FROM t')" = 1001 ] || fail "insert after recovery not visible"
-n=$(ns_list | wc -l)
-[ "$n" = 1 ] || fail "after recovery the namespace holds $n segments: $(ns_list)"
-set -- $(ns_list)
-[ "$2" -gt 0 ] || fail "after recovery the segment has nattch $2"
+check_segments "after recovery"
 ok "killed backend $victim; the postmaster reinitialized shared memory; data intact"
 
 # ---- the whole server killed with SIGKILL: a restart must find the old segment unused ----
@@ -126,8 +146,7 @@ done
 pg pg_ctl -D "$DATA" -l "$LOG" -w -t 60 start >/dev/null 2>&1 ||
 	{ tail -20 "$LOG" >&2; fail "no restart after the whole server was killed"; }
 [ "$(sql 'SELECT count(*) FROM t')" = 1001 ] || fail "after the restart the data is not intact"
-n=$(ns_list | wc -l)
-[ "$n" = 1 ] || fail "after the restart the namespace holds $n segments: $(ns_list)"
+check_segments "after the restart"
 ok "killed the postmaster and all its processes; it restarted over its old segment"
 
 # ---- clean stop: nothing left ----
