@@ -137,6 +137,8 @@ open(sys.argv[1], 'wb').write(eh + ph)" "$TMP/elf32"
 fi
 err=$("${run[@]}" true 2>&1)
 [ -z "$err" ] || fail "a warning for a plain dynamic program: '$err'"
+SHMKIT_NAMESPACE='bad name' "$SHMKIT" run true 2>/dev/null
+[ $? = 2 ] || fail "an invalid inherited SHMKIT_NAMESPACE is not a usage error"
 "${run[@]}" /nonexistent-program 2>/dev/null
 [ $? = 127 ] || fail "a missing command does not exit 127"
 ok "warnings for static and set-user-ID programs, none for a plain one"

@@ -294,6 +294,11 @@ int cmd_run(int argc, char **argv)
 	if (ns && !cli_ns_valid(ns))
 		return cli_usage("run", "invalid namespace name '%s' (1..%d of [A-Za-z0-9_-])", ns,
 		                 SHMKIT_NS_NAME_MAX);
+	/* An inherited bad name would make every shmget of the command fail: say so now. */
+	const char *env_ns = getenv(SHMKIT_NS_ENV);
+	if (!ns && env_ns && !cli_ns_valid(env_ns))
+		return cli_usage("run", "invalid namespace name in $%s: '%s'", SHMKIT_NS_ENV,
+		                 env_ns);
 	char **cmd = argv + optind;
 
 	char lib[PATH_MAX];
