@@ -289,7 +289,7 @@ static void ponger(void *arg)
 	}
 }
 
-static void ping_pong(const struct pp_ops *ops, void *obj, struct bn_stats *st)
+static void ping_pong(const char *name, const struct pp_ops *ops, void *obj, struct bn_stats *st)
 {
 	struct pp_arg a = {ops, obj};
 	pid_t pid = spawn(ponger, &a, 1);
@@ -304,6 +304,7 @@ static void ping_pong(const struct pp_ops *ops, void *obj, struct bn_stats *st)
 	}
 	reap(pid);
 	bn_stats(&s, st);
+	bn_dump("sync_pingpong", name, &s);
 	bn_samples_free(&s);
 }
 
@@ -321,9 +322,9 @@ static void bench_ping_pong(struct bn_stats *sk, struct bn_stats *px, struct bn_
 	sysv_id = semget(IPC_PRIVATE, 2, IPC_CREAT | 0600);
 	if (sysv_id < 0)
 		die("semget");
-	ping_pong(&sk_ops, skp, sk);
-	ping_pong(&px_ops, pxp, px);
-	ping_pong(&sv_ops, NULL, sv);
+	ping_pong("shmkit", &sk_ops, skp, sk);
+	ping_pong("posix-sem", &px_ops, pxp, px);
+	ping_pong("sysv-semop", &sv_ops, NULL, sv);
 	sysv_remove();
 	sem_destroy(&pxp->s[0]);
 	sem_destroy(&pxp->s[1]);
@@ -338,8 +339,7 @@ struct wake {
 	SK_ATOMIC(uint32_t) futex;
 	SK_ATOMIC(uint32_t) ready;
 	SK_ATOMIC(uint64_t) t_post;
-	int raw; /* 1: raw futex, 0: shmkit semaphore */
-	double lat[WAKE_ROUNDS];
+	double lat[2 * WAKE_ROUNDS];
 };
 
 static void raw_wait(SK_ATOMIC(uint32_t) * w)
@@ -355,12 +355,14 @@ static void raw_post(SK_ATOMIC(uint32_t) * w)
 	syscall(SYS_futex, (void *)w, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
+/* Even rounds use the shmkit semaphore, odd rounds the raw futex: interleaved, both see the
+ * same noise. */
 static void waker_child(void *arg)
 {
 	struct wake *w = arg;
-	for (uint32_t i = 0; i < WAKE_ROUNDS; i++) {
+	for (uint32_t i = 0; i < 2 * WAKE_ROUNDS; i++) {
 		atomic_store(&w->ready, i + 1);
-		if (w->raw)
+		if (i & 1)
 			raw_wait(&w->futex);
 		else
 			shmkit_sem_wait(&w->sem);
@@ -369,28 +371,14 @@ static void waker_child(void *arg)
 	}
 }
 
-static void wake_latency(struct wake *w, int raw, struct bn_stats *st)
+static void wake_stats(struct wake *w, int raw, struct bn_stats *st)
 {
-	w->raw = raw;
-	atomic_store(&w->ready, 0);
-	pid_t pid = spawn(waker_child, w, 1);
-	struct timespec pause = {0, WAKE_SLEEP_US * 1000};
-	for (uint32_t i = 0; i < WAKE_ROUNDS; i++) {
-		while (atomic_load(&w->ready) != i + 1)
-			sk_cpu_relax();
-		nanosleep(&pause, NULL);
-		atomic_store(&w->t_post, bn_now_ns());
-		if (raw)
-			raw_post(&w->futex);
-		else
-			shmkit_sem_post(&w->sem);
-	}
-	reap(pid);
 	struct bn_samples s;
 	bn_samples_init(&s, WAKE_ROUNDS);
-	for (int i = 0; i < WAKE_ROUNDS; i++)
+	for (int i = raw; i < 2 * WAKE_ROUNDS; i += 2)
 		bn_samples_add(&s, w->lat[i]);
 	bn_stats(&s, st);
+	bn_dump("sync_wakeup", raw ? "raw-futex" : "shmkit", &s);
 	bn_samples_free(&s);
 }
 
@@ -398,8 +386,21 @@ static void bench_wake(struct bn_stats *sk, struct bn_stats *raw)
 {
 	struct wake *w = shared(sizeof(*w));
 	shmkit_sem_init(&w->sem, 0);
-	wake_latency(w, 0, sk);
-	wake_latency(w, 1, raw);
+	pid_t pid = spawn(waker_child, w, 1);
+	struct timespec pause = {0, WAKE_SLEEP_US * 1000};
+	for (uint32_t i = 0; i < 2 * WAKE_ROUNDS; i++) {
+		while (atomic_load(&w->ready) != i + 1)
+			sk_cpu_relax();
+		nanosleep(&pause, NULL);
+		atomic_store(&w->t_post, bn_now_ns());
+		if (i & 1)
+			raw_post(&w->futex);
+		else
+			shmkit_sem_post(&w->sem);
+	}
+	reap(pid);
+	wake_stats(w, 0, sk);
+	wake_stats(w, 1, raw);
 	munmap(w, sizeof(*w));
 }
 

@@ -147,3 +147,22 @@ const char *bn_met(double ratio, double target)
 {
 	return ratio <= target ? "yes" : "no";
 }
+
+int bn_dump(const char *plot, const char *series, const struct bn_samples *sorted)
+{
+	const char *dir = getenv("SHMKIT_BENCH_DATA");
+	if (!dir || !*dir)
+		return 0;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s.%s.dat", dir, plot, series);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	/* At most 1000 points of the CDF: "value fraction" per line, enough for a plot. */
+	size_t points = sorted->n < 1000 ? sorted->n : 1000;
+	for (size_t k = 0; k < points; k++) {
+		size_t i = points > 1 ? k * (sorted->n - 1) / (points - 1) : 0;
+		fprintf(f, "%.0f %.6f\n", sorted->v[i], (double)(i + 1) / (double)sorted->n);
+	}
+	return fclose(f) == 0 ? 0 : -errno;
+}

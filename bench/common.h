@@ -51,6 +51,15 @@ const char *bn_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "yes" / "no" for a measured ratio against a target (lower is better). */
 const char *bn_met(double ratio, double target);
 
+/*
+ * Raw samples for plots: when SHMKIT_BENCH_DATA names a directory (bench/run.sh sets it), write
+ * up to 1000 points of the CDF of one series to <dir>/<plot>.<series>.dat ("value fraction"
+ * per line; the samples must be sorted, as bn_stats leaves them). run.sh
+ * draws every <plot> as a latency CDF into docs/plots/<plot>.svg (when gnuplot is installed).
+ * Names: [a-z0-9_-] only. Returns 0, or -errno (nothing is written when the variable is unset).
+ */
+int bn_dump(const char *plot, const char *series, const struct bn_samples *sorted);
+
 /* Prevent the compiler from optimising a value away. */
 #define BN_KEEP(x) __asm__ __volatile__("" : : "g"(x) : "memory")
 

@@ -22,6 +22,9 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	echo
 } >"$tmp"
 status=0
+data=$(mktemp -d)
+trap 'rm -rf "$data" "$tmp"' EXIT
+export SHMKIT_BENCH_DATA="$data"
 for prog in "$build"/bench/bench_*; do
 	[ -x "$prog" ] && [ -f "$prog" ] || continue
 	name=$(basename "$prog")
@@ -33,6 +36,29 @@ for prog in "$build"/bench/bench_*; do
 	fi
 	echo >>"$tmp"
 done
+# Latency CDFs of the raw samples the programs dumped (bn_dump), when gnuplot is installed.
+plots=$(ls "$data" 2>/dev/null | sed -n 's/^\([a-z0-9_-]*\)\..*\.dat$/\1/p' | sort -u)
+if [ -n "$plots" ] && command -v gnuplot >/dev/null 2>&1; then
+	mkdir -p "$root/docs/plots"
+	echo "### Plots" >>"$tmp"
+	echo >>"$tmp"
+	for plot in $plots; do
+		cmd="set terminal svg size 800,480 dynamic noenhanced; set output '$root/docs/plots/$plot.svg';"
+		cmd="$cmd set logscale x; set grid; set key bottom right; set title '$plot (CDF)';"
+		cmd="$cmd set xlabel 'ns'; set ylabel 'fraction of samples'; plot"
+		sep=""
+		for f in "$data/$plot".*.dat; do
+			series=${f#"$data/$plot."}
+			series=${series%.dat}
+			cmd="$cmd$sep '$f' using 1:2 with lines lw 2 title '$series'"
+			sep=","
+		done
+		if gnuplot -e "$cmd"; then
+			echo "- [$plot](plots/$plot.svg)" >>"$tmp"
+		fi
+	done
+	echo >>"$tmp"
+fi
 mv "$tmp" "$out"
 echo "bench: wrote $out" >&2
 exit $status
