@@ -55,6 +55,7 @@ int shmkit_cond_timedwait(shmkit_cond_t *c, shmkit_mutex_t *m, const struct time
 int shmkit_cond_signal(shmkit_cond_t *c);
 int shmkit_cond_broadcast(shmkit_cond_t *c);
 
+#define SHMKIT_SEM_VALUE_MAX 2147483647 /* INT_MAX: post beyond it is -EOVERFLOW */
 int shmkit_sem_init(shmkit_sem_t *s, unsigned value);
 int shmkit_sem_post(shmkit_sem_t *s);
 int shmkit_sem_wait(shmkit_sem_t *s);

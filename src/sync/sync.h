@@ -74,7 +74,8 @@
 #define SK_MUTEX_SPIN 100
 #define SK_WAIT_SPIN  100
 
-#define SK_SEM_VALUE_MAX ((uint32_t)INT_MAX)
+#define SK_SEM_VALUE_MAX ((uint32_t)SHMKIT_SEM_VALUE_MAX)
+_Static_assert(SHMKIT_SEM_VALUE_MAX == INT_MAX, "SEM_VALUE_MAX is INT_MAX");
 
 struct sk_mutex {
 	SK_ATOMIC(uint32_t) word;   /* PI futex word: owner TID | SK_MUTEX_WAITERS, or 0 */
