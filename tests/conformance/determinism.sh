@@ -10,8 +10,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$conform" --backend kernel "$@" >"$tmp/a" &
 a=$!
-"$conform" --backend kernel "$@" >"$tmp/b"
-wait $a
+rc=0
+"$conform" --backend kernel "$@" >"$tmp/b" || rc=$?
+wait $a || rc=$?
+if [ $rc -ne 0 ]; then
+	echo "kernel run exited with status $rc" >&2
+	exit $rc
+fi
 harness_check "$tmp/a" "kernel run 1"
 seed=$(first_diff_seed "$tmp/a" "$tmp/b")
 if [ -n "$seed" ]; then

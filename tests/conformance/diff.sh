@@ -76,7 +76,12 @@ for r in $ranges; do
 	k=$!
 	brc=0
 	run_other "${args[@]}" >"$tmp/$backend" 2>"$tmp/err" || brc=$?
-	wait $k
+	krc=0
+	wait $k || krc=$?
+	if [ $krc -ne 0 ]; then
+		echo "kernel run exited with status $krc (seeds $s..$((s + n - 1)))" >&2
+		exit $krc
+	fi
 	harness_check "$tmp/kernel" kernel
 	if [ -n "$keep" ]; then
 		for b in $(all_diff_seeds "$tmp/kernel" "$tmp/$backend"); do
