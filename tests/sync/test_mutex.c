@@ -456,3 +456,49 @@ Test(mutex, timed_out_waiters_leave_no_trace)
 	cr_assert_eq(atomic_load(&raw(a)->word), 0);
 	tu_shared_free(a, sizeof(*a));
 }
+
+static uint32_t *usr1_count;
+static void on_usr1(int sig)
+{
+	(void)sig;
+	st_bump(usr1_count);
+}
+
+struct sigbox {
+	shmkit_mutex_t m;
+	uint32_t handled;
+	uint32_t returned;
+};
+
+static int child_lock_with_handler(void *arg)
+{
+	struct sigbox *b = arg;
+	usr1_count = &b->handled;
+	struct sigaction sa = {.sa_handler = on_usr1}; /* no SA_RESTART */
+	sigaction(SIGUSR1, &sa, NULL);
+	int r = shmkit_mutex_lock(&b->m);
+	st_bump(&b->returned);
+	if (r == 0)
+		shmkit_mutex_unlock(&b->m);
+	return -r;
+}
+
+Test(mutex, signal_handler_does_not_end_the_wait)
+{
+	struct sigbox *b = tu_shared_alloc(sizeof(*b));
+	shmkit_mutex_init(&b->m);
+	cr_assert_eq(shmkit_mutex_lock(&b->m), 0);
+	pid_t pid = st_spawn(child_lock_with_handler, b);
+	uint64_t end = sk_mono_ns() + ST_WAIT_MS * 1000000ULL;
+	while (!(atomic_load(&sk_mutex_of(&b->m)->word) & SK_MUTEX_WAITERS))
+		cr_assert(sk_mono_ns() < end, "the locker never slept");
+	for (uint32_t i = 1; i <= 5; i++) {
+		kill(pid, SIGUSR1);
+		cr_assert(st_await(&b->handled, i, ST_WAIT_MS));
+	}
+	usleep(10000);
+	cr_assert_eq(b->returned, 0, "lock returned on a signal");
+	cr_assert_eq(shmkit_mutex_unlock(&b->m), 0);
+	cr_assert_eq(tu_wait_timeout(pid, ST_WAIT_MS), 0);
+	tu_shared_free(b, sizeof(*b));
+}
