@@ -1,4 +1,4 @@
-# sync: model-check the mutex and condvar protocols with spin (tests/sync/model/*.pml).
+# sync: model-check the mutex, condvar and semaphore protocols with spin (tests/sync/model/*.pml).
 file(GLOB SHMKIT_SYNC_MODELS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/model/*.pml)
 add_test(NAME sync_model_spin
   COMMAND ${CMAKE_CURRENT_LIST_DIR}/model/check.sh ${SHMKIT_SYNC_MODELS})
