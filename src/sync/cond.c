@@ -18,7 +18,8 @@
  *                          -EAGAIN, no sleep; or CPU 0 was already queued and is woken.
  *
  * Had CPU 0 read seq after unlocking, CPU 1's increment could come first and CPU 0 would sleep
- * on the new value with P already set: the wake-up lost.
+ * on the new value with P already set: the wake-up lost. Model-checked, dead waiters included,
+ * in tests/sync/model/cond.pml.
  *
  * Dead waiters: a waiter killed anywhere inside cond_wait leaves only the hint one too high,
  * which costs later signals a useless FUTEX_WAKE; nothing else refers to it. A waiter killed

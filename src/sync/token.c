@@ -17,7 +17,8 @@
  * Without seq_cst on both sides CPU 1 could read waiters == 0 from before CPU 0's increment
  * (store buffering) while CPU 0 reads word == 0 from before CPU 1's increment: CPU 1 skips
  * the wake, CPU 0 sleeps with a token available. A waiter killed while counted leaves the hint
- * too high: posters then make a useless FUTEX_WAKE, nothing worse.
+ * too high: posters then make a useless FUTEX_WAKE, nothing worse. Model-checked in
+ * tests/sync/model/sem.pml.
  */
 #include <errno.h>
 
