@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -158,17 +159,21 @@ static void give_back(struct shmkit_bridge *b)
  * Stops and joins the helper thread, gives back unread tokens, closes the fd and frees b.
  * Returns 0, -EINVAL for NULL, or the error that stopped the helper early (its wait failed,
  * e.g. -EFAULT when the object was unmapped; the fd then stopped reporting). Blocks only
- * until the helper notices (about a millisecond).
+ * until the helper notices (usually a time slice, at worst about a millisecond).
  */
 SK_EXPORT int shmkit_bridge_close(shmkit_bridge_t *b)
 {
 	if (!b)
 		return -EINVAL;
 	atomic_store_explicit(&b->stop, 1, memory_order_seq_cst); /* see BARRIER_7 */
-	while (!sk_load_acquire(&b->done)) {                      /* see BARRIER_7 */
+	for (int i = 0; !sk_load_acquire(&b->done); i++) {        /* see BARRIER_7 */
 		sk_futex_wake(b->word, INT_MAX);
-		struct timespec ms = {0, 1000 * 1000};
-		nanosleep(&ms, NULL);
+		if (i < 16) {
+			sched_yield(); /* the helper usually exits within a time slice */
+		} else {
+			struct timespec ms = {0, 1000 * 1000};
+			nanosleep(&ms, NULL);
+		}
 	}
 	pthread_join(b->thread, NULL);
 	give_back(b);
