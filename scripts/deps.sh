@@ -3,7 +3,7 @@
 # Groups: build (compiling the library), check (tests), bench (benchmarks and plots).
 set -eu
 pkgs_build="pkg-config"
-pkgs_check="pkg-config libcriterion-dev util-linux procps spin"
+pkgs_check="pkg-config libcriterion-dev util-linux procps spin postgresql-15"
 pkgs_bench="pkg-config libzmq3-dev libnng-dev gnuplot-nox"
 want=""
 for g in "$@"; do
@@ -23,6 +23,13 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
+case " $missing " in
+*" postgresql-15 "*)
+	# The integration test runs its own server in a temporary directory: no system cluster.
+	mkdir -p /etc/postgresql-common/createcluster.d
+	echo "create_main_cluster = false" >/etc/postgresql-common/createcluster.d/shmkit.conf
+	;;
+esac
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
 echo "shmkit: installed:$missing"

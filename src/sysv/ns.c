@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -129,6 +130,8 @@ static int reg_map(struct sk_ns *ns, int fd)
 	void *p = mmap(NULL, SK_REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED)
 		return -errno;
+	ns->reg_dev = st.st_dev;
+	ns->reg_ino = st.st_ino;
 	ns->size = SK_REG_SIZE;
 	ns->hdr = p;
 	ns->procs = (struct sk_proc_rec *)((char *)p + SK_REG_OFF_PROCS);
@@ -167,6 +170,31 @@ static int reg_create(const char *name, const char *objname, unsigned mode)
 	return fd;
 }
 
+/*
+ * Daemons close descriptors they do not know (close loops up to 1024, closefrom): keep the
+ * liveness descriptor above that where the limit allows, so such loops usually miss it.
+ * What they still hit is noticed and repaired by ns_check_fd().
+ */
+#define SK_FD_FLOOR 1024
+
+static int fd_high(int fd)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur <= SK_FD_FLOOR + 64)
+		return fd;
+	int hi = fcntl(fd, F_DUPFD_CLOEXEC, SK_FD_FLOOR);
+	if (hi < 0)
+		return fd;
+	close(fd);
+	return hi;
+}
+
+static int fd_is_ours(const struct sk_ns *ns, int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 && st.st_dev == ns->reg_dev && st.st_ino == ns->reg_ino;
+}
+
 int sk_ns_open(struct sk_ns *ns, const char *name, int create, unsigned mode)
 {
 	char obj[SK_SHM_NAME_MAX];
@@ -199,7 +227,7 @@ int sk_ns_open(struct sk_ns *ns, const char *name, int create, unsigned mode)
 		close(fd);
 		return err;
 	}
-	ns->fd = fd;
+	ns->fd = fd_high(fd);
 	return 0;
 }
 
@@ -292,10 +320,18 @@ static void proc_reap(struct sk_ns *ns, uint32_t i)
 int sk_reg_sweep(struct sk_ns *ns)
 {
 	uint32_t hi = bound(ns->hdr->procs_hi, SK_REG_PROCS), others = 0;
-	int reaped = 0;
+	int reaped = 0, fd_checked = 0;
 	for (uint32_t i = 0; i < hi; i++) {
 		if (ns->procs[i].state != SK_PROC_LIVE || i == ns->self)
 			continue;
+		/* Liveness tests go through our descriptor: if the process closed it, or the number
+		 * now names another file, test nothing (take all for alive) and rejoin next time. */
+		if (!fd_checked++ && !fd_is_ours(ns, ns->fd))
+			ns->fd_bad = 1;
+		if (ns->fd_bad) {
+			others++;
+			continue;
+		}
 		if (sk_proc_alive_rec(ns, i)) {
 			others++;
 			continue;
@@ -370,6 +406,85 @@ static void ns_unregister(struct sk_ns *ns)
 	ns->self = UINT32_MAX;
 }
 
+/*
+ * The process closed our descriptor (or it now names another file): our liveness lock is
+ * gone and others may take us for dead. Open the registry again and lock our record once more
+ * if it is still ours; if a sweep reaped it meanwhile, join anew and count our attachments
+ * again. Process lock held.
+ */
+static int ns_rejoin(struct sk_ns *ns)
+{
+	if (!fd_is_ours(ns, ns->fd)) {
+		char obj[SK_SHM_NAME_MAX];
+		sk_ns_reg_name(obj, sizeof(obj), ns->name);
+		int fd = sk_posix_open(obj, 0);
+		if (fd < 0)
+			return fd == -ENOENT ? -EPROTO : fd;
+		if (!fd_is_ours(ns, fd)) {
+			close(fd);
+			return -EPROTO; /* destroyed, maybe created again: not the registry we map */
+		}
+		ns->fd = fd_high(fd); /* the old number is closed or someone else's: leave it */
+	}
+	ns->fd_checked = sk_mono_ns();
+	int r = sk_reg_lock(ns);
+	if (r)
+		return r;
+	uint32_t old = ns->self;
+	const struct sk_proc_rec *p = &ns->procs[old];
+	if (p->state == SK_PROC_LIVE && p->pid == ns->pid &&
+	    sk_ofd_lock(ns->fd, SK_REG_LOCK_BASE + (off_t)old, 1, SK_LOCK_EX, 0) == 0) {
+		sk_reg_unlock(ns);
+		return 0; /* not reaped: the record and its attachments are still ours */
+	}
+	r = proc_claim(ns, ns->fd, ns->pid);
+	if (r < 0) {
+		ns->self = UINT32_MAX;
+		ns->nlocal = 0;
+		sk_reg_unlock(ns);
+		return r;
+	}
+	ns->self = (uint32_t)r;
+	int64_t now = sk_real_sec();
+	for (size_t k = 0; k < ns->nlocal; k++) {
+		struct sk_local_att *l = &ns->local[k];
+		struct sk_seg_rec *g = &ns->segs[l->idx];
+		if (g->state != SK_SEG_LIVE || g->id != l->id)
+			continue; /* destroyed while we were taken for dead: our mapping remains */
+		int a = sk_att_alloc(ns, ns->self, l->idx, l->id);
+		if (a < 0)
+			continue;
+		l->att = (uint32_t)a;
+		g->nattch++;
+		g->atime = now;
+		g->lpid = ns->pid;
+	}
+	sk_reg_unlock(ns);
+	return 0;
+}
+
+/*
+ * Are we still a member in good standing? Our record must still be ours (a memory read: a
+ * sweep reaps it once our lock is gone), and, checked at most every FD_CHECK_NS because a
+ * system call costs as much as a whole operation, our descriptor must still be the registry.
+ */
+#define FD_CHECK_NS (50 * 1000 * 1000ULL)
+
+static int ns_check(struct sk_ns *ns, int force)
+{
+	const struct sk_proc_rec *p = &ns->procs[ns->self];
+	uint64_t now = sk_mono_ns();
+	if (SK_LIKELY(p->state == SK_PROC_LIVE && p->pid == ns->pid && !ns->fd_bad &&
+		      (!force && now - ns->fd_checked < FD_CHECK_NS)))
+		return 0;
+	if (p->state == SK_PROC_LIVE && p->pid == ns->pid && !ns->fd_bad && fd_is_ours(ns, ns->fd)) {
+		ns->fd_checked = now;
+		return 0;
+	}
+	ns->fd_bad = 0;
+	return ns_rejoin(ns);
+}
+
 /* ---- fork ---- */
 
 static struct {
@@ -384,13 +499,14 @@ static void fork_prepare(void)
 	sk_proc_lock();
 	forking.ready = 0;
 	struct sk_ns *ns = current_ns;
-	if (!ns || ns->self == UINT32_MAX || ns->pid != sk_self_pid())
+	if (!ns || ns->self == UINT32_MAX || ns->pid != sk_self_pid() || ns_check(ns, 1))
 		return;
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", ns->fd);
 	forking.fd = open(path, O_RDWR | O_CLOEXEC);
 	if (forking.fd < 0)
 		return;
+	forking.fd = fd_high(forking.fd);
 	forking.atts = ns->nlocal ? calloc(ns->nlocal, sizeof(uint32_t)) : NULL;
 	if (ns->nlocal && !forking.atts)
 		goto fail_fd;
@@ -503,6 +619,9 @@ int sk_ns_current(struct sk_ns **out)
 {
 	struct sk_ns *ns = current_ns;
 	if (SK_LIKELY(ns && ns->self != UINT32_MAX && ns->pid == sk_self_pid())) {
+		int err = ns_check(ns, 0);
+		if (err)
+			return err;
 		*out = ns;
 		return 0;
 	}

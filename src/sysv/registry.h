@@ -166,7 +166,11 @@ struct sk_local_att {
 /* A namespace as this process sees it. */
 struct sk_ns {
 	char name[SHMKIT_NS_NAME_MAX + 1];
-	int fd; /* registry; holds our liveness lock (O_CLOEXEC) */
+	int fd; /* registry; holds our liveness lock (O_CLOEXEC), placed high (SK_FD_FLOOR) */
+	dev_t reg_dev; /* the registry file, to notice when fd was closed or reused */
+	ino_t reg_ino;
+	uint64_t fd_checked; /* when fd was last seen to be the registry (CLOCK_MONOTONIC ns) */
+	int fd_bad;          /* a sweep found fd is not the registry any more */
 	size_t size;
 	struct sk_reg_hdr *hdr;
 	struct sk_proc_rec *procs;

@@ -40,6 +40,12 @@
 #define S_IWUGO      (S_IWUSR | S_IWGRP | S_IWOTH)
 #define S_IXUGO      (S_IXUSR | S_IXGRP | S_IXOTH)
 
+/* mlock/munlock as system calls: sanitizer runtimes turn the libc calls into no-ops. */
+static void sk_mlock(void *addr, size_t len, int lock)
+{
+	syscall(lock ? SYS_mlock : SYS_munlock, addr, len);
+}
+
 static int has_cap(int cap)
 {
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
@@ -423,7 +429,7 @@ static int do_shmat(struct sk_ns *ns, int shmid, uintptr_t addr, int flg, int fi
 	if (err)
 		return err == -EEXIST ? -EINVAL : err;
 	if (g->mode & SK_SHM_LOCKED)
-		mlock(*out, len); /* best effort: the kernel's lock is per segment, not mapping */
+		sk_mlock(*out, len, 1); /* best effort: the kernel locks the segment, not a mapping */
 	SK_CRASH_POINT();
 
 	int a = sk_att_alloc(ns, ns->self, (uint32_t)idx, g->id);
@@ -574,8 +580,19 @@ static int do_shm_info(struct sk_ns *ns, struct shm_info *info)
 	memset(info, 0, sizeof(*info));
 	info->used_ids = (int)ns->hdr->in_use;
 	info->shm_tot = ns->hdr->shm_tot;
-	/* tmpfs pages are resident (no swap accounting in user space): rss = allocated pages. */
-	info->shm_rss = ns->hdr->shm_tot;
+	/* Resident pages: what tmpfs has allocated to the backing objects (no swap here). */
+	uint64_t page = sk_page_size(), rss = 0;
+	uint32_t hi = ns->hdr->slots_hi < SK_REG_SLOTS ? ns->hdr->slots_hi : SK_REG_SLOTS;
+	for (uint32_t s = 0; s < hi; s++) {
+		char obj[SK_SHM_NAME_MAX], path[SK_SHM_NAME_MAX + 16];
+		struct stat st;
+		if (ns->segs[s].state != SK_SEG_LIVE)
+			continue;
+		sk_ns_seg_name(obj, sizeof(obj), ns->name, ns->segs[s].id);
+		if (sk_shm_path(path, sizeof(path), obj) == 0 && stat(path, &st) == 0)
+			rss += (uint64_t)st.st_blocks * 512 / page;
+	}
+	info->shm_rss = rss;
 	return max_idx(ns);
 }
 
@@ -600,9 +617,9 @@ static int do_lock(struct sk_ns *ns, struct sk_seg_rec *g, uint32_t idx, int loc
 			continue;
 		/* Best effort, like the kernel's lock, which is on the segment, not the mapping. */
 		if (lock)
-			mlock((void *)ns->local[k].addr, ns->local[k].len);
+			sk_mlock((void *)ns->local[k].addr, ns->local[k].len, 1);
 		else
-			munlock((void *)ns->local[k].addr, ns->local[k].len);
+			sk_mlock((void *)ns->local[k].addr, ns->local[k].len, 0);
 	}
 	g->mode = lock ? (g->mode | SK_SHM_LOCKED) : (g->mode & ~SK_SHM_LOCKED);
 	return 0;
@@ -674,9 +691,11 @@ static int do_shmctl(struct sk_ns *ns, int shmid, int cmd, struct shmid_ds *buf)
 		return do_shm_info(ns, (struct shm_info *)buf);
 	case SHM_STAT:
 	case SHM_STAT_ANY: {
-		if ((uint32_t)shmid >= SK_REG_SLOTS || ns->segs[shmid].state != SK_SEG_LIVE)
+		/* An index, or a full id reduced to its index (ipcid_to_idx), as the kernel does. */
+		uint32_t idx = (uint32_t)shmid & SK_IDX_MASK;
+		if (ns->segs[idx].state != SK_SEG_LIVE)
 			return -EINVAL;
-		const struct sk_seg_rec *g = &ns->segs[shmid];
+		const struct sk_seg_rec *g = &ns->segs[idx];
 		if (cmd == SHM_STAT) {
 			int err = ipcperms(g, S_IRUGO);
 			if (err)

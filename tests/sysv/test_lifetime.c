@@ -5,6 +5,7 @@
  */
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 
 #include "sysvtest.h"
 
@@ -217,4 +218,69 @@ Test(lifetime, threads_share_attachments)
 	cr_assert_eq(st(id).shm_nattch, 1);
 	cr_assert_eq(st(id).shm_lpid, pid);
 	shmkit_shmdt(p);
+}
+
+Test(lifetime, closing_every_descriptor_keeps_the_process_attached)
+{
+	int id = shmkit_shmget(IPC_PRIVATE, 4096, 0600);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *p = shmkit_shmat(id, NULL, 0);
+		if (p == (void *)-1)
+			_exit(10);
+		syscall(SYS_close_range, 3, ~0U, 0); /* the daemon idiom: our lock goes too */
+		pid_t g = fork();
+		if (g == 0) {
+			struct shmid_ds ds;
+			_exit(shmkit_shmctl(id, IPC_STAT, &ds) == 0 ? (int)ds.shm_nattch : 20);
+		}
+		int st;
+		if (waitpid(g, &st, 0) != g || !WIFEXITED(st))
+			_exit(11);
+		/* 2: this process and the child that inherited its attachment */
+		if (WEXITSTATUS(st) != 2)
+			_exit(30 + WEXITSTATUS(st));
+		struct shmid_ds ds;
+		if (shmkit_shmctl(id, IPC_STAT, &ds) < 0 || ds.shm_nattch != 1)
+			_exit(12);
+		_exit(0);
+	}
+	cr_assert_eq(tu_wait_timeout(pid, 10000), 0);
+	cr_assert_eq(st(id).shm_nattch, 0);
+	ns_check();
+}
+
+Test(lifetime, a_process_taken_for_dead_counts_again_at_its_next_call)
+{
+	int id = shmkit_shmget(IPC_PRIVATE, 4096, 0600);
+	volatile int *flag = tu_shared_alloc(4096);
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (shmkit_shmat(id, NULL, 0) == (void *)-1)
+			_exit(10);
+		syscall(SYS_close_range, 3, ~0U, 0);
+		flag[0] = 1;
+		while (flag[0] != 2)
+			usleep(1000);
+		struct shmid_ds ds; /* our next call: we rejoin and count our attachment again */
+		if (shmkit_shmctl(id, IPC_STAT, &ds) < 0 || ds.shm_nattch != 1)
+			_exit(11);
+		flag[0] = 3;
+		while (flag[0] != 4)
+			usleep(1000);
+		_exit(0);
+	}
+	while (flag[0] != 1)
+		usleep(1000);
+	/* The child's lock is gone with its descriptors: to the others it looks dead. */
+	cr_assert_eq(st(id).shm_nattch, 0);
+	flag[0] = 2;
+	while (flag[0] != 3)
+		usleep(1000);
+	cr_assert_eq(st(id).shm_nattch, 1, "counted again after its next call");
+	flag[0] = 4;
+	cr_assert_eq(tu_wait_timeout(pid, 10000), 0);
+	cr_assert_eq(st(id).shm_nattch, 0);
+	tu_shared_free((void *)flag, 4096);
+	ns_check();
 }

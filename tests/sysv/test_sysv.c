@@ -175,6 +175,7 @@ Test(sysv, rdonly_cannot_be_made_writable)
 	cr_assert_eq(errno, EACCES);
 	pid_t pid = fork();
 	if (pid == 0) {
+		signal(SIGSEGV, SIG_DFL); /* a sanitizer's handler would turn it into an abort */
 		p[0] = 1;
 		_exit(0);
 	}
@@ -235,7 +236,7 @@ Test(sysv, shmctl_errors)
 	ERR(shmkit_shmctl(id, IPC_STAT, NULL), EFAULT);
 	ERR(shmkit_shmctl(id, IPC_SET, NULL), EFAULT);
 	ERR(shmkit_shmctl(id & SK_IDX_MASK, SHM_STAT, NULL), EFAULT);
-	ERR(shmkit_shmctl(SK_REG_SLOTS, SHM_STAT, &ds), EINVAL);
+	ERR(shmkit_shmctl(5000, SHM_STAT, &ds), EINVAL); /* an unused index */
 }
 
 static int ctl_as_nobody(void *arg)
@@ -289,6 +290,13 @@ Test(sysv, info_and_stat_by_index)
 	cr_assert_eq(shmkit_shmctl(a & SK_IDX_MASK, SHM_STAT, &ds), a, "SHM_STAT returns the id");
 	cr_assert_eq(shmkit_shmctl(b & SK_IDX_MASK, SHM_STAT_ANY, &ds), b);
 	cr_assert_eq(ds.shm_perm.__key, KEY);
+	cr_assert_eq(shmkit_shmctl(b | (5 << 15), SHM_STAT_ANY, &ds), b, "a full id finds its index");
+	cr_assert_eq(sinfo.shm_rss, 0, "nothing touched yet");
+	char *p = shmkit_shmat(a, NULL, 0);
+	p[0] = p[4096] = 1;
+	cr_assert_eq(shmkit_shmctl(0, SHM_INFO, (struct shmid_ds *)&sinfo), b & SK_IDX_MASK);
+	cr_assert_eq(sinfo.shm_rss, 2, "two pages touched");
+	shmkit_shmdt(p);
 }
 
 /* ---- the field-update table ---- */
