@@ -109,6 +109,8 @@ static int mark_owner_dead(struct sk_mutex *m, uint32_t tid)
 		if (owner == tid)
 			return -EDEADLK;
 		int dead = sk_futex_owner_dead((pid_t)owner);
+		if (dead == -EPERM)
+			return -EPROTO; /* the word names a kernel thread: corrupt */
 		if (dead <= 0)
 			return dead < 0 ? dead : -EAGAIN;
 		uint32_t marked = (w & SK_MUTEX_WAITERS) | SK_MUTEX_OWNER_DIED;

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 
 #include "sync/sync.h"
@@ -501,4 +502,20 @@ Test(mutex, signal_handler_does_not_end_the_wait)
 	cr_assert_eq(shmkit_mutex_unlock(&b->m), 0);
 	cr_assert_eq(tu_wait_timeout(pid, ST_WAIT_MS), 0);
 	tu_shared_free(b, sizeof(*b));
+}
+
+Test(mutex, corrupt_words_are_recovered_or_rejected)
+{
+	shmkit_mutex_t m;
+	shmkit_mutex_init(&m);
+	/* An owner TID no process has: taken over like a dead owner. */
+	atomic_store(&sk_mutex_of(&m)->word, SK_MUTEX_TID_MASK);
+	cr_assert_eq(shmkit_mutex_lock(&m), 0, "no holder: a clean takeover");
+	cr_assert_eq(shmkit_mutex_unlock(&m), 0);
+	/* kthreadd (TID 2 in the initial namespace) cannot own a futex. */
+	char comm[32];
+	if (sk_proc_comm(2, comm, sizeof(comm)) > 0 && strcmp(comm, "kthreadd") == 0) {
+		atomic_store(&sk_mutex_of(&m)->word, 2);
+		cr_assert_eq(shmkit_mutex_trylock(&m), -EPROTO);
+	}
 }
