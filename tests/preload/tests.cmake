@@ -44,23 +44,12 @@ if(TARGET shmkit_sysv_preload AND NOT SHMKIT_SANITIZE)
   set_tests_properties(preload_demo PROPERTIES TIMEOUT 60 FIXTURES_REQUIRED shm_clean
     LABELS preload)
 
-  # The differential conformance suite: conform_libc (plain libc) under the interposer must
-  # print the kernel's traces for the same seeds. Fixed seeds, so that a failure reproduces.
-  if(TARGET conform_libc AND TARGET conform)
-    add_test(NAME preload_conformance
-      COMMAND ${CMAKE_SOURCE_DIR}/tests/conformance/diff.sh $<TARGET_FILE:conform>
-        --preload $<TARGET_FILE:shmkit_sysv_preload> --seed 1 --count 1500)
-    # DISABLED while the model differs from the kernel for SHM_STAT/SHM_STAT_ANY with a full
-    # shmid (the kernel masks it to the index; seed 16 of this range): enable once fixed.
-    set_tests_properties(preload_conformance PROPERTIES TIMEOUT 240
-      FIXTURES_REQUIRED shm_clean LABELS "preload;conformance;pending" SKIP_RETURN_CODE 77
-      DISABLED TRUE)
-  endif()
+  # The differential suite under the interposer (conform_libc, plain libc, must print the
+  # kernel's traces) is tests/conformance's conformance_preload_vs_kernel.
 
   # Daemons close every descriptor they did not open; the model's liveness lock lives on one.
-  # DISABLED until the model survives it (the attachment stops counting for other processes).
   add_test(NAME preload_close_all_fds
     COMMAND ${PRELOAD_TEST_DIR}/diffrun.sh ${PRELOAD_ARGS} $<TARGET_FILE:preload_plain_closeall>)
   set_tests_properties(preload_close_all_fds PROPERTIES TIMEOUT 60 FIXTURES_REQUIRED shm_clean
-    LABELS "preload;pending" SKIP_RETURN_CODE 77 DISABLED TRUE)
+    LABELS "preload" SKIP_RETURN_CODE 77)
 endif()
