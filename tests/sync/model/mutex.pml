@@ -149,8 +149,8 @@ retry:
 		fi;
 		atomic {
 			if
-			:: pending == me + 1 -> /* fixup: write our TID, keep OWNER_DIED */
-				word_tid = me + 1; word_w = ANYQ; pending = 0;
+			:: pending == me + 1 -> /* fixup: TID | WAITERS, keep OWNER_DIED */
+				word_tid = me + 1; word_w = true; pending = 0;
 				owner_k = (ANYQ -> me + 1 : 0)
 			:: else -> assert(word_tid == me + 1)
 			fi
