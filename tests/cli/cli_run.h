@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/shm.h>
 #include <sys/wait.h>
@@ -101,6 +102,62 @@ static CLI_UNUSED key_t unique_key(void)
 		if (id < 0 && errno == ENOENT)
 			return k;
 	}
+}
+
+/*
+ * What a test created, undone by cli_cleanup() (the suites' .fini), so that a failed
+ * assertion half-way through a test leaves no segment, object or process behind.
+ */
+#define CLI_TRACK_MAX 32
+static struct {
+	int sysv[CLI_TRACK_MAX], nsysv;
+	char posix[CLI_TRACK_MAX][160];
+	int nposix;
+	pid_t pids[CLI_TRACK_MAX];
+	int npids;
+} cli_tracked;
+
+static CLI_UNUSED void track_sysv(int id)
+{
+	if (cli_tracked.nsysv < CLI_TRACK_MAX)
+		cli_tracked.sysv[cli_tracked.nsysv++] = id;
+}
+
+/* name without the leading '/' */
+static CLI_UNUSED void track_posix(const char *name)
+{
+	if (cli_tracked.nposix < CLI_TRACK_MAX)
+		snprintf(cli_tracked.posix[cli_tracked.nposix++], 160, "/%s", name);
+}
+
+static CLI_UNUSED void track_pid(pid_t pid)
+{
+	if (cli_tracked.npids < CLI_TRACK_MAX)
+		cli_tracked.pids[cli_tracked.npids++] = pid;
+}
+
+/* A reaped child's pid may be reused at once: forget it, never signal it again. */
+static CLI_UNUSED void untrack_pid(pid_t pid)
+{
+	for (int i = 0; i < cli_tracked.npids; i++)
+		if (cli_tracked.pids[i] == pid)
+			cli_tracked.pids[i] = 0;
+}
+
+/* Removing what is already gone fails harmlessly (EINVAL, ENOENT). */
+static CLI_UNUSED void cli_cleanup(void)
+{
+	for (int i = 0; i < cli_tracked.npids; i++) {
+		if (cli_tracked.pids[i] <= 0)
+			continue;
+		kill(cli_tracked.pids[i], SIGKILL);
+		waitpid(cli_tracked.pids[i], NULL, 0);
+	}
+	for (int i = 0; i < cli_tracked.nsysv; i++)
+		shmctl(cli_tracked.sysv[i], IPC_RMID, NULL);
+	for (int i = 0; i < cli_tracked.nposix; i++)
+		shm_unlink(cli_tracked.posix[i]);
+	cli_tracked.npids = cli_tracked.nsysv = cli_tracked.nposix = 0;
 }
 
 #endif

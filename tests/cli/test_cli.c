@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -26,12 +27,15 @@
 #include "cli_run.h"
 #include "testutil.h"
 
+TestSuite(cli, .fini = cli_cleanup);
+
 /* ---- objects of this test ---- */
 
 static int mk_sysv(key_t key, size_t size, int mode)
 {
 	int id = shmget(key, size, IPC_CREAT | IPC_EXCL | mode);
 	cr_assert(id >= 0, "shmget: %s", strerror(errno));
+	track_sysv(id);
 	return id;
 }
 
@@ -58,6 +62,7 @@ static int mk_orphan(key_t key, size_t size)
 	cr_assert_eq(tu_wait_timeout(pid, TIMEOUT_MS), 0);
 	int id = *slot;
 	tu_shared_free(slot, sizeof(int));
+	track_sysv(id);
 	return id;
 }
 
@@ -71,6 +76,7 @@ static const char *mk_posix(const char *prefix, const void *data, size_t len, si
 	snprintf(path, sizeof(path), "/%s", name);
 	int fd = shm_open(path, O_RDWR | O_CREAT | O_EXCL, 0640);
 	cr_assert(fd >= 0, "shm_open: %s", strerror(errno));
+	track_posix(name);
 	cr_assert_eq(ftruncate(fd, (off_t)size), 0);
 	if (len)
 		cr_assert_eq(pwrite(fd, data, len, 0), (ssize_t)len);
@@ -99,6 +105,7 @@ static pid_t attach_child(int id)
 	cr_assert_eq(pipe(p), 0);
 	pid_t pid = fork();
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive a test that failed */
 		close(p[0]);
 		void *a = shmat(id, NULL, 0);
 		char c = a == (void *)-1 ? 'n' : 'y';
@@ -108,6 +115,7 @@ static pid_t attach_child(int id)
 			pause();
 	}
 	close(p[1]);
+	track_pid(pid);
 	char c = 0;
 	cr_assert_eq(read(p[0], &c, 1), 1);
 	close(p[0]);
@@ -119,6 +127,7 @@ static void kill_child(pid_t pid)
 {
 	kill(pid, SIGKILL);
 	tu_wait_timeout(pid, TIMEOUT_MS);
+	untrack_pid(pid);
 }
 
 /* ---- usage ---- */
@@ -242,10 +251,8 @@ Test(cli, ls_json_matches_schema)
 	struct result r = sh("%s ls --json -k sysv,posix -o %s > %s", SHMKIT, all, out);
 	cr_expect_eq(r.rc, 0, "%s", r.err);
 	result_free(&r);
-	r = sh("python3 -c 'import json,sys,jsonschema; "
-	       "jsonschema.validate(json.load(open(sys.argv[2])), json.load(open(sys.argv[1])))' "
-	       "%s/tests/cli/ls.schema.json %s",
-	       SHMKIT_SOURCE_DIR, out);
+	r = sh("python3 %s/tests/cli/check_schema.py %s/tests/cli/ls.schema.json %s",
+	       SHMKIT_SOURCE_DIR, SHMKIT_SOURCE_DIR, out);
 	cr_expect_eq(r.rc, 0, "schema: %s", r.err);
 	result_free(&r);
 	/* And the values of our own objects. */
@@ -311,6 +318,7 @@ Test(cli, mk_creates_like_ipcmk)
 	int id = -1;
 	cr_assert_eq(r.rc, 0, "%s", r.err);
 	cr_assert_eq(sscanf(r.out, "Shared memory id: %d\n", &id), 1, "%s", r.out);
+	track_sysv(id);
 	result_free(&r);
 	struct shmid_ds ds;
 	cr_assert_eq(shmctl(id, IPC_STAT, &ds), 0);
@@ -328,6 +336,7 @@ Test(cli, mk_creates_like_ipcmk)
 	r = shmkit("mk -M 2KB");
 	cr_assert_eq(r.rc, 0);
 	cr_assert_eq(sscanf(r.out, "Shared memory id: %d\n", &id), 1);
+	track_sysv(id);
 	result_free(&r);
 	cr_assert_eq(shmctl(id, IPC_STAT, &ds), 0);
 	cr_expect_eq(ds.shm_segsz, 2000);
@@ -336,6 +345,7 @@ Test(cli, mk_creates_like_ipcmk)
 	rm_sysv(id);
 
 	const char *name = tu_name("cli-mk");
+	track_posix(name);
 	r = shmkit("mk --posix %s 1MiB", name);
 	cr_expect_eq(r.rc, 0, "%s", r.err);
 	result_free(&r);
@@ -406,9 +416,12 @@ static pid_t spawn_with_pid(pid_t want)
 	    .exit_signal = SIGCHLD, .set_tid = (uint64_t)(uintptr_t)&tid, .set_tid_size = 1};
 	long pid = syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		for (;;)
 			pause();
 	}
+	if (pid > 0)
+		track_pid((pid_t)pid);
 	return pid > 0 ? (pid_t)pid : -1;
 #else
 	(void)want;
@@ -458,6 +471,7 @@ Test(cli, gc_sees_through_pid_reuse)
 	}
 	cr_assert_eq(tu_wait_timeout(creator, TIMEOUT_MS), 0);
 	int id = *slot;
+	track_sysv(id);
 	tu_shared_free(slot, sizeof(int));
 	struct shmid_ds ds;
 	cr_assert_eq(shmctl(id, IPC_STAT, &ds), 0);

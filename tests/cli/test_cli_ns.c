@@ -28,9 +28,20 @@ static void hexdump_of(const void *data, size_t len, char **out)
 	*out = r.out;
 }
 
+static char ns[64];
+
+/* Whatever happened in the test, the namespace goes: registry and every backing object. */
+static void destroy_ns(void)
+{
+	if (ns[0])
+		shmkit_ns_destroy(ns);
+	ns[0] = '\0';
+}
+
+TestSuite(cli_ns, .fini = destroy_ns);
+
 Test(cli_ns, every_command_on_a_namespace)
 {
-	char ns[64];
 	snprintf(ns, sizeof(ns), "%s", tu_name("clins"));
 	cr_assert_eq(shmkit_ns_use(ns), 0);
 	key_t key = unique_key();
@@ -47,6 +58,17 @@ Test(cli_ns, every_command_on_a_namespace)
 	         (int)getpid());
 	cr_expect_str_eq(r.out, want);
 	result_free(&r);
+
+	char json[128];
+	snprintf(json, sizeof(json), "/tmp/%s.json", tu_name("cli-ns"));
+	r = sh(
+	    "%s ls --json --ns %s -o kind,key,id,name,ns,owner,perms,size,nattch,status,cpid,"
+	    "lpid,atime,dtime,ctime,command,backing > %s && python3 %s/tests/cli/check_schema.py "
+	    "%s/tests/cli/ls.schema.json %s && grep -q '\"kind\": \"shmkit\"' %s",
+	    SHMKIT, ns, json, SHMKIT_SOURCE_DIR, SHMKIT_SOURCE_DIR, json, json);
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	result_free(&r);
+	unlink(json);
 
 	r = shmkit("stat -k shmkit --ns %s %d", ns, id);
 	cr_expect_eq(r.rc, 0, "%s", r.err);
@@ -117,4 +139,5 @@ Test(cli_ns, every_command_on_a_namespace)
 	result_free(&r);
 	(void)mine;
 	cr_expect_eq(shmkit_ns_destroy(ns), 0);
+	ns[0] = '\0';
 }
