@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <grp.h>
 #include <sys/resource.h>
 
 #include "sysvtest.h"
@@ -290,7 +291,8 @@ Test(sysv, info_and_stat_by_index)
 	cr_assert_eq(shmkit_shmctl(a & SK_IDX_MASK, SHM_STAT, &ds), a, "SHM_STAT returns the id");
 	cr_assert_eq(shmkit_shmctl(b & SK_IDX_MASK, SHM_STAT_ANY, &ds), b);
 	cr_assert_eq(ds.shm_perm.__key, KEY);
-	cr_assert_eq(shmkit_shmctl(b | (5 << 15), SHM_STAT_ANY, &ds), b, "a full id finds its index");
+	cr_assert_eq(shmkit_shmctl(b | (5 << 15), SHM_STAT_ANY, &ds), b,
+	             "a full id finds its index");
 	cr_assert_eq(sinfo.shm_rss, 0, "nothing touched yet");
 	char *p = shmkit_shmat(a, NULL, 0);
 	p[0] = p[4096] = 1;
@@ -436,4 +438,65 @@ Test(sysv, destroyed_namespace_is_refused_to_processes_still_in_it)
 	}
 	cr_assert_eq(shmkit_ns_destroy(test_ns), 0);
 	cr_assert_eq(tu_wait_timeout(pid, 10000), 0);
+}
+
+Test(sysv, supplementary_groups_count_for_the_group_bits)
+{
+	int id = shmkit_shmget(IPC_PRIVATE, 4096, 0640);
+	struct shmid_ds ds = st(id);
+	ds.shm_perm.gid = 4242;
+	cr_assert_eq(shmkit_shmctl(id, IPC_SET, &ds), 0);
+	int ro[2] = {id, SHM_RDONLY};
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* supplementary group 4242, then uid/gid nobody: group bits (r) apply */
+		gid_t g = 4242;
+		if (setgroups(1, &g) || setgid(NOBODY) || setuid(NOBODY))
+			_exit(100);
+		void *p = shmkit_shmat(id, NULL, SHM_RDONLY);
+		_exit(p == (void *)-1 ? errno : 0);
+	}
+	cr_assert_eq(tu_wait_timeout(pid, 10000), 0, "a member of the segment's group may read");
+	cr_assert_eq(as_nobody(attach_as_nobody, ro), EACCES, "without the group: other bits");
+}
+
+Test(sysv, namespace_from_the_environment)
+{
+	int id = shmkit_shmget(KEY, 100, IPC_CREAT | 0600);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* A fresh process image would read $SHMKIT_NAMESPACE; emulate with ns_use(NULL). */
+		setenv(SHMKIT_NS_ENV, test_ns, 1);
+		if (shmkit_ns_use(NULL) != 0)
+			_exit(2);
+		if (strcmp(shmkit_ns_current(), test_ns))
+			_exit(3);
+		_exit(shmkit_shmget(KEY, 0, 0) == id ? 0 : 4);
+	}
+	cr_assert_eq(tu_wait_timeout(pid, 10000), 0);
+}
+
+Test(sysv, rmid_forced_destroys_what_a_dead_creator_left_unattached)
+{
+	struct shmkit_ns_limits l = {.rmid_forced = 1};
+	cr_assert_eq(shmkit_ns_set_limits(test_ns, &l), 0);
+	int pfd[2];
+	cr_assert_eq(pipe(pfd), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int ids[2] = {shmkit_shmget(IPC_PRIVATE, 100, 0600),
+		              shmkit_shmget(IPC_PRIVATE, 100, 0600)};
+		if (write(pfd[1], ids, sizeof(ids)) != sizeof(ids))
+			_exit(1);
+		raise(SIGKILL); /* dies without any cleanup */
+	}
+	int ids[2];
+	cr_assert_eq(read(pfd[0], ids, sizeof(ids)), (ssize_t)sizeof(ids));
+	char *p = shmkit_shmat(ids[1], NULL, 0); /* keep one attached */
+	cr_assert_neq(p, (void *)-1);
+	cr_assert_eq(tu_wait_timeout(pid, 10000), 128 + SIGKILL);
+	ERR(shmkit_shmctl(ids[0], IPC_STAT, &(struct shmid_ds){0}), EINVAL);
+	cr_assert_eq(st(ids[1]).shm_nattch, 1, "an attached one stays");
+	cr_assert_eq(shmkit_shmdt(p), 0);
+	ERR(shmkit_shmctl(ids[1], IPC_STAT, &(struct shmid_ds){0}), EINVAL);
 }
