@@ -30,16 +30,24 @@ if(NOT SHMKIT_SANITIZE MATCHES "thread")
   set_tests_properties(conformance_harness_selftest PROPERTIES
     TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean LABELS conformance)
 
-  # Fixed seeds (reproducible) plus a few random ones printed at the start.
-  # DISABLED/pending while shmkit still differs from the kernel: the known differences are
-  # listed with their seeds in the suite's mismatch notes; enable once they are fixed.
+  # Fixed seeds: reproducible, must pass.
   add_test(NAME conformance_shmkit_vs_kernel
-    COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform> --seed 1 --count 3000 --random 3x300)
+    COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform> --seed 1 --count 3000)
   set_tests_properties(conformance_shmkit_vs_kernel PROPERTIES
+    TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean SKIP_RETURN_CODE 77
+    LABELS conformance)
+
+  # Random seeds, printed at the start, so that every run explores new sequences.
+  # DISABLED/pending while a known rare difference remains (about 1 sequence in 12000, see the
+  # suite's mismatch notes): it would fail a few percent of the runs. Enable once fixed.
+  add_test(NAME conformance_shmkit_vs_kernel_random
+    COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform> --count 0 --random 3x300)
+  set_tests_properties(conformance_shmkit_vs_kernel_random PROPERTIES
     TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean SKIP_RETURN_CODE 77
     LABELS "conformance;pending" DISABLED TRUE)
 
-  # The same with kernel.shm_rmid_forced=1 semantics (every unattached segment dies).
+  # The same with kernel.shm_rmid_forced=1 semantics (every unattached segment dies):
+  # DISABLED/pending, shmkit does not follow these semantics yet.
   add_test(NAME conformance_shmkit_vs_kernel_rmid_forced
     COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform> --rmid-forced
       --seed 1 --count 1000 --random 1x300)
@@ -52,10 +60,10 @@ if(NOT SHMKIT_SANITIZE MATCHES "thread")
   if(TARGET shmkit_sysv_preload AND NOT SHMKIT_SANITIZE)
     add_test(NAME conformance_preload_vs_kernel
       COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform>
-        --preload $<TARGET_FILE:shmkit_sysv_preload> --seed 1 --count 1000 --random 1x300)
+        --preload $<TARGET_FILE:shmkit_sysv_preload> --seed 1 --count 1500)
     set_tests_properties(conformance_preload_vs_kernel PROPERTIES
       TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean SKIP_RETURN_CODE 77
-      LABELS "conformance;pending" DISABLED TRUE)
+      LABELS conformance)
     add_dependencies(conform_libc shmkit_sysv_preload)
   endif()
 endif()
