@@ -7,6 +7,8 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include "sync/sync.h"
@@ -518,4 +520,43 @@ Test(mutex, corrupt_words_are_recovered_or_rejected)
 		atomic_store(&sk_mutex_of(&m)->word, 2);
 		cr_assert_eq(shmkit_mutex_trylock(&m), -EPROTO);
 	}
+}
+
+struct objs {
+	shmkit_mutex_t m;
+	shmkit_sem_t s;
+};
+
+static int run_helper(int fd, const char *action)
+{
+	char fdstr[16];
+	snprintf(fdstr, sizeof(fdstr), "%d", fd);
+	pid_t pid = fork();
+	if (pid == 0) {
+		execl(tu_helper("helper_sync"), "helper_sync", fdstr, action, (char *)NULL);
+		_exit(127);
+	}
+	return tu_wait_timeout(pid, ST_WAIT_MS);
+}
+
+/* Separately exec'd programs sharing a memfd: owner death and wake-ups across them. */
+Test(mutex, exec_programs_share_objects_in_a_memfd)
+{
+	int fd = sk_memfd_create("sk-sync-test", 0); /* no CLOEXEC: the helper inherits it */
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, sizeof(struct objs)), 0);
+	struct objs *o = mmap(NULL, sizeof(*o), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(o, MAP_FAILED);
+	shmkit_mutex_init(&o->m);
+	shmkit_sem_init(&o->s, 0);
+	cr_assert_eq(run_helper(fd, "lock-exit"), 0);
+	cr_assert_eq(run_helper(fd, "recover"), 0,
+	             "another program sees EOWNERDEAD and repairs it");
+	struct timespec abs = st_in_ms(ST_WAIT_MS);
+	cr_assert_eq(shmkit_mutex_timedlock(&o->m, &abs), 0);
+	cr_assert_eq(shmkit_mutex_unlock(&o->m), 0);
+	cr_assert_eq(run_helper(fd, "post"), 0);
+	cr_assert_eq(shmkit_sem_trywait(&o->s), 0);
+	munmap(o, sizeof(*o));
+	close(fd);
 }
