@@ -16,6 +16,14 @@ typedef int (*sk_maps_fn)(pid_t pid, uint64_t ino, const char *path, void *arg);
  * Lines that do not parse are skipped. A non-zero return from fn stops the scan.
  */
 int sk_insp_scan_maps(pid_t pid, sk_maps_fn fn, void *arg);
+/*
+ * Parsers of untrusted /proc text, exposed for tests. A maps line yields its inode and path
+ * (only lines whose path starts with '/'; the line is modified: its newline is cut); a
+ * /proc/sysvipc/shm line fills o (and its creator's liveness). 0 or -EPROTO.
+ */
+int sk_insp_parse_maps_line(char *line, uint64_t *ino, const char **path);
+int sk_insp_parse_shm_line(const char *line, struct shmkit_obj *o);
+
 /* Call fn(pid, arg) for every numeric entry of /proc. */
 int sk_insp_each_pid(int (*fn)(pid_t pid, void *arg), void *arg);
 
@@ -28,8 +36,7 @@ int sk_insp_sysv_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop
 int sk_insp_posix_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
 int sk_insp_ns_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
 /* Attachers of a shmkit segment, from its namespace's registry. */
-int sk_insp_ns_attachers(const struct shmkit_obj *o, struct shmkit_inspect_proc *out,
-			 size_t max);
+int sk_insp_ns_attachers(const struct shmkit_obj *o, struct shmkit_inspect_proc *out, size_t max);
 /* A namespace's limits (its overrides, else the kernel's) and usage. */
 int sk_insp_ns_limits(const char *ns, struct shmkit_inspect_limits *l);
 

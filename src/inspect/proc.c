@@ -46,7 +46,7 @@ int sk_insp_each_pid(int (*fn)(pid_t pid, void *arg), void *arg)
  * "start-end perms offset dev inode   path": the path starts after the fifth field and its run
  * of spaces; it may itself contain spaces.
  */
-static int parse_maps_line(char *line, uint64_t *ino, const char **path)
+int sk_insp_parse_maps_line(char *line, uint64_t *ino, const char **path)
 {
 	char *p = line;
 	for (int field = 0; field < 4; field++) {
@@ -55,10 +55,12 @@ static int parse_maps_line(char *line, uint64_t *ino, const char **path)
 			return -EPROTO;
 		p++;
 	}
+	if (*p < '0' || *p > '9')
+		return -EPROTO;
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(p, &end, 10);
-	if (errno || end == p || *end != ' ')
+	if (errno || *end != ' ')
 		return -EPROTO;
 	while (*end == ' ')
 		end++;
@@ -91,7 +93,7 @@ static int scan_one(pid_t pid, void *arg)
 	while (!r && getline(&line, &cap, f) > 0) {
 		uint64_t ino;
 		const char *p;
-		if (parse_maps_line(line, &ino, &p) == 0)
+		if (sk_insp_parse_maps_line(line, &ino, &p) == 0)
 			r = s->fn(pid, ino, p, s->arg);
 	}
 	free(line);

@@ -25,36 +25,77 @@ static void finish(struct shmkit_obj *o)
 		o->flags |= SHMKIT_OBJ_ORPHANED;
 }
 
-/* One data line; 14 columns at least (older kernels have no rss/swap). */
-static int parse_line(const char *line, struct shmkit_obj *o)
+/*
+ * Split a line into numbers: column 0 (the key) is signed decimal, column 2 (the mode) octal,
+ * the rest unsigned decimal. Each number must end at a blank; returns how many were read.
+ */
+static int split_numbers(const char *p, uint64_t *v, int max)
 {
-	int key, id;
-	unsigned mode, cpid, lpid, uid, gid, cuid, cgid;
-	unsigned long long size, nattch, rss = 0, swap = 0;
-	long long at, dt, ct;
-	int n = sscanf(line, "%d %d %o %llu %u %u %llu %u %u %u %u %lld %lld %lld %llu %llu", &key,
-	               &id, &mode, &size, &cpid, &lpid, &nattch, &uid, &gid, &cuid, &cgid, &at, &dt,
-	               &ct, &rss, &swap);
-	if (n < 14 || id < 0 || cpid > INT32_MAX || lpid > INT32_MAX)
+	int n = 0;
+	while (n < max) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '\n')
+			break;
+		if (*p == '-' && n != 0)
+			return -EPROTO;
+		char *end;
+		errno = 0;
+		v[n] = n == 0 ? (uint64_t)strtoll(p, &end, 10) : strtoull(p, &end, n == 2 ? 8 : 10);
+		if (errno || end == p || (*end && *end != ' ' && *end != '\t' && *end != '\n'))
+			return -EPROTO;
+		p = end;
+		n++;
+	}
+	return n;
+}
+
+/* One data line; 14 columns at least (older kernels have no rss/swap). */
+int sk_insp_parse_shm_line(const char *line, struct shmkit_obj *o)
+{
+	enum {
+		KEY,
+		ID,
+		MODE,
+		SIZE,
+		CPID,
+		LPID,
+		NATTCH,
+		UID,
+		GID,
+		CUID,
+		CGID,
+		AT,
+		DT,
+		CT,
+		RSS,
+		SWAP
+	};
+	uint64_t v[16] = {0};
+	int n = split_numbers(line, v, 16);
+	if (n < 14 || (int64_t)v[KEY] < INT32_MIN || (int64_t)v[KEY] > INT32_MAX ||
+	    v[ID] > INT32_MAX || v[MODE] > 07777 || v[CPID] > INT32_MAX || v[LPID] > INT32_MAX ||
+	    v[UID] > UINT32_MAX || v[GID] > UINT32_MAX || v[CUID] > UINT32_MAX ||
+	    v[CGID] > UINT32_MAX || v[AT] > INT64_MAX || v[DT] > INT64_MAX || v[CT] > INT64_MAX)
 		return -EPROTO;
 	memset(o, 0, sizeof(*o));
 	o->kind = SHMKIT_KIND_SYSV;
-	o->key = key;
-	o->id = id;
-	o->mode = mode;
-	o->size = size;
-	o->cpid = (int32_t)cpid;
-	o->lpid = (int32_t)lpid;
-	o->nattch = nattch;
-	o->uid = uid;
-	o->gid = gid;
-	o->cuid = cuid;
-	o->cgid = cgid;
-	o->atime = at;
-	o->dtime = dt;
-	o->ctime = ct;
-	o->rss = rss;
-	o->swap = swap;
+	o->key = (int32_t)(int64_t)v[KEY];
+	o->id = (int32_t)v[ID];
+	o->mode = (uint32_t)v[MODE];
+	o->size = v[SIZE];
+	o->cpid = (int32_t)v[CPID];
+	o->lpid = (int32_t)v[LPID];
+	o->nattch = v[NATTCH];
+	o->uid = (uint32_t)v[UID];
+	o->gid = (uint32_t)v[GID];
+	o->cuid = (uint32_t)v[CUID];
+	o->cgid = (uint32_t)v[CGID];
+	o->atime = (int64_t)v[AT];
+	o->dtime = (int64_t)v[DT];
+	o->ctime = (int64_t)v[CT];
+	o->rss = v[RSS];
+	o->swap = v[SWAP];
 	finish(o);
 	return 0;
 }
@@ -113,7 +154,7 @@ int sk_insp_sysv_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop
 		goto out;
 	while (getline(&line, &cap, f) > 0) {
 		struct shmkit_obj o;
-		if (parse_line(line, &o) < 0)
+		if (sk_insp_parse_shm_line(line, &o) < 0)
 			continue;
 		count++;
 		if ((*stop = fn(&o, arg)))

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "inspect/inspect.h"
 #include "shmkit.h"
 #include "testutil.h"
 
@@ -41,7 +42,7 @@ static int find(uint32_t kinds, uint32_t kind, int32_t id, const char *name, str
 {
 	/* Not other programs' namespaces: reading one waits for its lock. */
 	struct shmkit_inspect_filter filt = {.kinds = kinds ? kinds
-							    : SHMKIT_KIND_SYSV | SHMKIT_KIND_POSIX};
+	                                                    : SHMKIT_KIND_SYSV | SHMKIT_KIND_POSIX};
 	struct find f = {.kind = kind, .id = id, .name = name};
 	int r = shmkit_inspect_list(&filt, find_cb, &f);
 	cr_assert(r >= 0, "list: %d", r);
@@ -196,4 +197,97 @@ Test(inspect, kernel_limits)
 	cr_expect_eq(l.shmmin, 1);
 	cr_expect_eq(l.page_size, (uint64_t)sysconf(_SC_PAGESIZE));
 	cr_expect_eq(shmkit_inspect_limits(SHMKIT_KIND_POSIX, NULL, &l), -EINVAL);
+}
+
+/* ---- parsers of /proc text: malformed input is refused, never trusted ---- */
+
+Test(inspect, shm_line_parser)
+{
+	struct shmkit_obj o;
+	const char *good = " 1543993987   13926439   1600                  4096 23095 23098      1"
+	                   "     0     0     0     0 1795613433          0 1795613433       4096"
+	                   "        0\n";
+	cr_assert_eq(sk_insp_parse_shm_line(good, &o), 0);
+	cr_expect_eq(o.key, 1543993987);
+	cr_expect_eq(o.id, 13926439);
+	cr_expect_eq(o.mode, 01600);
+	cr_expect(o.flags & SHMKIT_OBJ_DEST);
+	cr_expect_eq(o.size, 4096);
+	cr_expect_eq(o.cpid, 23095);
+	cr_expect_eq(o.lpid, 23098);
+	cr_expect_eq(o.nattch, 1);
+	cr_expect_eq(o.ctime, 1795613433);
+	cr_expect_eq(o.rss, 4096);
+	/* 14 columns: kernels before rss/swap. Negative keys are keys >= 0x80000000. */
+	cr_expect_eq(sk_insp_parse_shm_line("-5 1 600 1 1 1 0 0 0 0 0 0 0 0", &o), 0);
+	cr_expect_eq((uint32_t)o.key, 0xfffffffbu);
+
+	const char *bad[] = {
+	    "",
+	    "\n",
+	    "       key      shmid perms size cpid lpid nattch uid gid cuid cgid atime dtime ctime",
+	    "1 2 600 4096 1 1 0 0 0 0 0 0 0",                      /* 13 columns */
+	    "1 -2 600 4096 1 1 0 0 0 0 0 0 0 0",                   /* negative id */
+	    "1 2 900 4096 1 1 0 0 0 0 0 0 0 0",                    /* 9 is not octal */
+	    "1 2 600 4096 1 1 0 0 0 0 0 0 0 0x",                   /* junk after a number */
+	    "1 2147483648 600 1 1 1 0 0 0 0 0 0 0 0",              /* id out of range */
+	    "1 2 600 99999999999999999999999 1 1 0 0 0 0 0 0 0 0", /* overflow */
+	    "1 2 600 1 4294967296 1 0 0 0 0 0 0 0 0",              /* pid out of range */
+	    "4294967296 2 600 1 1 1 0 0 0 0 0 0 0 0",              /* key out of range */
+	    "1 2 600 1 1 1 0 0 0 0 0 9223372036854775808 0 0",     /* time out of range */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(sk_insp_parse_shm_line(bad[i], &o), -EPROTO, "accepted '%s'", bad[i]);
+}
+
+Test(inspect, maps_line_parser)
+{
+	uint64_t ino;
+	const char *path;
+	char l1[] = "7f366a5e6000-7f366a5e7000 rw-s 00000000 00:01 13926439                   "
+	            "/SYSV5c077a83 (deleted)\n";
+	cr_assert_eq(sk_insp_parse_maps_line(l1, &ino, &path), 0);
+	cr_expect_eq(ino, 13926439);
+	cr_expect_str_eq(path, "/SYSV5c077a83 (deleted)");
+	char l2[] = "7f0000000000-7f0000001000 r--s 00000000 00:19 42 /dev/shm/a name with spaces";
+	cr_assert_eq(sk_insp_parse_maps_line(l2, &ino, &path), 0);
+	cr_expect_eq(ino, 42);
+	cr_expect_str_eq(path, "/dev/shm/a name with spaces");
+
+	char bad[][96] = {
+	    "",
+	    "7f0000000000-7f0000001000 rw-p 00000000 00:00 0 ",
+	    "7f0000000000-7f0000001000 rw-p 00000000 00:00 0                          [heap]",
+	    "7f0000000000-7f0000001000 rw-s 00000000 00:01 -5 /SYSV00000000",
+	    "7f0000000000-7f0000001000 rw-s 00000000 00:01 x /SYSV00000000",
+	    "7f0000000000-7f0000001000 rw-s",
+	    "garbage",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(sk_insp_parse_maps_line(bad[i], &ino, &path), -EPROTO, "accepted '%s'",
+		             bad[i]);
+}
+
+Test(inspect, parsers_survive_random_input)
+{
+	char line[128];
+	struct shmkit_obj o;
+	uint64_t ino;
+	const char *path;
+	const char alphabet[] = "0123456789 -/x\t\n(deleted)SYSV:";
+	for (int round = 0; round < 20000; round++) {
+		size_t n = tu_rand(sizeof(line));
+		for (size_t i = 0; i < n; i++)
+			line[i] = round & 1 ? (char)(1 + tu_rand(255))
+			                    : alphabet[tu_rand(sizeof(alphabet) - 1)];
+		line[n] = '\0';
+		int r = sk_insp_parse_shm_line(line, &o);
+		cr_assert(r == 0 || r == -EPROTO);
+		if (r == 0)
+			cr_assert(o.id >= 0);
+		r = sk_insp_parse_maps_line(line, &ino, &path);
+		cr_assert(r == 0 || r == -EPROTO);
+		if (r == 0)
+			cr_assert(path[0] == '/' && path >= line && path < line + sizeof(line));
+	}
 }
