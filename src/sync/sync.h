@@ -35,6 +35,7 @@
  *            the poster does value++ (seq_cst RMW) then reads waiters (seq_cst). In the single
  *            total order of seq_cst operations one of the two RMWs comes first, so either the
  *            poster sees waiters >= 1 and wakes, or the waiter sees the token and does not sleep.
+ *            A manual-reset event's sets word and its bridge helper pair the same way.
  *
  * BARRIER_6  token publication: the post / set RMW (seq_cst, so release) pairs with the taker's
  *            CAS or load (seq_cst, so acquire): data written before a post is visible to the
