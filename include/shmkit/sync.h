@@ -5,7 +5,10 @@
  * Every object here may be placed anywhere in memory shared between processes (any mapping
  * with MAP_SHARED), has a fixed 16-byte size and 8-byte alignment, and the same layout in 32-
  * and 64-bit processes. Initialise once (by one process) before use; there is no destroy.
- * Deadlines are absolute CLOCK_MONOTONIC times. All functions return 0 or -errno.
+ * Deadlines are absolute CLOCK_MONOTONIC times. All functions return 0 or -errno; signal
+ * handlers never end a wait (no -EINTR). The mutex is robust: a dead owner is reported to the
+ * next locker as -EOWNERDEAD. All processes sharing a mutex must be in one PID namespace.
+ * Full semantics: shmkit_sync(3).
  */
 #ifndef SHMKIT_SYNC_H
 #define SHMKIT_SYNC_H
