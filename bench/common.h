@@ -9,6 +9,13 @@
  *   | case | median ns | p99 ns | ... |
  *
  * bench/run.sh collects the sections into docs/bench.md.
+ *
+ * Adding a benchmark: write bench/bench_<name>.c (it is picked up by bench/CMakeLists.txt; extra
+ * libraries go in bench/bench_<name>.cmake); measure against a reference in the same run,
+ * interleaving the two so both see the same noise; print one section with bn_section,
+ * bn_header and bn_row, quoting each target beside the figure (bn_met); keep the runtime to
+ * 10-30 s on a 2-core machine; exit non-zero on failure and remove every kernel object you
+ * create on every path. Optionally bn_dump raw samples for a CDF plot.
  */
 #ifndef SHMKIT_BENCH_COMMON_H
 #define SHMKIT_BENCH_COMMON_H
