@@ -177,6 +177,8 @@ Test(cli, bad_usage_exits_2_and_changes_nothing)
 	    "rm",
 	    "rm --all 5",
 	    "rm --id 5",
+	    "rm 0x0",
+	    "stat 0x00000000",
 	    "limits extra",
 	};
 	char rmline[512];

@@ -104,7 +104,8 @@ void cli_objs_free(struct cli_objs *o);
 /*
  * Find the one object that ID|KEY|NAME names: "0x..." is a key, a decimal number an id,
  * anything else a POSIX name (a leading '/' is allowed). kinds/ns narrow the search.
- * Returns 0, -ENOENT (nothing), -EEXIST (several: ambiguous) or -EINVAL (bad spelling).
+ * Returns 0, -ENOENT (nothing), -EEXIST (several: ambiguous), -EINVAL (bad spelling) or
+ * -EDOM (key 0, IPC_PRIVATE).
  */
 int cli_resolve(const char *spec, uint32_t kinds, const char *ns, struct shmkit_obj *out);
 /* Remove o, explaining a failure on stderr (cmd names the subcommand). 0 or -errno. */

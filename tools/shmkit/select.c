@@ -147,8 +147,10 @@ int cli_resolve(const char *spec, uint32_t kinds, const char *ns, struct shmkit_
 		bool is_key = spec[0] == '0' && (spec[1] == 'x' || spec[1] == 'X');
 		long long v;
 		if (is_key) {
-			if (cli_parse_key(spec, &f.keys[0]) < 0 || f.keys[0] == 0)
-				return -EINVAL; /* IPC_PRIVATE names no one segment */
+			if (cli_parse_key(spec, &f.keys[0]) < 0)
+				return -EINVAL;
+			if (f.keys[0] == 0)
+				return -EDOM; /* IPC_PRIVATE names no one segment */
 			f.nkeys = 1;
 		} else {
 			if (cli_parse_long(spec, 0, INT32_MAX, &v) < 0)
@@ -189,6 +191,9 @@ int cli_resolve_error(const char *cmd, const char *spec, int err)
 	switch (err) {
 	case -EINVAL:
 		return cli_usage(cmd, "'%s' is not an id, a key (0x...) or a POSIX name", spec);
+	case -EDOM:
+		return cli_usage(cmd,
+		                 "key 0 is IPC_PRIVATE, which names no single segment; use its id");
 	case -ENOENT:
 		cli_warn(cmd, "no shared-memory object matches '%s'", spec);
 		return EXIT_FAIL;
