@@ -16,11 +16,19 @@ target_link_libraries(conform PRIVATE Threads::Threads)
 add_executable(conform_libc ${CONFORM_DIR}/conform.c)
 
 set(CONFORM_TIMEOUT 240 CACHE STRING "Timeout of each conformance test (seconds)")
+# Sequences per run; sanitizer builds are several times slower.
+if(SHMKIT_SANITIZE)
+  set(CONFORM_COUNT 1000)
+  set(CONFORM_DET_COUNT 200)
+else()
+  set(CONFORM_COUNT 3000)
+  set(CONFORM_DET_COUNT 400)
+endif()
 
 # fork/setuid/exec-heavy: not a ThreadSanitizer subject.
 if(NOT SHMKIT_SANITIZE MATCHES "thread")
   add_test(NAME conformance_kernel_deterministic
-    COMMAND ${CONFORM_DIR}/determinism.sh $<TARGET_FILE:conform> --seed 1 --count 400)
+    COMMAND ${CONFORM_DIR}/determinism.sh $<TARGET_FILE:conform> --seed 1 --count ${CONFORM_DET_COUNT})
   set_tests_properties(conformance_kernel_deterministic PROPERTIES
     TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean LABELS conformance)
 
@@ -32,7 +40,7 @@ if(NOT SHMKIT_SANITIZE MATCHES "thread")
 
   # Fixed seeds: reproducible, must pass.
   add_test(NAME conformance_shmkit_vs_kernel
-    COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform> --seed 1 --count 3000)
+    COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform> --seed 1 --count ${CONFORM_COUNT})
   set_tests_properties(conformance_shmkit_vs_kernel PROPERTIES
     TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean SKIP_RETURN_CODE 77
     LABELS conformance)
