@@ -32,6 +32,13 @@ if(NOT SHMKIT_SANITIZE MATCHES "thread")
   set_tests_properties(conformance_kernel_deterministic PROPERTIES
     TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean LABELS conformance)
 
+  add_test(NAME conformance_kernel_deterministic_rmid_forced
+    COMMAND ${CONFORM_DIR}/determinism.sh $<TARGET_FILE:conform> --rmid-forced
+      --seed 100000 --count ${CONFORM_DET_COUNT})
+  set_tests_properties(conformance_kernel_deterministic_rmid_forced PROPERTIES
+    TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean LABELS conformance
+    SKIP_RETURN_CODE 77)
+
   # The comparison scripts must catch (and report) a corrupted trace line.
   add_test(NAME conformance_harness_selftest
     COMMAND ${CONFORM_DIR}/selftest.sh $<TARGET_FILE:conform>)
