@@ -1056,8 +1056,11 @@ static const struct {
 
 static void run_step(struct ctx *c, unsigned where);
 
-/* Wait for a child, killing it after ms; false on timeout. */
-static bool wait_child(pid_t pid, int ms, int *st)
+/*
+ * Wait for a child to end, SIGKILLing it after ms (false on timeout). With group, SIGKILL its
+ * process group too, before reaping it: the unreaped leader keeps the group id from reuse.
+ */
+static bool wait_child(pid_t pid, int ms, int *st, bool group)
 {
 	bool ok = true;
 	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -1071,7 +1074,13 @@ static bool wait_child(pid_t pid, int ms, int *st)
 			ok = false;
 		}
 		close(pfd);
+	} else {
+		siginfo_t si;
+		while (waitid(P_PID, (id_t)pid, &si, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+			;
 	}
+	if (group)
+		kill(-pid, SIGKILL);
 	while (waitpid(pid, st, 0) < 0)
 		if (errno != EINTR) {
 			*st = 0;
@@ -1135,7 +1144,7 @@ static void in_child(struct ctx *c, const char *tag, void (*body)(struct ctx *, 
 	}
 	close(pfd[1]);
 	int st = 0;
-	bool ok = pid > 0 && wait_child(pid, CHILD_MS, &st);
+	bool ok = pid > 0 && wait_child(pid, CHILD_MS, &st, false);
 	if (pid > 0)
 		c->kids[c->nkids++] = pid;
 	relay(c, pfd[0]);
@@ -1409,11 +1418,11 @@ static void cleanup_ids(void)
 		run.be->ctl(run.reg->ids[i], IPC_RMID, NULL);
 }
 
-static void reap_group(pid_t pgid)
+/* Children of a dead sequence that were left running come to us (subreaper): reap them. */
+static void reap_orphans(pid_t pgid)
 {
 	int st;
-	kill(-pgid, SIGKILL);
-	while (waitpid(-1, &st, WNOHANG) > 0)
+	while (waitpid(-pgid, &st, 0) > 0 || errno == EINTR)
 		;
 }
 
@@ -1440,9 +1449,9 @@ static bool one_sequence(long seed)
 		seq_main(seed, fd);
 	}
 	int st = 0;
-	bool ok = pid > 0 && wait_child(pid, SEQ_MS, &st);
+	bool ok = pid > 0 && wait_child(pid, SEQ_MS, &st, true);
 	if (pid > 0)
-		reap_group(pid);
+		reap_orphans(pid);
 	int e1 = shm_info(run.be, &after);
 	struct ctx c = {.out_fd = fd};
 	say(&c, "=== end seed %ld ", seed);
