@@ -40,10 +40,20 @@
 #define S_IWUGO      (S_IWUSR | S_IWGRP | S_IWOTH)
 #define S_IXUGO      (S_IXUSR | S_IXGRP | S_IXOTH)
 
-/* mlock/munlock as system calls: sanitizer runtimes turn the libc calls into no-ops. */
+/*
+ * Lock pages as they are faulted in (MLOCK_ONFAULT), like the kernel's SHM_LOCK, which marks
+ * the segment unevictable without populating it. System calls, because sanitizer runtimes
+ * turn the libc functions into no-ops.
+ */
+#ifndef MLOCK_ONFAULT
+#define MLOCK_ONFAULT 0x01
+#endif
 static void sk_mlock(void *addr, size_t len, int lock)
 {
-	syscall(lock ? SYS_mlock : SYS_munlock, addr, len);
+	if (lock)
+		syscall(SYS_mlock2, addr, len, MLOCK_ONFAULT);
+	else
+		syscall(SYS_munlock, addr, len);
 }
 
 static int has_cap(int cap)
@@ -419,17 +429,26 @@ static int do_shmat(struct sk_ns *ns, int shmid, uintptr_t addr, int flg, int fi
 	    ((flg & SHM_RDONLY) ? SK_MAP_RDONLY : 0) | ((flg & SHM_EXEC) ? SK_MAP_EXEC : 0);
 	if (fixed)
 		mf |= (flg & SHM_REMAP) ? SK_MAP_REPLACE : SK_MAP_FIXED;
-	if (g->mode & SK_SHM_LOCKED)
-		mf |= SK_MAP_POPULATE;
 	if (fixed && addr + len < addr)
 		err = -EINVAL;
 	else
 		err = sk_map_fd(fd, len, 0, (void *)addr, mf, out);
 	close(fd);
-	if (err)
+	if (err) {
+		/* The kernel counts the attach before mapping and, when the mapping fails, drops
+		 * the count again with a shm_may_destroy() check: an unattached segment goes if it
+		 * is marked for removal or shm_rmid_forced is on. */
+		uint64_t shmmax, shmall, shmmni;
+		int forced = 0;
+		if (g->nattch == 0 && !(g->mode & SK_SHM_DEST))
+			sk_ns_limits(ns, &shmmax, &shmall, &shmmni, &forced);
+		if (g->nattch == 0 && ((g->mode & SK_SHM_DEST) || forced))
+			sk_seg_destroy(ns, (uint32_t)idx);
 		return err == -EEXIST ? -EINVAL : err;
+	}
 	if (g->mode & SK_SHM_LOCKED)
-		sk_mlock(*out, len, 1); /* best effort: the kernel locks the segment, not a mapping */
+		sk_mlock(*out, len,
+		         1); /* best effort: the kernel locks the segment, not a mapping */
 	SK_CRASH_POINT();
 
 	int a = sk_att_alloc(ns, ns->self, (uint32_t)idx, g->id);
@@ -626,34 +645,73 @@ static int do_lock(struct sk_ns *ns, struct sk_seg_rec *g, uint32_t idx, int loc
 }
 
 /*
- * Keep the kernel's enforcement of data access in step with ipcperms after IPC_SET. The
- * backing object stays owned by the creator (cuid/cgid); uid and gid, when they differ, become
- * named entries of a POSIX ACL with the owner and group bits: exactly ipcperms' classes
- * (owner: euid is uid or cuid; group: cgid or gid among the groups; other). Only the object's
- * owner or root may do this; otherwise the registry's check still applies and the object keeps
- * its old permissions (docs/design.md).
+ * Keep the kernel's enforcement of data access in step with ipcperms after IPC_SET.
+ *
+ * The backing object is given to the segment's owner (uid/gid) where that is permitted (root;
+ * a non-root owner keeps the object's current owner), so that a later owner can change it in
+ * turn. Then a POSIX ACL states ipcperms' classes: the owner bits for uid and cuid, the group
+ * bits for gid and cgid, the other bits for everyone else. An object owner or group that is
+ * no longer among them gets what ipcperms would give it, approximated by the other bits.
+ * Only the object's owner or root may set the ACL; if neither, the registry's check still
+ * applies and the object keeps its old permissions (docs/design.md).
  */
+struct acl_entry {
+	uint16_t tag, perm;
+	uint32_t id;
+};
+
+#define ACL_USER_OBJ  0x01
+#define ACL_USER      0x02
+#define ACL_GROUP_OBJ 0x04
+#define ACL_GROUP     0x08
+#define ACL_MASK      0x10
+#define ACL_OTHER     0x20
+#define ACL_NO_ID     UINT32_MAX
+
 static void backing_perms(struct sk_ns *ns, const struct sk_seg_rec *g)
 {
 	char obj[SK_SHM_NAME_MAX], path[SK_SHM_NAME_MAX + 16];
+	struct stat st;
 	sk_ns_seg_name(obj, sizeof(obj), ns->name, g->id);
 	if (sk_shm_path(path, sizeof(path), obj))
 		return;
-	unsigned own = (g->mode >> 6) & 7, grp = (g->mode >> 3) & 7, oth = g->mode & 7;
-	struct {
-		uint16_t tag, perm;
-		uint32_t id;
-	} e[6];
-	int n = 0;
-	e[n++] = (typeof(e[0])){0x01, (uint16_t)own, UINT32_MAX}; /* ACL_USER_OBJ */
-	if (g->uid != g->cuid)
-		e[n++] = (typeof(e[0])){0x02, (uint16_t)own, g->uid}; /* ACL_USER */
-	e[n++] = (typeof(e[0])){0x04, (uint16_t)grp, UINT32_MAX};     /* ACL_GROUP_OBJ */
-	if (g->gid != g->cgid)
-		e[n++] = (typeof(e[0])){0x08, (uint16_t)grp, g->gid}; /* ACL_GROUP */
-	if (n > 2) /* named entries need a mask */
-		e[n++] = (typeof(e[0])){0x10, (uint16_t)(own | grp), UINT32_MAX}; /* ACL_MASK */
-	e[n++] = (typeof(e[0])){0x20, (uint16_t)oth, UINT32_MAX};                 /* ACL_OTHER */
+	if (chown(path, g->uid, g->gid) < 0 && chown(path, (uid_t)-1, g->gid) < 0) {
+		/* not permitted: the object keeps its owner and group, the ACL covers the rest */
+	}
+	if (stat(path, &st) < 0)
+		return;
+	uint16_t own = (g->mode >> 6) & 7, grp = (g->mode >> 3) & 7, oth = g->mode & 7;
+	uint32_t fuid = st.st_uid, fgid = st.st_gid;
+	struct acl_entry e[8];
+	int n = 0, named = 0;
+	e[n++] = (struct acl_entry){ACL_USER_OBJ, fuid == g->uid || fuid == g->cuid ? own : oth,
+	                            ACL_NO_ID};
+	uint32_t users[2] = {g->uid, g->cuid};
+	for (int i = 0; i < 2; i++)
+		if (users[i] != fuid && (i == 0 || users[1] != users[0]))
+			e[n++] = (struct acl_entry){ACL_USER, own, users[i]}, named++;
+	e[n++] = (struct acl_entry){ACL_GROUP_OBJ, fgid == g->gid || fgid == g->cgid ? grp : oth,
+	                            ACL_NO_ID};
+	uint32_t groups[2] = {g->gid, g->cgid};
+	for (int i = 0; i < 2; i++)
+		if (groups[i] != fgid && (i == 0 || groups[1] != groups[0]))
+			e[n++] = (struct acl_entry){ACL_GROUP, grp, groups[i]}, named++;
+	if (named) {
+		uint16_t mask = 0;
+		for (int i = 1; i < n; i++)
+			mask |= e[i].perm;
+		e[n++] = (struct acl_entry){ACL_MASK, mask, ACL_NO_ID};
+	}
+	e[n++] = (struct acl_entry){ACL_OTHER, oth, ACL_NO_ID};
+	/* The kernel wants entries sorted by tag, then id. */
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && (e[j - 1].tag > e[j].tag ||
+		                          (e[j - 1].tag == e[j].tag && e[j - 1].id > e[j].id));
+		     j--) {
+			struct acl_entry t = e[j];
+			e[j] = e[j - 1];
+			e[j - 1] = t;
+		}
 	char buf[4 + sizeof(e)];
 	uint32_t version = 2; /* POSIX_ACL_XATTR_VERSION */
 	memcpy(buf, &version, 4);
@@ -691,7 +749,8 @@ static int do_shmctl(struct sk_ns *ns, int shmid, int cmd, struct shmid_ds *buf)
 		return do_shm_info(ns, (struct shm_info *)buf);
 	case SHM_STAT:
 	case SHM_STAT_ANY: {
-		/* An index, or a full id reduced to its index (ipcid_to_idx), as the kernel does. */
+		/* An index, or a full id reduced to its index (ipcid_to_idx), as the kernel does.
+		 */
 		uint32_t idx = (uint32_t)shmid & SK_IDX_MASK;
 		if (ns->segs[idx].state != SK_SEG_LIVE)
 			return -EINVAL;
