@@ -7,11 +7,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
 #include "cli_run.h"
 #include "shmkit.h"
+#include "sysv/registry.h"
 #include "testutil.h"
 
 static void hexdump_of(const void *data, size_t len, char **out)
@@ -29,10 +32,16 @@ static void hexdump_of(const void *data, size_t len, char **out)
 }
 
 static char ns[64];
+static pid_t holder; /* a child holding the namespace's registry lock */
 
 /* Whatever happened in the test, the namespace goes: registry and every backing object. */
 static void destroy_ns(void)
 {
+	if (holder > 0) {
+		kill(holder, SIGKILL);
+		waitpid(holder, NULL, 0);
+		holder = 0;
+	}
 	if (ns[0])
 		shmkit_ns_destroy(ns);
 	ns[0] = '\0';
@@ -138,6 +147,55 @@ Test(cli_ns, every_command_on_a_namespace)
 	cr_expect_str_eq(r.out, want);
 	result_free(&r);
 	(void)mine;
+	cr_expect_eq(shmkit_ns_destroy(ns), 0);
+	ns[0] = '\0';
+}
+
+/* A member holding the registry lock for long does not hang a listing. */
+Test(cli_ns, busy_namespace_does_not_hang_listings)
+{
+	snprintf(ns, sizeof(ns), "%s", tu_name("clibusy"));
+	/*
+	 * The segment is made by another process: a member of the namespace takes its lock in
+	 * fork(), and this test forks while the lock is held.
+	 */
+	struct result r = shmkit("mk --ns %s 4096", ns);
+	int id = -1;
+	cr_assert_eq(sscanf(r.out, "Shared memory id: %d", &id), 1, "%s%s", r.out, r.err);
+	result_free(&r);
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	holder = fork();
+	if (holder == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		struct sk_ns n;
+		char c = sk_ns_open(&n, ns, 0, 0) == 0 && sk_reg_lock(&n) == 0 ? 'y' : 'n';
+		if (write(p[1], &c, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	char c = 0;
+	cr_assert_eq(read(p[0], &c, 1), 1);
+	close(p[0]);
+	cr_assert_eq(c, 'y');
+
+	r = sh("SHMKIT_NS_TIMEOUT=0.3 %s ls -r -n -o kind,id -k sysv,shmkit --ns %s", SHMKIT, ns);
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	cr_expect(strstr(r.err, "did not answer"), "%s", r.err);
+	cr_expect_str_empty(r.out);
+	result_free(&r);
+
+	/* The holder dies with the lock: the next reader repairs and sees the segment. */
+	kill(holder, SIGKILL);
+	tu_wait_timeout(holder, TIMEOUT_MS);
+	holder = 0;
+	r = shmkit("ls -r -n -o id --ns %s", ns);
+	char want[32];
+	snprintf(want, sizeof(want), "%d\n", id);
+	cr_expect_str_eq(r.out, want);
+	result_free(&r);
 	cr_expect_eq(shmkit_ns_destroy(ns), 0);
 	ns[0] = '\0';
 }

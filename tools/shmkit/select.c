@@ -2,9 +2,15 @@
 /* shmkit(1): choosing objects — filters, and ID|KEY|NAME resolution. */
 #include <errno.h>
 #include <fnmatch.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -120,12 +126,107 @@ static int collect_one(const struct shmkit_obj *o, void *arg)
 	return 0;
 }
 
+/* Seconds to wait for shmkit namespaces ($SHMKIT_NS_TIMEOUT, default 5; 0: no limit). */
+static double ns_timeout(void)
+{
+	const char *e = getenv("SHMKIT_NS_TIMEOUT");
+	char *end;
+	double t = e ? strtod(e, &end) : 5.0;
+	return e && (end == e || *end || t < 0 || t > 86400) ? 5.0 : t;
+}
+
+static int send_obj(const struct shmkit_obj *o, void *arg)
+{
+	const char *p = (const char *)o;
+	for (size_t done = 0; done < sizeof(*o);) {
+		ssize_t n = write(*(int *)arg, p + done, sizeof(*o) - done);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		done += n > 0 ? (size_t)n : 0;
+	}
+	return 0;
+}
+
+static int64_t ms_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * A namespace is read under its registry lock, which a busy member may hold for long. The
+ * namespaces are therefore read by a child that streams the objects back; past the deadline
+ * the listing goes on without the rest. The child is not killed (it may hold the lock then):
+ * it finishes on its own and dies writing to the closed pipe.
+ */
+static int collect_ns(const struct cli_filter *f, struct collect *c, double timeout)
+{
+	struct shmkit_inspect_filter lf = {.kinds = SHMKIT_KIND_SHMKIT, .ns = f ? f->ns : NULL};
+	if (timeout <= 0)
+		return shmkit_inspect_list(&lf, collect_one, c);
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		int err = -errno;
+		close(p[0]);
+		close(p[1]);
+		return err;
+	}
+	if (pid == 0) {
+		close(p[0]);
+		signal(SIGPIPE, SIG_DFL);
+		_exit(shmkit_inspect_list(&lf, send_obj, &p[1]) < 0 ? 1 : 0);
+	}
+	close(p[1]);
+	struct shmkit_obj o;
+	size_t have = 0;
+	int64_t deadline = ms_now() + (int64_t)(timeout * 1000);
+	int r = 0;
+	for (;;) {
+		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+		int64_t left = deadline - ms_now();
+		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+			fprintf(stderr,
+			        "shmkit: shmkit namespaces did not answer within %gs (a member "
+			        "holds a registry lock); the listing lacks some of them\n",
+			        timeout);
+			break;
+		}
+		ssize_t n = read(p[0], (char *)&o + have, sizeof(o) - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			waitpid(pid, NULL, 0);
+			break;
+		}
+		have += (size_t)n;
+		if (have == sizeof(o)) {
+			have = 0;
+			if ((r = collect_one(&o, c)) < 0)
+				break;
+		}
+	}
+	close(p[0]);
+	return r;
+}
+
 int cli_collect(const struct cli_filter *f, struct cli_objs *out)
 {
-	struct shmkit_inspect_filter lf = {.kinds = f ? f->kinds : 0, .ns = f ? f->ns : NULL};
+	uint32_t kinds = f && f->kinds ? f->kinds : SHMKIT_KIND_ALL;
+	struct shmkit_inspect_filter lf = {.kinds = kinds & ~SHMKIT_KIND_SHMKIT};
 	struct collect c = {f, out};
 	memset(out, 0, sizeof(*out));
-	int r = shmkit_inspect_list(&lf, collect_one, &c);
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		; /* namespace readers abandoned by an earlier listing (watch) */
+	int r = lf.kinds ? shmkit_inspect_list(&lf, collect_one, &c) : 0;
+	if (r >= 0 && (kinds & SHMKIT_KIND_SHMKIT)) {
+		int n = collect_ns(f, &c, ns_timeout());
+		r = n < 0 && !lf.kinds ? n : r;
+	}
 	if (r < 0)
 		cli_objs_free(out);
 	return r < 0 ? r : 0;
