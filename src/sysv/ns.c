@@ -254,7 +254,12 @@ void sk_ns_close(struct sk_ns *ns)
 
 int sk_reg_lock(struct sk_ns *ns)
 {
-	int r = shmkit_mutex_lock(&ns->hdr->lock);
+	return sk_reg_lock_until(ns, NULL);
+}
+
+int sk_reg_lock_until(struct sk_ns *ns, const struct timespec *abs)
+{
+	int r = abs ? shmkit_mutex_timedlock(&ns->hdr->lock, abs) : shmkit_mutex_lock(&ns->hdr->lock);
 	if (r == -EOWNERDEAD) {
 		/* The last holder died inside an operation: settle its half-done work. */
 		sk_reg_repair(ns);
@@ -494,6 +499,8 @@ static struct {
 	int ready;
 } forking;
 
+#define FORK_WAIT_NS (2ULL * 1000 * 1000 * 1000)
+
 static void fork_prepare(void)
 {
 	sk_proc_lock();
@@ -510,7 +517,11 @@ static void fork_prepare(void)
 	forking.atts = ns->nlocal ? calloc(ns->nlocal, sizeof(uint32_t)) : NULL;
 	if (ns->nlocal && !forking.atts)
 		goto fail_fd;
-	if (sk_reg_lock(ns))
+	/* fork() must not hang on a member stopped while holding the registry lock: after
+	 * FORK_WAIT_NS the child starts unregistered (its inherited attachments go uncounted). */
+	struct timespec deadline;
+	sk_deadline_after(&deadline, FORK_WAIT_NS);
+	if (sk_reg_lock_until(ns, &deadline))
 		goto fail_mem;
 	int child = proc_claim(ns, forking.fd, 0);
 	if (child < 0)

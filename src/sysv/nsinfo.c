@@ -40,19 +40,29 @@ static void fill_stat(struct sk_ns *ns, const struct sk_seg_rec *g, struct shmki
 	st->creator_comm[sizeof(st->creator_comm) - 1] = '\0';
 }
 
+/*
+ * Inspection waits at most this long for the registry lock, so that a member stopped while
+ * holding it (SIGSTOP, a debugger) cannot hang a listing: -ETIMEDOUT instead.
+ */
+#define INSPECT_WAIT_NS (5ULL * 1000 * 1000 * 1000)
+
 /* Open ns without joining it and take its lock. */
 static int open_locked(struct sk_ns *ns, const char *name)
 {
+	struct timespec deadline;
 	int err = sk_ns_open(ns, name, 0, 0);
 	if (err)
 		return err;
-	err = sk_reg_lock(ns);
+	sk_deadline_after(&deadline, INSPECT_WAIT_NS);
+	err = sk_reg_lock_until(ns, &deadline);
 	if (err) {
 		sk_ns_close(ns);
 		return err;
 	}
+	/* The same collection every shmctl does first; returns how many segments it destroyed. */
+	uint32_t before = ns->hdr->in_use;
 	sk_reg_sweep(ns);
-	return 0;
+	return before > ns->hdr->in_use ? (int)(before - ns->hdr->in_use) : 0;
 }
 
 static void close_locked(struct sk_ns *ns)
@@ -67,7 +77,7 @@ SK_EXPORT int shmkit_ns_segments(const char *name, struct shmkit_seg_stat *out, 
 	if (max && !out)
 		return -EINVAL;
 	int err = open_locked(&ns, name);
-	if (err)
+	if (err < 0)
 		return err;
 	int count = 0;
 	for (uint32_t s = 0; s < SK_REG_SLOTS; s++) {
@@ -89,7 +99,7 @@ SK_EXPORT int shmkit_ns_attachers(const char *name, int shmid, struct shmkit_att
 	if (max && !out)
 		return -EINVAL;
 	int err = open_locked(&ns, name);
-	if (err)
+	if (err < 0)
 		return err;
 	int idx = sk_id_lookup(&ns, shmid);
 	if (idx < 0) {
@@ -122,17 +132,9 @@ SK_EXPORT int shmkit_ns_attachers(const char *name, int shmid, struct shmkit_att
 SK_EXPORT int shmkit_ns_gc(const char *name)
 {
 	struct sk_ns ns;
-	int err = sk_ns_open(&ns, name, 0, 0);
-	if (err)
-		return err;
-	err = sk_reg_lock(&ns);
-	if (err) {
-		sk_ns_close(&ns);
-		return err;
-	}
-	uint32_t before = ns.hdr->in_use;
-	sk_reg_sweep(&ns);
-	int destroyed = (int)(before - ns.hdr->in_use);
+	int destroyed = open_locked(&ns, name);
+	if (destroyed < 0)
+		return destroyed;
 	close_locked(&ns);
 	return destroyed;
 }

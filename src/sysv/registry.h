@@ -217,6 +217,8 @@ void sk_proc_unlock(void);
 
 /* Take the registry lock; repairs the registry if its last holder died. */
 int sk_reg_lock(struct sk_ns *ns);
+/* The same with an absolute CLOCK_MONOTONIC deadline (NULL: none): -ETIMEDOUT. */
+int sk_reg_lock_until(struct sk_ns *ns, const struct timespec *abs);
 void sk_reg_unlock(struct sk_ns *ns);
 /* Recompute every derived field from the facts. Registry lock held. */
 void sk_reg_repair(struct sk_ns *ns);

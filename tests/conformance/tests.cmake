@@ -53,22 +53,19 @@ if(NOT SHMKIT_SANITIZE MATCHES "thread")
     LABELS conformance)
 
   # Random seeds, printed at the start, so that every run explores new sequences.
-  # DISABLED/pending while a known rare difference remains (about 1 sequence in 12000, see the
-  # suite's mismatch notes): it would fail a few percent of the runs. Enable once fixed.
   add_test(NAME conformance_shmkit_vs_kernel_random
     COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform> --count 0 --random 3x300)
   set_tests_properties(conformance_shmkit_vs_kernel_random PROPERTIES
     TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean SKIP_RETURN_CODE 77
-    LABELS "conformance;pending" DISABLED TRUE)
+    LABELS conformance)
 
-  # The same with kernel.shm_rmid_forced=1 semantics (every unattached segment dies):
-  # DISABLED/pending, shmkit does not follow these semantics yet.
+  # The same with kernel.shm_rmid_forced=1 semantics (every unattached segment dies).
   add_test(NAME conformance_shmkit_vs_kernel_rmid_forced
     COMMAND ${CONFORM_DIR}/diff.sh $<TARGET_FILE:conform> --rmid-forced
       --seed 1 --count 1000 --random 1x300)
   set_tests_properties(conformance_shmkit_vs_kernel_rmid_forced PROPERTIES
     TIMEOUT ${CONFORM_TIMEOUT} FIXTURES_REQUIRED shm_clean SKIP_RETURN_CODE 77
-    LABELS "conformance;pending" DISABLED TRUE)
+    LABELS conformance)
 
   # The interposer: conform_libc under LD_PRELOAD must print the kernel's traces. A sanitized
   # program cannot take a non-sanitized preload first in line, hence sanitizer builds skip it.
