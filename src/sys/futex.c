@@ -56,7 +56,9 @@ int sk_futex_lock_pi(SK_ATOMIC(uint32_t) *word, const struct timespec *abs)
 			r = futex(word, FUTEX_LOCK_PI2, 0, abs, 0);
 			if (r == 0)
 				return 0;
-			if (errno == ENOSYS || (errno == EINVAL && abs == NULL)) {
+			/* Only ENOSYS means the kernel lacks LOCK_PI2: EINVAL is also its answer
+			 * while a dead owner's handoff is pending, which the mutex handles. */
+			if (errno == ENOSYS) {
 				__atomic_store_n(&lock_pi2_missing, 1, __ATOMIC_RELAXED);
 				continue;
 			}
