@@ -5,6 +5,7 @@
  * Each round is the mean of a batch of operations; medians and p99 are over rounds.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,24 @@ static const struct api shmkit = {"shmkit", shmkit_shmget, shmkit_shmat, shmkit_
                                   shmkit_shmctl};
 
 static key_t key_base;
+static int kernel_id = -1;
+static char ns_name[64];
+
+/* Leave nothing behind, even when interrupted (Ctrl-C, a closed pipe). */
+static void cleanup(void)
+{
+	if (kernel_id >= 0)
+		shmctl(kernel_id, IPC_RMID, NULL);
+	kernel_id = -1;
+	shmkit_ns_destroy(ns_name);
+}
+
+static void on_signal(int sig)
+{
+	cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
 
 static void die(const char *what)
 {
@@ -153,14 +172,18 @@ static double scaled(int n, int rounds)
 
 int main(void)
 {
-	char ns[64];
-	snprintf(ns, sizeof(ns), "bench-%d", (int)getpid());
+	char *ns = ns_name;
+	snprintf(ns_name, sizeof(ns_name), "bench-%d", (int)getpid());
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, on_signal);
+	atexit(cleanup);
 	key_base = (key_t)(0x6b000000 | ((getpid() & 0xffff) << 8));
 	if (shmkit_ns_create(ns, 0600) < 0 || shmkit_ns_use(ns) < 0)
 		die("namespace");
 	struct shmkit_ns_limits lim = {.shmmni = 32768, .rmid_forced = -1};
 	shmkit_ns_set_limits(ns, &lim);
-	int kid = shmget(key_base, 4096, IPC_CREAT | IPC_EXCL | 0600);
+	int kid = kernel_id = shmget(key_base, 4096, IPC_CREAT | IPC_EXCL | 0600);
 	int sid = shmkit_shmget(key_base, 4096, IPC_CREAT | IPC_EXCL | 0600);
 	if (kid < 0 || sid < 0)
 		die("setup");
@@ -187,8 +210,7 @@ int main(void)
 	       bn_met(s30k / s10, 2.0), NULL);
 	printf("\n");
 
-	shmctl(kid, IPC_RMID, NULL);
 	shmkit_ns_use(NULL);
-	shmkit_ns_destroy(ns);
+	cleanup();
 	return 0;
 }
