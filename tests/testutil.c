@@ -17,7 +17,7 @@ const char *tu_name(const char *prefix)
 	static __thread char buf[128];
 	static unsigned counter;
 	snprintf(buf, sizeof(buf), "%s-%d-%u", prefix, (int)getpid(),
-		 __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+	         __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
 	return buf;
 }
 

@@ -69,11 +69,11 @@ int shmkit_ns_list(char (*names)[SHMKIT_NS_NAME_MAX + 1], size_t max);
 
 /* One segment, as IPC_STAT shows it, plus what only shmkit knows. */
 struct shmkit_seg_stat {
-	struct shmid_ds ds;     /* nattch counts live attachers only */
-	int32_t id;             /* full shmid */
-	int32_t creator_alive;  /* 1 if the creating process still runs (PID-reuse safe) */
-	char backing[96];       /* path of the backing object */
-	char creator_comm[16];  /* creator's command name when it created the segment */
+	struct shmid_ds ds;    /* nattch counts live attachers only */
+	int32_t id;            /* full shmid */
+	int32_t creator_alive; /* 1 if the creating process still runs (PID-reuse safe) */
+	char backing[96];      /* path of the backing object */
+	char creator_comm[16]; /* creator's command name when it created the segment */
 };
 /*
  * Segments of namespace 'ns' in index order: fills up to max entries, returns how many

@@ -15,7 +15,7 @@
 #define SK_ATOMIC(T) _Atomic(T)
 
 _Static_assert(sizeof(_Atomic(uint32_t)) == 4 && _Alignof(_Atomic(uint32_t)) == 4,
-	       "atomic u32 layout");
+               "atomic u32 layout");
 _Static_assert(sizeof(_Atomic(uint64_t)) == 8, "atomic u64 layout");
 
 #define sk_load_relaxed(p)     atomic_load_explicit((p), memory_order_relaxed)

@@ -7,12 +7,12 @@
 
 #include <stddef.h>
 
-#define SK_EXPORT      __attribute__((visibility("default")))
-#define SK_LIKELY(x)   __builtin_expect(!!(x), 1)
-#define SK_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define SK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define SK_CACHELINE   64
-#define SK_ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((__typeof__(x))(a) - 1))
+#define SK_EXPORT         __attribute__((visibility("default")))
+#define SK_LIKELY(x)      __builtin_expect(!!(x), 1)
+#define SK_UNLIKELY(x)    __builtin_expect(!!(x), 0)
+#define SK_ARRAY_SIZE(a)  (sizeof(a) / sizeof((a)[0]))
+#define SK_CACHELINE      64
+#define SK_ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
 
 /* Layout checks for anything placed in shared memory. */
 #define SK_ASSERT_SIZE(type, size)                                                                 \

@@ -15,15 +15,16 @@
 #define FUTEX_LOCK_PI2 13
 #endif
 
-static long futex(SK_ATOMIC(uint32_t) *uaddr, int op, uint32_t val, const struct timespec *ts,
-		  uint32_t val3)
+static long futex(SK_ATOMIC(uint32_t) * uaddr, int op, uint32_t val, const struct timespec *ts,
+                  uint32_t val3)
 {
 	return syscall(SYS_futex, (void *)uaddr, op, val, ts, NULL, val3);
 }
 
-int sk_futex_wait(SK_ATOMIC(uint32_t) *word, uint32_t expected, const struct timespec *abs)
+int sk_futex_wait(SK_ATOMIC(uint32_t) * word, uint32_t expected, const struct timespec *abs)
 {
-	/* FUTEX_WAIT_BITSET takes an absolute timeout on CLOCK_MONOTONIC (no FUTEX_CLOCK_REALTIME). */
+	/* FUTEX_WAIT_BITSET takes an absolute timeout on CLOCK_MONOTONIC (no FUTEX_CLOCK_REALTIME).
+	 */
 	if (futex(word, FUTEX_WAIT_BITSET, expected, abs, FUTEX_BITSET_MATCH_ANY) == 0)
 		return 0;
 	switch (errno) {
@@ -38,7 +39,7 @@ int sk_futex_wait(SK_ATOMIC(uint32_t) *word, uint32_t expected, const struct tim
 	}
 }
 
-int sk_futex_wake(SK_ATOMIC(uint32_t) *word, int n)
+int sk_futex_wake(SK_ATOMIC(uint32_t) * word, int n)
 {
 	long r = futex(word, FUTEX_WAKE, (uint32_t)n, NULL, 0);
 	return r < 0 ? -errno : (int)r;
@@ -46,7 +47,7 @@ int sk_futex_wake(SK_ATOMIC(uint32_t) *word, int n)
 
 static int lock_pi2_missing;
 
-int sk_futex_lock_pi(SK_ATOMIC(uint32_t) *word, const struct timespec *abs)
+int sk_futex_lock_pi(SK_ATOMIC(uint32_t) * word, const struct timespec *abs)
 {
 	long r;
 
@@ -77,12 +78,12 @@ int sk_futex_lock_pi(SK_ATOMIC(uint32_t) *word, const struct timespec *abs)
 	}
 }
 
-int sk_futex_trylock_pi(SK_ATOMIC(uint32_t) *word)
+int sk_futex_trylock_pi(SK_ATOMIC(uint32_t) * word)
 {
 	return futex(word, FUTEX_TRYLOCK_PI, 0, NULL, 0) == 0 ? 0 : -errno;
 }
 
-int sk_futex_unlock_pi(SK_ATOMIC(uint32_t) *word)
+int sk_futex_unlock_pi(SK_ATOMIC(uint32_t) * word)
 {
 	return futex(word, FUTEX_UNLOCK_PI, 0, NULL, 0) == 0 ? 0 : -errno;
 }

@@ -21,13 +21,13 @@
  * Returns 0 when woken (or spuriously, or on EINTR: callers re-check their condition),
  * -EAGAIN when *word != expected on entry, -ETIMEDOUT, or another -errno.
  */
-int sk_futex_wait(SK_ATOMIC(uint32_t) *word, uint32_t expected, const struct timespec *abs);
+int sk_futex_wait(SK_ATOMIC(uint32_t) * word, uint32_t expected, const struct timespec *abs);
 /* Wake up to n sleepers; returns how many were woken, or -errno. */
-int sk_futex_wake(SK_ATOMIC(uint32_t) *word, int n);
+int sk_futex_wake(SK_ATOMIC(uint32_t) * word, int n);
 /* Priority-inheritance futex ops (used by the robust mutex). abs: CLOCK_MONOTONIC or NULL. */
-int sk_futex_lock_pi(SK_ATOMIC(uint32_t) *word, const struct timespec *abs);
-int sk_futex_trylock_pi(SK_ATOMIC(uint32_t) *word);
-int sk_futex_unlock_pi(SK_ATOMIC(uint32_t) *word);
+int sk_futex_lock_pi(SK_ATOMIC(uint32_t) * word, const struct timespec *abs);
+int sk_futex_trylock_pi(SK_ATOMIC(uint32_t) * word);
+int sk_futex_unlock_pi(SK_ATOMIC(uint32_t) * word);
 
 /* ---- threads and processes ---- */
 pid_t sk_gettid(void); /* cached per thread; refreshed after fork */

@@ -8,5 +8,5 @@
 SK_EXPORT const char *shmkit_version(void)
 {
 	return SK_STR(SHMKIT_VERSION_MAJOR) "." SK_STR(SHMKIT_VERSION_MINOR) "." SK_STR(
-		SHMKIT_VERSION_PATCH);
+	    SHMKIT_VERSION_PATCH);
 }

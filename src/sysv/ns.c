@@ -259,7 +259,8 @@ int sk_reg_lock(struct sk_ns *ns)
 
 int sk_reg_lock_until(struct sk_ns *ns, const struct timespec *abs)
 {
-	int r = abs ? shmkit_mutex_timedlock(&ns->hdr->lock, abs) : shmkit_mutex_lock(&ns->hdr->lock);
+	int r =
+	    abs ? shmkit_mutex_timedlock(&ns->hdr->lock, abs) : shmkit_mutex_lock(&ns->hdr->lock);
 	if (r == -EOWNERDEAD) {
 		/* The last holder died inside an operation: settle its half-done work. */
 		sk_reg_repair(ns);
@@ -330,7 +331,8 @@ int sk_reg_sweep(struct sk_ns *ns)
 		if (ns->procs[i].state != SK_PROC_LIVE || i == ns->self)
 			continue;
 		/* Liveness tests go through our descriptor: if the process closed it, or the number
-		 * now names another file, test nothing (take all for alive) and rejoin next time. */
+		 * now names another file, test nothing (take all for alive) and rejoin next time.
+		 */
 		if (!fd_checked++ && !fd_is_ours(ns, ns->fd))
 			ns->fd_bad = 1;
 		if (ns->fd_bad) {
@@ -427,7 +429,8 @@ static int ns_rejoin(struct sk_ns *ns)
 			return fd == -ENOENT ? -EPROTO : fd;
 		if (!fd_is_ours(ns, fd)) {
 			close(fd);
-			return -EPROTO; /* destroyed, maybe created again: not the registry we map */
+			return -EPROTO; /* destroyed, maybe created again: not the registry we map
+			                 */
 		}
 		ns->fd = fd_high(fd); /* the old number is closed or someone else's: leave it */
 	}
@@ -480,9 +483,10 @@ static int ns_check(struct sk_ns *ns, int force)
 	const struct sk_proc_rec *p = &ns->procs[ns->self];
 	uint64_t now = sk_mono_ns();
 	if (SK_LIKELY(p->state == SK_PROC_LIVE && p->pid == ns->pid && !ns->fd_bad &&
-		      (!force && now - ns->fd_checked < FD_CHECK_NS)))
+	              (!force && now - ns->fd_checked < FD_CHECK_NS)))
 		return 0;
-	if (p->state == SK_PROC_LIVE && p->pid == ns->pid && !ns->fd_bad && fd_is_ours(ns, ns->fd)) {
+	if (p->state == SK_PROC_LIVE && p->pid == ns->pid && !ns->fd_bad &&
+	    fd_is_ours(ns, ns->fd)) {
 		ns->fd_checked = now;
 		return 0;
 	}

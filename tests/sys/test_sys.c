@@ -77,7 +77,8 @@ Test(proc, starttime_and_liveness_are_pid_reuse_safe)
 	uint64_t st;
 	cr_assert_eq(sk_proc_starttime(getpid(), &st), 0);
 	cr_assert_eq(sk_proc_alive(getpid(), st), 1);
-	cr_assert_eq(sk_proc_alive(getpid(), st + 1), 0, "a different start time is another process");
+	cr_assert_eq(sk_proc_alive(getpid(), st + 1), 0,
+	             "a different start time is another process");
 	pid_t pid = fork();
 	if (pid == 0)
 		_exit(0);
