@@ -5,7 +5,7 @@
 #   make demo            build and run the demo
 #   make bench           run the benchmarks, write docs/bench.md
 #   make install         PREFIX=/usr/local DESTDIR=
-#   make format          clang-format every source file
+#   make format          clang-format every source file (make format-check: verify only)
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 SANITIZE ?=
@@ -25,7 +25,7 @@ BENCH_BUILD ?= build-bench
 CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_INSTALL_PREFIX=$(PREFIX) \
 	-DSHMKIT_SANITIZE=$(SANITIZE) -DSHMKIT_WERROR=$(if $(filter 1,$(WERROR)),ON,OFF)
 
-.PHONY: all build check soak demo bench install format clean deps-build deps-check deps-bench
+.PHONY: all build check soak demo bench install format format-check clean deps-build deps-check deps-bench
 
 all: build
 
@@ -63,6 +63,10 @@ install: build
 
 format:
 	find include src tests bench examples tools preload -name '*.[ch]' | xargs clang-format -i
+
+format-check:
+	find include src tests bench examples tools preload -name '*.[ch]' | \
+		xargs clang-format --dry-run -Werror
 
 clean:
 	rm -rf build build-* 
