@@ -429,14 +429,23 @@ Test(sysv, destroyed_namespace_is_refused_to_processes_still_in_it)
 {
 	int id = shmkit_shmget(IPC_PRIVATE, 100, 0600);
 	cr_assert_geq(id, 0);
+	int pfd[2];
+	cr_assert_eq(pipe(pfd), 0);
 	pid_t pid = fork();
 	if (pid == 0) {
-		/* The child keeps using the registry it has mapped after the parent destroys it. */
-		sleep(1);
+		/* The child keeps using the registry it has mapped after the parent destroyed it.
+		 */
+		char c;
+		close(pfd[1]);
+		if (read(pfd[0], &c, 1) != 1)
+			_exit(2);
 		struct shmid_ds ds;
 		_exit(shmkit_shmctl(id, IPC_STAT, &ds) == -1 && errno == EPROTO ? 0 : 1);
 	}
+	close(pfd[0]);
 	cr_assert_eq(shmkit_ns_destroy(test_ns), 0);
+	cr_assert_eq(write(pfd[1], "x", 1), 1);
+	close(pfd[1]);
 	cr_assert_eq(tu_wait_timeout(pid, 10000), 0);
 }
 
