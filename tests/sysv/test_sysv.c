@@ -489,23 +489,30 @@ Test(sysv, rmid_forced_destroys_what_a_dead_creator_left_unattached)
 {
 	struct shmkit_ns_limits l = {.rmid_forced = 1};
 	cr_assert_eq(shmkit_ns_set_limits(test_ns, &l), 0);
-	int pfd[2];
-	cr_assert_eq(pipe(pfd), 0);
+	int up[2], down[2];
+	cr_assert_eq(pipe(up), 0);
+	cr_assert_eq(pipe(down), 0);
 	pid_t pid = fork();
 	if (pid == 0) {
+		char c;
 		int ids[2] = {shmkit_shmget(IPC_PRIVATE, 100, 0600),
 		              shmkit_shmget(IPC_PRIVATE, 100, 0600)};
-		if (write(pfd[1], ids, sizeof(ids)) != sizeof(ids))
+		if (write(up[1], ids, sizeof(ids)) != sizeof(ids) || read(down[0], &c, 1) != 1)
 			_exit(1);
-		raise(SIGKILL); /* dies without any cleanup */
+		raise(SIGKILL); /* dies without any cleanup, once the parent has attached one */
 	}
 	int ids[2];
-	cr_assert_eq(read(pfd[0], ids, sizeof(ids)), (ssize_t)sizeof(ids));
+	cr_assert_eq(read(up[0], ids, sizeof(ids)), (ssize_t)sizeof(ids));
 	char *p = shmkit_shmat(ids[1], NULL, 0); /* keep one attached */
 	cr_assert_neq(p, (void *)-1);
+	cr_assert_eq(write(down[1], "x", 1), 1);
 	cr_assert_eq(tu_wait_timeout(pid, 10000), 128 + SIGKILL);
 	ERR(shmkit_shmctl(ids[0], IPC_STAT, &(struct shmid_ds){0}), EINVAL);
 	cr_assert_eq(st(ids[1]).shm_nattch, 1, "an attached one stays");
 	cr_assert_eq(shmkit_shmdt(p), 0);
 	ERR(shmkit_shmctl(ids[1], IPC_STAT, &(struct shmid_ds){0}), EINVAL);
+	close(up[0]);
+	close(up[1]);
+	close(down[0]);
+	close(down[1]);
 }
