@@ -15,20 +15,7 @@ static void fill_stat(struct sk_ns *ns, const struct sk_seg_rec *g, struct shmki
 {
 	char obj[SK_SHM_NAME_MAX];
 	memset(st, 0, sizeof(*st));
-	st->ds.shm_perm.__key = g->key;
-	st->ds.shm_perm.uid = g->uid;
-	st->ds.shm_perm.gid = g->gid;
-	st->ds.shm_perm.cuid = g->cuid;
-	st->ds.shm_perm.cgid = g->cgid;
-	st->ds.shm_perm.mode = (unsigned short)g->mode;
-	st->ds.shm_perm.__seq = (unsigned short)((uint32_t)g->id >> SK_IDX_BITS);
-	st->ds.shm_segsz = g->segsz;
-	st->ds.shm_atime = g->atime;
-	st->ds.shm_dtime = g->dtime;
-	st->ds.shm_ctime = g->ctime;
-	st->ds.shm_cpid = g->cpid;
-	st->ds.shm_lpid = g->lpid;
-	st->ds.shm_nattch = g->nattch;
+	sk_seg_fill_ds(g, &st->ds);
 	st->id = g->id;
 	st->creator_alive = g->creator_proc != 0 && g->creator_proc <= SK_REG_PROCS &&
 	                    ns->procs[g->creator_proc - 1].state == SK_PROC_LIVE;

@@ -553,7 +553,7 @@ SK_EXPORT int shmkit_shmdt(const void *shmaddr)
 
 /* ---- shmctl ---- */
 
-static void fill_ds(const struct sk_seg_rec *g, struct shmid_ds *ds)
+void sk_seg_fill_ds(const struct sk_seg_rec *g, struct shmid_ds *ds)
 {
 	memset(ds, 0, sizeof(*ds));
 	ds->shm_perm.__key = g->key;
@@ -570,6 +570,20 @@ static void fill_ds(const struct sk_seg_rec *g, struct shmid_ds *ds)
 	ds->shm_cpid = g->cpid;
 	ds->shm_lpid = g->lpid;
 	ds->shm_nattch = g->nattch;
+}
+
+/* IPC_STAT and SHM_STAT: read permission (unless SHM_STAT_ANY), then the copy-out. */
+static int stat_into(const struct sk_seg_rec *g, int check, struct shmid_ds *buf)
+{
+	if (check) {
+		int err = ipcperms(g, S_IRUGO);
+		if (err)
+			return err;
+	}
+	if (!buf)
+		return -EFAULT;
+	sk_seg_fill_ds(g, buf);
+	return 0;
 }
 
 static int max_idx(struct sk_ns *ns)
@@ -755,15 +769,8 @@ static int do_shmctl(struct sk_ns *ns, int shmid, int cmd, struct shmid_ds *buf)
 		if (ns->segs[idx].state != SK_SEG_LIVE)
 			return -EINVAL;
 		const struct sk_seg_rec *g = &ns->segs[idx];
-		if (cmd == SHM_STAT) {
-			int err = ipcperms(g, S_IRUGO);
-			if (err)
-				return err;
-		}
-		if (!buf)
-			return -EFAULT;
-		fill_ds(g, buf);
-		return g->id;
+		int err = stat_into(g, cmd == SHM_STAT, buf);
+		return err ? err : g->id;
 	}
 	}
 	int idx = sk_id_lookup(ns, shmid);
@@ -771,15 +778,8 @@ static int do_shmctl(struct sk_ns *ns, int shmid, int cmd, struct shmid_ds *buf)
 		return idx;
 	struct sk_seg_rec *g = &ns->segs[idx];
 	switch (cmd) {
-	case IPC_STAT: {
-		int err = ipcperms(g, S_IRUGO);
-		if (err)
-			return err;
-		if (!buf)
-			return -EFAULT;
-		fill_ds(g, buf);
-		return 0;
-	}
+	case IPC_STAT:
+		return stat_into(g, 1, buf);
 	case IPC_SET:
 		return do_set(ns, g, buf);
 	case IPC_RMID:
