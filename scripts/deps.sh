@@ -4,7 +4,7 @@
 set -eu
 pkgs_build="pkg-config"
 pkgs_check="pkg-config libcriterion-dev util-linux procps bsdextrautils spin postgresql-15"
-pkgs_bench="pkg-config libzmq3-dev libnng-dev gnuplot-nox"
+pkgs_bench="pkg-config gnuplot-nox"
 want=""
 for g in "$@"; do
 	eval "want=\"\$want \$pkgs_$g\""
