@@ -661,13 +661,13 @@ static int do_lock(struct sk_ns *ns, struct sk_seg_rec *g, uint32_t idx, int loc
 /*
  * Keep the kernel's enforcement of data access in step with ipcperms after IPC_SET.
  *
- * The backing object is given to the segment's owner (uid/gid) where that is permitted (root;
- * a non-root owner keeps the object's current owner), so that a later owner can change it in
- * turn. Then a POSIX ACL states ipcperms' classes: the owner bits for uid and cuid, the group
- * bits for gid and cgid, the other bits for everyone else. An object owner or group that is
- * no longer among them gets what ipcperms would give it, approximated by the other bits.
- * Only the object's owner or root may set the ACL; if neither, the registry's check still
- * applies and the object keeps its old permissions (docs/design.md).
+ * The backing object is given to the segment's non-root owner (uid, or cuid when uid is root)
+ * and group gid where that is permitted (root; a non-root owner keeps the object's current
+ * owner), so that a later owner can change it in turn. Then a POSIX ACL states ipcperms' classes:
+ * the owner bits for uid and cuid, the group bits for gid and cgid, the other bits for everyone
+ * else. An object owner or group that is no longer among them gets what ipcperms would give it,
+ * approximated by the other bits. Only the object's owner or root may set the ACL; if neither, the
+ * registry's check still applies and the object keeps its old permissions (docs/design.md).
  */
 struct acl_entry {
 	uint16_t tag, perm;
@@ -689,7 +689,10 @@ static void backing_perms(struct sk_ns *ns, const struct sk_seg_rec *g)
 	sk_ns_seg_name(obj, sizeof(obj), ns->name, g->id);
 	if (sk_shm_path(path, sizeof(path), obj))
 		return;
-	if (chown(path, g->uid, g->gid) < 0 && chown(path, (uid_t)-1, g->gid) < 0) {
+	/* Root may re-permission any object; a non-root owner only its own. So the object goes
+	 * to the non-root one of uid and cuid (uid when both are), who may then IPC_SET it. */
+	uid_t want = g->uid != 0 ? g->uid : g->cuid;
+	if (chown(path, want, g->gid) < 0 && chown(path, (uid_t)-1, g->gid) < 0) {
 		/* not permitted: the object keeps its owner and group, the ACL covers the rest */
 	}
 	if (stat(path, &st) < 0)
