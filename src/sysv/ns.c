@@ -453,19 +453,12 @@ static int ns_rejoin(struct sk_ns *ns)
 		return r;
 	}
 	ns->self = (uint32_t)r;
-	int64_t now = sk_real_sec();
 	for (size_t k = 0; k < ns->nlocal; k++) {
 		struct sk_local_att *l = &ns->local[k];
-		struct sk_seg_rec *g = &ns->segs[l->idx];
-		if (g->state != SK_SEG_LIVE || g->id != l->id)
-			continue; /* destroyed while we were taken for dead: our mapping remains */
-		int a = sk_att_alloc(ns, ns->self, l->idx, l->id);
-		if (a < 0)
-			continue;
-		l->att = (uint32_t)a;
-		g->nattch++;
-		g->atime = now;
-		g->lpid = ns->pid;
+		/* a segment destroyed while we were taken for dead stays mapped, uncounted */
+		int a = sk_att_add(ns, ns->self, l->idx, l->id, ns->pid);
+		if (a >= 0)
+			l->att = (uint32_t)a;
 	}
 	sk_reg_unlock(ns);
 	return 0;
@@ -531,19 +524,14 @@ static void fork_prepare(void)
 	if (child < 0)
 		goto fail_unlock;
 	forking.child = (uint32_t)child;
-	int64_t now = sk_real_sec();
 	for (size_t k = 0; k < ns->nlocal; k++) {
 		const struct sk_local_att *l = &ns->local[k];
-		int a = sk_att_alloc(ns, forking.child, l->idx, l->id);
-		if (a < 0)
-			break; /* out of records: the child's extra attachments go uncounted */
-		struct sk_seg_rec *g = &ns->segs[l->idx];
 		/* Like dup_mmap's shm_open(): the forking process updates atime and lpid. */
-		SK_CRASH_POINT();
-		g->nattch++;
-		g->atime = now;
-		g->lpid = sk_self_pid();
-		forking.atts[k] = (uint32_t)a + 1;
+		int a = sk_att_add(ns, forking.child, l->idx, l->id, sk_self_pid());
+		if (a == -ENOMEM)
+			break; /* out of records: the child's extra attachments go uncounted */
+		if (a >= 0)
+			forking.atts[k] = (uint32_t)a + 1;
 	}
 	sk_reg_unlock(ns);
 	forking.ready = 1;
@@ -723,6 +711,7 @@ SK_EXPORT int shmkit_ns_destroy(const char *name)
 	 * it is readable at all; a corrupted one is removed all the same. */
 	if (sk_ns_open(&ns, name, 0, 0) == 0) {
 		if (sk_reg_lock(&ns) == 0) {
+			/* BARRIER_PUBLISH: pairs with the acquire load in sk_reg_lock_until(). */
 			sk_store_release(&ns.hdr->version, 0);
 			sk_reg_unlock(&ns);
 		}

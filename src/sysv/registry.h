@@ -239,8 +239,12 @@ int32_t sk_id_next(struct sk_ns *ns, uint32_t *idx);
 void sk_id_commit(struct sk_ns *ns, uint32_t idx, int32_t id);
 /* Slot of a live segment by full id, or -EINVAL. */
 int sk_id_lookup(struct sk_ns *ns, int id);
-/* A new attachment record for proc on slot idx; -ENOMEM when the table is full. */
-int sk_att_alloc(struct sk_ns *ns, uint32_t proc, uint32_t idx, int32_t id);
+/*
+ * One more attachment of the live segment idx/id by proc, as the kernel's shm_open() counts it:
+ * a record, nattch + 1, atime = now, lpid = pid. The record's index, -EIDRM if the segment is
+ * gone, -ENOMEM when the table is full.
+ */
+int sk_att_add(struct sk_ns *ns, uint32_t proc, uint32_t idx, int32_t id, pid_t pid);
 /* Destroy slot idx: unlink its backing object, free the slot. Lock held. */
 void sk_seg_destroy(struct sk_ns *ns, uint32_t idx);
 /* A segment as IPC_STAT shows it (shm.c). */

@@ -371,11 +371,8 @@ static void forget_replaced(struct sk_ns *ns, uintptr_t a, size_t len)
 			continue;
 		}
 		if (s < a && b < e) {
-			int r = sk_att_alloc(ns, ns->self, l->idx, l->id);
-			struct sk_seg_rec *g = &ns->segs[l->idx];
-			if (r >= 0 && g->state == SK_SEG_LIVE && g->id == l->id) {
-				g->nattch++;
-				g->atime = sk_real_sec();
+			int r = sk_att_add(ns, ns->self, l->idx, l->id, ns->pid);
+			if (r >= 0) {
 				ns->local[ns->nlocal++] = (struct sk_local_att){.addr = b,
 				                                                .len = e - b,
 				                                                .origin = l->origin,
@@ -451,16 +448,12 @@ static int do_shmat(struct sk_ns *ns, int shmid, uintptr_t addr, int flg, int fi
 		         1); /* best effort: the kernel locks the segment, not a mapping */
 	SK_CRASH_POINT();
 
-	int a = sk_att_alloc(ns, ns->self, (uint32_t)idx, g->id);
+	int a = sk_att_add(ns, ns->self, (uint32_t)idx, g->id, ns->pid);
 	if (a < 0) {
 		munmap(*out, len);
 		return -ENOMEM;
 	}
 	SK_CRASH_POINT();
-	g->nattch++;
-	SK_CRASH_POINT();
-	g->atime = sk_real_sec();
-	g->lpid = ns->pid;
 	/* Count the new attachment before dropping those it replaced: a SHM_DEST segment
 	 * remapped over itself must not reach nattch 0 in between. */
 	if ((flg & SHM_REMAP) && fixed)

@@ -106,7 +106,7 @@ int32_t sk_id_next(struct sk_ns *ns, uint32_t *idx_out)
 		idx = find_free(ns, 0, max);
 	if (idx < 0)
 		return -ENOSPC;
-	uint32_t seq = h->seq;
+	uint32_t seq = h->seq < SK_SEQ_MAX ? h->seq : 0; /* the registry is untrusted */
 	if (h->last_idx >= 0 && (uint32_t)idx <= (uint32_t)h->last_idx) {
 		if (++seq >= SK_SEQ_MAX)
 			seq = 0;
@@ -139,7 +139,7 @@ int sk_id_lookup(struct sk_ns *ns, int id)
 
 /* ---- attachments and destruction ---- */
 
-int sk_att_alloc(struct sk_ns *ns, uint32_t proc, uint32_t idx, int32_t id)
+static int att_alloc(struct sk_ns *ns, uint32_t proc, uint32_t idx, int32_t id)
 {
 	for (uint32_t a = 0; a < SK_REG_ATTS; a++) {
 		if (ns->atts[a].proc)
@@ -151,6 +151,24 @@ int sk_att_alloc(struct sk_ns *ns, uint32_t proc, uint32_t idx, int32_t id)
 		return (int)a;
 	}
 	return -ENOMEM;
+}
+
+int sk_att_add(struct sk_ns *ns, uint32_t proc, uint32_t idx, int32_t id, pid_t pid)
+{
+	if (idx >= SK_REG_SLOTS)
+		return -EIDRM;
+	struct sk_seg_rec *g = &ns->segs[idx];
+	if (g->state != SK_SEG_LIVE || g->id != id)
+		return -EIDRM;
+	int a = att_alloc(ns, proc, idx, id);
+	if (a < 0)
+		return a;
+	/* A crash from here on is settled by the nattch recount of the repair. */
+	SK_CRASH_POINT();
+	g->nattch++;
+	g->atime = sk_real_sec();
+	g->lpid = pid;
+	return a;
 }
 
 void sk_att_release(struct sk_ns *ns, uint32_t att, pid_t pid)
