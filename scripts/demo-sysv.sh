@@ -85,10 +85,11 @@ fi
 step "6. Nothing is left"
 show "$shmkit" ls --ns "$ns"
 segs=$("$shmkit" ls --ns "$ns" --noheadings)
-# The namespace itself is one registry object; with no segment left it holds nothing, and
-# removing it is what shmkit_ns_destroy() does.
-rm -f "/dev/shm/shmkit.$ns.reg"
-left=$(cd /dev/shm && for f in "shmkit.$ns."*; do [ -e "$f" ] && echo "$f"; done || true)
+# The namespace itself is a directory with its registry; with no segment left it holds
+# nothing else, and removing it is what 'shmkit rm --ns' (shmkit_ns_destroy) does.
+left=$(ls -A "/dev/shm/shmkit.$ns" 2>/dev/null | grep -vx reg || true)
+"$shmkit" rm --ns "$ns" >/dev/null 2>&1 || rm -rf "/dev/shm/shmkit.$ns"
+[ -e "/dev/shm/shmkit.$ns" ] && left="$left shmkit.$ns"
 kernel=$(ipcs -m | grep -i "^$key " || true)
 if [ -n "$left" ] || [ -n "$kernel" ] || [ -n "$segs" ]; then
 	echo "LEFT BEHIND:" ${segs:+"$segs"} ${left:+"$left"} ${kernel:+"kernel: $kernel"}

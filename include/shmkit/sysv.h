@@ -5,10 +5,16 @@
  * shmkit_shmget/shmat/shmdt/shmctl/ftok have the libc signatures and the Linux kernel's
  * behaviour, errno for errno: they return -1 and set errno on failure.
  *
- * Segments live in a *namespace*: one registry (a POSIX shm object /dev/shm/shmkit.NAME.reg)
- * plus one backing object per segment (/dev/shm/shmkit.NAME.ID). A process uses one namespace
- * at a time: the one named by shmkit_ns_use(), else $SHMKIT_NAMESPACE, else "default".
- * Namespace names are 1..SHMKIT_NS_NAME_MAX characters from [A-Za-z0-9_-].
+ * Segments live in a *namespace*: a directory /dev/shm/shmkit.NAME holding one registry and
+ * one backing object per segment. A process uses one namespace at a time: the one named by
+ * shmkit_ns_use(), else $SHMKIT_NAMESPACE, else "default".
+ *
+ * A namespace is a trust domain. "default" is the caller's own, "default.EUID", writable by
+ * that user alone; any other name (1..SHMKIT_NS_NAME_MAX characters from [A-Za-z0-9_-]) is
+ * global on the machine and belongs to whoever created it. A namespace made on first use is
+ * private to its creator; one shared between users is made explicitly with
+ * shmkit_ns_create() and group or other bits in its mode. A hostile member of a shared
+ * namespace can lie about metadata and stall the others, nothing more (shmkit_sysv(3)).
  * The shmkit_ns_* functions return 0 (or a count) or -errno.
  */
 #ifndef SHMKIT_SYSV_H
@@ -41,11 +47,44 @@ int shmkit_ns_use(const char *name);
 /* The namespace in use (or that will be used), e.g. "default". */
 const char *shmkit_ns_current(void);
 
-/* Create a namespace with the given registry mode (who may be a member); -EEXIST if it exists. */
+/*
+ * Create a namespace; mode says who may be a member: 0600 private, 0660 the creator's group
+ * (or gid's: shmkit_ns_create_group, gid (gid_t)-1 = the creator's), 0666 everyone (rw bits
+ * only; owner rw required). -EEXIST if it exists, -EINVAL for a bad name or mode ("default"
+ * is always private).
+ */
 int shmkit_ns_create(const char *name, unsigned mode);
+int shmkit_ns_create_group(const char *name, unsigned mode, gid_t gid);
+
+/* What the kernel says of a namespace, and whether this process may use it. */
+#define SHMKIT_NS_SHARED   0x1u /* it belongs to another user, who shares it with us */
+#define SHMKIT_NS_SQUATTED 0x2u /* its name is taken by someone else's object: see owner */
+#define SHMKIT_NS_UNSAFE   0x4u /* a mode that would let others replace its objects */
+#define SHMKIT_NS_MISSING  0x8u /* it does not exist (yet) */
+struct shmkit_ns_info {
+	char name[SHMKIT_NS_NAME_MAX + 1]; /* canonical: "default" is "default.EUID" */
+	char path[96];                     /* its directory */
+	uint32_t owner, group, mode;       /* of the directory (of the squatting object if so) */
+	uint32_t flags;                    /* SHMKIT_NS_* */
+	int32_t error;                     /* 0 if this process can use it, else -errno */
+	uint32_t members;                  /* processes registered (0 when not readable) */
+	uint32_t reserved_[4];
+};
+/* Fill *out; returns 0 (out->error says whether it is usable) or -EINVAL for a bad name. */
+int shmkit_ns_info(const char *name, struct shmkit_ns_info *out);
+
+/*
+ * How long calls that must not hang wait for a namespace's registry lock when another member
+ * holds it (the inspection calls below, shmkit_ns_set_limits/get_limits/destroy, and exit()):
+ * nanoseconds, 0 = without limit. Default SHMKIT_NS_WAIT_DEFAULT. Process-wide. The System V
+ * calls themselves wait as long as it takes, as they would for the kernel's locks.
+ */
+#define SHMKIT_NS_WAIT_DEFAULT (5ULL * 1000 * 1000 * 1000)
+void shmkit_ns_set_wait(uint64_t ns);
 /*
  * Remove a namespace: every segment's backing object, then the registry. Processes still
- * attached keep their mappings. -ENOENT if it does not exist.
+ * attached keep their mappings. Only the namespace's owner (or CAP_SYS_ADMIN) may: -EPERM,
+ * with nothing changed. -ENOENT if it does not exist.
  */
 int shmkit_ns_destroy(const char *name);
 
@@ -57,9 +96,17 @@ struct shmkit_ns_limits {
 	int32_t rmid_forced;
 	uint32_t reserved_;
 };
+/* Only the namespace's owner (or CAP_SYS_ADMIN) sets limits: -EPERM. */
 int shmkit_ns_set_limits(const char *name, const struct shmkit_ns_limits *l);
 /* The overrides stored in the namespace (0/-1 where live values apply). */
 int shmkit_ns_get_limits(const char *name, struct shmkit_ns_limits *l);
+/*
+ * The namespace's shm_next_id (/proc/sys/kernel/shm_next_id of an IPC namespace): the id the
+ * next new segment gets, if its index is free (else the next free index above it, with that
+ * id's sequence number), then -1 again. -1: none. Setting it is the owner's (-EPERM).
+ */
+int shmkit_ns_get_next_id(const char *name, int32_t *id);
+int shmkit_ns_set_next_id(const char *name, int32_t id);
 
 /*
  * Inspection, without changing anything and without joining the namespace.

@@ -2,6 +2,11 @@
 /*
  * Descriptor-level operations on POSIX shm objects and mappings.
  *
+ * Objects are named relative to a directory descriptor (the *_at functions: a namespace's own
+ * directory, held open, or AT_FDCWD with a /dev/shm path), are never reached through a
+ * symbolic link (O_NOFOLLOW) and are checked to be regular files once opened: a name that a
+ * hostile user planted as a link, FIFO or directory is refused, never followed.
+ *
  * Atomic publication: an object is created under a unique temporary name, sized and given its
  * mode, then link()ed to its final name. link() fails with EEXIST instead of replacing, so
  * exactly one creator wins and no opener ever sees a half-initialised object (the trick musl's
@@ -53,12 +58,12 @@ static int size_fd(int fd, uint64_t size, mode_t mode)
 	return 0;
 }
 
-int sk_posix_tmpfile(uint64_t size, mode_t mode)
+int sk_tmpfile_at(int dirfd, const char *dir, uint64_t size, mode_t mode)
 {
 	if (mode & ~07777u)
 		return -EINVAL;
-	/* An unnamed file in /dev/shm, linked in by sk_posix_publish() once complete. */
-	int fd = open(SK_SHM_DIR, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	/* An unnamed file in the directory, linked in by sk_publish_at() once complete. */
+	int fd = openat(dirfd, dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	int err = size_fd(fd, size, mode);
@@ -69,15 +74,55 @@ int sk_posix_tmpfile(uint64_t size, mode_t mode)
 	return fd;
 }
 
+int sk_publish_at(int fd, int dirfd, const char *name)
+{
+	char self[64];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	/* link() never replaces: of two racing creators exactly one wins, the other gets EEXIST.
+	 * (Through /proc/self/fd: AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH.) */
+	return linkat(AT_FDCWD, self, dirfd, name, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
+}
+
+int sk_create_at(int dirfd, const char *name, uint64_t size, mode_t mode)
+{
+	int fd = openat(dirfd, name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return -errno;
+	int err = size_fd(fd, size, mode);
+	if (err) {
+		unlinkat(dirfd, name, 0);
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int sk_open_at(int dirfd, const char *name, int flags, struct stat *st)
+{
+	struct stat tmp;
+	if (!st)
+		st = &tmp;
+	/* O_NONBLOCK: a FIFO planted under the name must not block the open. */
+	int fd = openat(dirfd, name, flags | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, st) < 0 || !S_ISREG(st->st_mode)) {
+		close(fd);
+		return -EBADMSG;
+	}
+	return fd;
+}
+
+int sk_posix_tmpfile(uint64_t size, mode_t mode)
+{
+	return sk_tmpfile_at(AT_FDCWD, SK_SHM_DIR, size, mode);
+}
+
 int sk_posix_publish(int fd, const char *name)
 {
-	char path[SK_SHM_NAME_MAX + 16], self[64];
+	char path[SK_SHM_NAME_MAX + 16];
 	int err = sk_shm_path(path, sizeof(path), name);
-	if (err)
-		return err;
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	/* link() never replaces: of two racing creators exactly one wins, the other gets EEXIST. */
-	return linkat(AT_FDCWD, self, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0 ? 0 : -errno;
+	return err ? err : sk_publish_at(fd, AT_FDCWD, path);
 }
 
 int sk_posix_create(const char *name, uint64_t size, mode_t mode, int excl)
@@ -111,9 +156,9 @@ int sk_posix_create_owned(const char *name, uint64_t size, mode_t mode, int64_t 
 		if (err != -EEXIST || excl)
 			return err;
 		/* It exists: open it, unless it vanished in between, then try again. */
-		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-		if (fd >= 0 || errno != ENOENT)
-			return fd >= 0 ? fd : -errno;
+		fd = sk_open_at(AT_FDCWD, path, O_RDWR, NULL);
+		if (fd != -ENOENT)
+			return fd;
 	}
 }
 
@@ -123,8 +168,7 @@ int sk_posix_open(const char *name, int rdonly)
 	int err = sk_shm_path(path, sizeof(path), name);
 	if (err)
 		return err;
-	int fd = open(path, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	return fd < 0 ? -errno : fd;
+	return sk_open_at(AT_FDCWD, path, rdonly ? O_RDONLY : O_RDWR, NULL);
 }
 
 int sk_posix_unlink(const char *name)
@@ -134,15 +178,6 @@ int sk_posix_unlink(const char *name)
 	if (err)
 		return err;
 	return unlink(path) == 0 ? 0 : -errno;
-}
-
-int sk_fd_reopen(int fd, int flags)
-{
-	char self[64];
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	/* A fresh open file description: its access mode is checked against the inode again. */
-	int nfd = open(self, flags | O_CLOEXEC);
-	return nfd < 0 ? -errno : nfd;
 }
 
 int sk_populate(void *addr, size_t len, int writable)

@@ -39,9 +39,24 @@ int sk_posix_create_owned(const char *name, uint64_t size, mode_t mode, int64_t 
  * an unnamed, sized object with exactly 'mode', and link()ing it to 'name' (-EEXIST if taken). */
 int sk_posix_tmpfile(uint64_t size, mode_t mode);
 int sk_posix_publish(int fd, const char *name);
-/* Open an existing object read-only or read-write. Returns an O_CLOEXEC descriptor. */
+/* Open an existing object read-only or read-write. Returns an O_CLOEXEC descriptor;
+ * -EBADMSG when the name is not a regular file (a link, FIFO, directory...). */
 int sk_posix_open(const char *name, int rdonly);
 int sk_posix_unlink(const char *name);
+
+/*
+ * The same relative to a directory descriptor, never following a link. sk_tmpfile_at makes an
+ * unnamed object in dir (relative to dirfd: "." for dirfd itself), sk_publish_at links it to
+ * name; sk_create_at creates name exclusively (O_EXCL), sized to whole pages, with exactly
+ * mode; sk_open_at opens name (flags: O_RDONLY / O_RDWR / O_PATH) and fills *st (may be NULL)
+ * from the descriptor: -ELOOP for a link, -EBADMSG unless it is a regular file. All
+ * descriptors are O_CLOEXEC.
+ */
+int sk_tmpfile_at(int dirfd, const char *dir, uint64_t size, mode_t mode);
+int sk_publish_at(int fd, int dirfd, const char *name);
+int sk_create_at(int dirfd, const char *name, uint64_t size, mode_t mode);
+struct stat;
+int sk_open_at(int dirfd, const char *name, int flags, struct stat *st);
 
 /* Mapping flags for sk_map_fd. */
 #define SK_MAP_RDONLY   0x01u /* PROT_READ only; fd should be O_RDONLY so mprotect can't undo it */
@@ -59,8 +74,6 @@ int sk_posix_unlink(const char *name);
 int sk_map_fd(int fd, size_t len, off_t off, void *addr, unsigned flags, void **out);
 /* Prefault [addr, addr+len) of a shared mapping, reporting failures (see sk_map_fd). */
 int sk_populate(void *addr, size_t len, int writable);
-/* A new descriptor for the same object (through /proc/self/fd), e.g. O_RDONLY. O_CLOEXEC. */
-int sk_fd_reopen(int fd, int flags);
 
 /*
  * The kernel's own System V shm calls, -errno style, made as system calls so that an

@@ -64,6 +64,47 @@ int sk_ofd_unlock(int fd, off_t off, off_t len);
 /* 0 if nobody else holds a lock conflicting with an exclusive lock on the range, 1 if held. */
 int sk_ofd_test(int fd, off_t off, off_t len);
 
+/* ---- descriptors (fd.c) ---- */
+/* A new open file description of fd's file (through /proc/self/fd), e.g. O_RDONLY. O_CLOEXEC. */
+int sk_fd_reopen(int fd, int flags);
+/* Move fd to 1024 or above (close loops of daemons usually stop there) where the limit allows;
+ * returns the descriptor to use (fd itself when it cannot move). */
+int sk_fd_high(int fd);
+
+/* ---- liveness tokens (live.c): an OFD lock byte per participant ---- */
+/*
+ * A carrier for tokens: a new open file description of fd's file, O_RDWR | O_CLOEXEC, placed
+ * high. Never map it or hand it to another process: whatever shares the description keeps
+ * its tokens alive.
+ */
+int sk_live_reopen(int fd);
+/* Register a carrier so that the child of every later fork closes it (its tokens end with
+ * this process); sk_live_close() unregisters and closes it, and is a no-op -EBADF for a
+ * carrier that is not (or no longer, in a fork child) registered. */
+int sk_live_adopt(int carrier);
+int sk_live_close(int carrier);
+/* Unregister without closing: the number no longer names our carrier (the process closed it). */
+int sk_live_forget(int carrier);
+/* Install the fork handler now: fork handlers that adopt carriers in the child must be
+ * registered after it. */
+void sk_live_init(void);
+/* Hold, drop or test the token at byte 'slot'. hold: 0 or -EAGAIN when another description
+ * holds it. held: 1 if another description holds it (alive), 0 if nobody does (dead); a
+ * token held through this carrier itself reads as 0. On errors held says 1. */
+int sk_live_hold(int carrier, off_t slot);
+int sk_live_drop(int carrier, off_t slot);
+int sk_live_held(int carrier, off_t slot);
+
+/* ---- credentials (cred.c) ---- */
+/* 1 if the capability (CAP_*) is in the effective set. */
+int sk_has_cap(int cap);
+/* 1 if gid is the effective group or a supplementary group. */
+int sk_in_group(gid_t gid);
+/* mlock2(MLOCK_ONFAULT) / munlock, as system calls (sanitizers stub the libc ones). */
+int sk_mlock_onfault(void *addr, size_t len, int lock);
+/* Fill buf from the kernel's random source. */
+int sk_getrandom(void *buf, size_t len);
+
 /* ---- memory ---- */
 size_t sk_page_size(void);
 

@@ -1,37 +1,39 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sysv namespaces: opening and creating registries, the processes that use them, the
- * registry lock, and the repair that follows a lock holder's death.
+ * sysv membership: the processes that use a namespace, the registry lock, fork and exit.
+ * Where namespaces live and whom they trust is nsdir.c; limits are limits.c.
  *
  * Memory ordering
  *   BARRIER_PUBLISH: the creator fills the registry, then release-stores hdr->version; an
- *   opener acquire-loads version before reading anything else. (The object is also link()ed
- *   into place only once complete, so the pair guards against a hostile half-written file.)
+ *   opener acquire-loads version before reading anything else (nsdir.c). A destroyed
+ *   namespace's version is stored 0 (release), which sk_reg_lock_until() acquire-loads.
  *   Everything else in the registry is read and written under hdr->lock, whose acquire/release
  *   orders it (see src/sync).
  *
  * Process liveness
- *   A process joins a namespace by taking a free proc record under the registry lock and an
- *   OFD write lock on byte SK_REG_LOCK_BASE + index of the registry file, through its own
- *   O_CLOEXEC descriptor. The kernel releases that lock when the last descriptor of that open
- *   file description goes: at exit, kill -9 or exec. A record whose byte nobody locks is dead.
+ *   A process joins a namespace by taking a free proc record under the registry lock and its
+ *   liveness token, an OFD write lock on byte SK_REG_LOCK_BASE + index of the registry file,
+ *   held through a carrier (sys/live.c): an open file description of its own that is never
+ *   mapped and that every fork child closes at once. So the token ends with the process, and
+ *   neither the registry mapping a child inherits nor the child itself keeps it alive. A record
+ *   whose byte nobody locks is dead.
  *
  * fork
  *   The child inherits every attachment, as on the kernel, where nattch rises at fork. The
- *   prepare handler (in the parent, before fork) opens a new open file description, takes the
- *   child's proc record and its lock byte through it, and adds one attachment record per
- *   attachment of the parent for the child. The child inherits that descriptor; the parent
- *   closes its copy, so the lock then lives exactly as long as the child (or, if fork failed,
- *   dies at once and the next sweep collects the records).
+ *   prepare handler (in the parent, before fork) opens a new carrier, takes the child's proc
+ *   record and its token through it, and adds one attachment record per attachment of the
+ *   parent for the child. The child keeps that carrier and closes the parent's (sys/live.c);
+ *   the parent closes its copy of the child's, so the child's token lives exactly as long as
+ *   the child (or, if fork failed, goes at once and the records are collected). When the
+ *   preparation fails (no descriptor, the registry lock busy for FORK_WAIT_NS, no free record),
+ *   the child starts without a token, never with the parent's: its first call joins anew
+ *   and counts its inherited attachments (or fails with that call's errno, and tries again).
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -61,176 +63,6 @@ void sk_proc_unlock(void)
 	pthread_mutex_unlock(&proc_mutex);
 }
 
-int sk_ns_name_ok(const char *name)
-{
-	if (!name)
-		return 0;
-	size_t n = strnlen(name, SHMKIT_NS_NAME_MAX + 1);
-	if (n == 0 || n > SHMKIT_NS_NAME_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = name[i];
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '_' || c == '-'))
-			return 0;
-	}
-	return 1;
-}
-
-void sk_ns_reg_name(char *buf, size_t len, const char *ns)
-{
-	snprintf(buf, len, "shmkit.%s.reg", ns);
-}
-
-void sk_ns_seg_name(char *buf, size_t len, const char *ns, int32_t id)
-{
-	snprintf(buf, len, "shmkit.%s.%d", ns, (int)id);
-}
-
-/* Fill a new registry; the object is still unnamed. See BARRIER_PUBLISH. */
-static void reg_init(struct sk_reg_hdr *h, const char *name, unsigned mode)
-{
-	h->nslots = SK_REG_SLOTS;
-	h->nprocs = SK_REG_PROCS;
-	h->natts = SK_REG_ATTS;
-	h->nhash = SK_REG_HASH;
-	h->mode = mode;
-	h->last_idx = -1;
-	h->lim_rmid_forced = -1;
-	snprintf(h->name, sizeof(h->name), "%s", name);
-	shmkit_mutex_init(&h->lock);
-	sk_store_relaxed(&h->magic, SK_REG_MAGIC);
-	/* BARRIER_PUBLISH: pairs with the acquire load of version in reg_validate(). */
-	sk_store_release(&h->version, SK_REG_VERSION);
-}
-
-static int reg_validate(struct sk_ns *ns)
-{
-	struct sk_reg_hdr *h = ns->hdr;
-	/* BARRIER_PUBLISH: pairs with the release store in reg_init(). */
-	uint32_t version = sk_load_acquire(&h->version);
-	if (sk_load_relaxed(&h->magic) != SK_REG_MAGIC)
-		return -EBADMSG;
-	if (version != SK_REG_VERSION)
-		return -EPROTO;
-	if (h->nslots != SK_REG_SLOTS || h->nprocs != SK_REG_PROCS || h->natts != SK_REG_ATTS ||
-	    h->nhash != SK_REG_HASH)
-		return -EBADMSG;
-	return 0;
-}
-
-static int reg_map(struct sk_ns *ns, int fd)
-{
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	/* A registry shorter than its layout would fault on access: refuse it up front. */
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < SK_REG_SIZE)
-		return -EBADMSG;
-	void *p = mmap(NULL, SK_REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	ns->reg_dev = st.st_dev;
-	ns->reg_ino = st.st_ino;
-	ns->size = SK_REG_SIZE;
-	ns->hdr = p;
-	ns->procs = (struct sk_proc_rec *)((char *)p + SK_REG_OFF_PROCS);
-	ns->segs = (struct sk_seg_rec *)((char *)p + SK_REG_OFF_SEGS);
-	ns->atts = (struct sk_att_rec *)((char *)p + SK_REG_OFF_ATTS);
-	ns->hash = (uint32_t *)((char *)p + SK_REG_OFF_HASH);
-	return 0;
-}
-
-static void reg_unmap(struct sk_ns *ns)
-{
-	if (ns->hdr)
-		munmap(ns->hdr, ns->size);
-	ns->hdr = NULL;
-}
-
-/* Build a complete registry under no name, then link it into place (or lose the race). */
-static int reg_create(const char *name, const char *objname, unsigned mode)
-{
-	int fd = sk_posix_tmpfile(SK_REG_SIZE, mode);
-	if (fd < 0)
-		return fd;
-	struct sk_ns tmp = {.fd = -1};
-	/* Allocate every page now: a full tmpfs must fail here, not SIGBUS a member later. */
-	int err = posix_fallocate(fd, 0, (off_t)SK_REG_SIZE);
-	err = err ? -err : reg_map(&tmp, fd);
-	if (!err) {
-		reg_init(tmp.hdr, name, mode);
-		reg_unmap(&tmp);
-		err = sk_posix_publish(fd, objname);
-	}
-	if (err) {
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-/*
- * Daemons close descriptors they do not know (close loops up to 1024, closefrom): keep the
- * liveness descriptor above that where the limit allows, so such loops usually miss it.
- * What they still hit is noticed and repaired by ns_check_fd().
- */
-#define SK_FD_FLOOR 1024
-
-static int fd_high(int fd)
-{
-	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur <= SK_FD_FLOOR + 64)
-		return fd;
-	int hi = fcntl(fd, F_DUPFD_CLOEXEC, SK_FD_FLOOR);
-	if (hi < 0)
-		return fd;
-	close(fd);
-	return hi;
-}
-
-static int fd_is_ours(const struct sk_ns *ns, int fd)
-{
-	struct stat st;
-	return fstat(fd, &st) == 0 && st.st_dev == ns->reg_dev && st.st_ino == ns->reg_ino;
-}
-
-int sk_ns_open(struct sk_ns *ns, const char *name, int create, unsigned mode)
-{
-	char obj[SK_SHM_NAME_MAX];
-	memset(ns, 0, sizeof(*ns));
-	ns->fd = -1;
-	ns->fresh_fd = -1;
-	ns->self = UINT32_MAX;
-	if (!sk_ns_name_ok(name))
-		return -EINVAL;
-	snprintf(ns->name, sizeof(ns->name), "%s", name);
-	sk_ns_reg_name(obj, sizeof(obj), name);
-
-	int fd;
-	for (;;) {
-		fd = sk_posix_open(obj, 0);
-		if (fd >= 0 || fd != -ENOENT || !create)
-			break;
-		fd = reg_create(name, obj, mode);
-		if (fd != -EEXIST)
-			break;
-	}
-	if (fd < 0)
-		return fd;
-	/* sk_posix_open leaves O_NONBLOCK set; it means nothing for regular files. */
-	int err = reg_map(ns, fd);
-	if (!err)
-		err = reg_validate(ns);
-	if (err) {
-		reg_unmap(ns);
-		close(fd);
-		return err;
-	}
-	ns->fd = fd_high(fd);
-	return 0;
-}
-
 void sk_ns_drop_fresh(struct sk_ns *ns)
 {
 	if (ns->fresh_fd >= 0)
@@ -238,16 +70,22 @@ void sk_ns_drop_fresh(struct sk_ns *ns)
 	ns->fresh_fd = -1;
 }
 
-void sk_ns_close(struct sk_ns *ns)
+/* ---- bounded waits ---- */
+
+static SK_ATOMIC(uint64_t) wait_ns = SHMKIT_NS_WAIT_DEFAULT;
+
+SK_EXPORT void shmkit_ns_set_wait(uint64_t ns)
 {
-	sk_ns_drop_fresh(ns);
-	reg_unmap(ns);
-	if (ns->fd >= 0)
-		close(ns->fd);
-	ns->fd = -1;
-	free(ns->local);
-	ns->local = NULL;
-	ns->nlocal = ns->caplocal = 0;
+	sk_store_relaxed(&wait_ns, ns);
+}
+
+const struct timespec *sk_ns_wait_deadline(struct timespec *abs)
+{
+	uint64_t w = sk_load_relaxed(&wait_ns);
+	if (!w)
+		return NULL;
+	sk_deadline_after(abs, w);
+	return abs;
 }
 
 /* ---- the registry lock ---- */
@@ -281,13 +119,14 @@ void sk_reg_unlock(struct sk_ns *ns)
 
 /* ---- processes ---- */
 
+static off_t token_of(uint32_t i)
+{
+	return SK_REG_LOCK_BASE + (off_t)i;
+}
+
 int sk_proc_alive_rec(struct sk_ns *ns, uint32_t i)
 {
-	if (i == ns->self)
-		return 1;
-	int r = sk_ofd_test(ns->fd, SK_REG_LOCK_BASE + (off_t)i, 1);
-	/* On an error we cannot tell: keep the record rather than collect a live process. */
-	return r != 0;
+	return i == ns->self || sk_live_held(ns->fd, token_of(i));
 }
 
 static uint32_t bound(uint32_t hi, uint32_t n)
@@ -323,6 +162,13 @@ static void proc_reap(struct sk_ns *ns, uint32_t i)
 	p->state = SK_PROC_FREE;
 }
 
+static int fd_is_ours(const struct sk_ns *ns, int fd)
+{
+	struct stat st;
+	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == ns->reg_dev &&
+	       st.st_ino == ns->reg_ino;
+}
+
 int sk_reg_sweep(struct sk_ns *ns)
 {
 	uint32_t hi = bound(ns->hdr->procs_hi, SK_REG_PROCS), others = 0;
@@ -330,16 +176,12 @@ int sk_reg_sweep(struct sk_ns *ns)
 	for (uint32_t i = 0; i < hi; i++) {
 		if (ns->procs[i].state != SK_PROC_LIVE || i == ns->self)
 			continue;
-		/* Liveness tests go through our descriptor: if the process closed it, or the number
+		/* Liveness tests go through our carrier: if the process closed it, or the number
 		 * now names another file, test nothing (take all for alive) and rejoin next time.
 		 */
 		if (!fd_checked++ && !fd_is_ours(ns, ns->fd))
 			ns->fd_bad = 1;
-		if (ns->fd_bad) {
-			others++;
-			continue;
-		}
-		if (sk_proc_alive_rec(ns, i)) {
+		if (ns->fd_bad || sk_proc_alive_rec(ns, i)) {
 			others++;
 			continue;
 		}
@@ -351,10 +193,10 @@ int sk_reg_sweep(struct sk_ns *ns)
 }
 
 /*
- * Take a free proc record for a process whose lock is held through lockfd. Registry lock held.
- * Returns the index or -errno.
+ * Take a free proc record for a process whose token will be held through carrier. Registry
+ * lock held. Returns the index or -errno.
  */
-static int proc_claim(struct sk_ns *ns, int lockfd, pid_t pid)
+static int proc_claim(struct sk_ns *ns, int carrier, pid_t pid)
 {
 	for (uint32_t i = 0; i < SK_REG_PROCS; i++) {
 		struct sk_proc_rec *p = &ns->procs[i];
@@ -363,8 +205,8 @@ static int proc_claim(struct sk_ns *ns, int lockfd, pid_t pid)
 				continue;
 			proc_reap(ns, i);
 		}
-		/* A byte still locked belongs to a process that has not let go yet: skip it. */
-		if (sk_ofd_lock(lockfd, SK_REG_LOCK_BASE + (off_t)i, 1, SK_LOCK_EX, 0) < 0)
+		/* A token still held belongs to a process that has not let go yet: skip it. */
+		if (sk_live_hold(carrier, token_of(i)) < 0)
 			continue;
 		SK_CRASH_POINT();
 		memset(p, 0, sizeof(*p));
@@ -382,57 +224,109 @@ static int proc_claim(struct sk_ns *ns, int lockfd, pid_t pid)
 	return -EAGAIN;
 }
 
+/*
+ * A new carrier for this process's token, opened from the namespace's directory and checked
+ * to be the registry we map (not a file swapped in under its name). Adopted: fork children
+ * close it.
+ */
+static int carrier_open(struct sk_ns *ns)
+{
+	struct stat st;
+	int fd = sk_ns_dir_check(ns);
+	if (fd < 0)
+		return fd;
+	fd = sk_open_at(ns->dirfd, SK_REG_NAME, O_RDWR, &st);
+	if (fd < 0)
+		return fd == -ENOENT ? -EPROTO : fd;
+	if (st.st_dev != ns->reg_dev || st.st_ino != ns->reg_ino) {
+		close(fd);
+		return -EPROTO; /* destroyed, maybe created again: not the registry we map */
+	}
+	fd = sk_fd_high(fd);
+	int err = sk_live_adopt(fd);
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/*
+ * Join with a record of our own and count the attachments we hold (inherited through a fork
+ * whose preparation failed, or held while others took us for dead). Registry lock held.
+ */
+static int ns_join(struct sk_ns *ns)
+{
+	int r = proc_claim(ns, ns->fd, sk_self_pid());
+	if (r < 0)
+		return r;
+	ns->self = (uint32_t)r;
+	ns->pid = sk_self_pid();
+	size_t kept = 0;
+	for (size_t k = 0; k < ns->nlocal; k++) {
+		struct sk_local_att *l = &ns->local[k];
+		/* A segment destroyed meanwhile stays mapped here, uncounted, like after a rejoin.
+		 */
+		int a = sk_att_add(ns, ns->self, l->idx, l->id, ns->pid);
+		if (a >= 0) {
+			l->att = (uint32_t)a;
+			ns->local[kept++] = *l;
+		}
+	}
+	ns->nlocal = kept;
+	ns->rejoin = 0;
+	sk_reg_sweep(ns);
+	return 0;
+}
+
 static int ns_register(struct sk_ns *ns)
 {
+	if (ns->fd < 0) {
+		int fd = carrier_open(ns);
+		if (fd < 0)
+			return fd;
+		ns->fd = fd;
+	}
 	int r = sk_reg_lock(ns);
 	if (r)
 		return r;
-	r = proc_claim(ns, ns->fd, sk_self_pid());
-	if (r >= 0) {
-		ns->self = (uint32_t)r;
-		ns->pid = sk_self_pid();
-		sk_reg_sweep(ns);
-		r = 0;
-	}
+	if (!ns->rejoin)
+		ns->nlocal = 0;
+	r = ns_join(ns);
 	sk_reg_unlock(ns);
 	return r;
 }
 
-static void ns_unregister(struct sk_ns *ns)
+static void ns_unregister(struct sk_ns *ns, const struct timespec *abs)
 {
 	if (ns->self == UINT32_MAX || ns->pid != sk_self_pid())
 		return;
-	if (sk_reg_lock(ns) == 0) {
+	if (sk_reg_lock_until(ns, abs) == 0) {
 		for (size_t k = 0; k < ns->nlocal; k++)
 			sk_att_release(ns, ns->local[k].att, ns->pid);
 		ns->nlocal = 0;
 		proc_reap(ns, ns->self);
 		sk_reg_unlock(ns);
 	}
-	sk_ofd_unlock(ns->fd, SK_REG_LOCK_BASE + (off_t)ns->self, 1);
+	/* Without the lock (a member holds it too long) the next sweep collects our record. */
+	sk_live_drop(ns->fd, token_of(ns->self));
 	ns->self = UINT32_MAX;
 }
 
 /*
- * The process closed our descriptor (or it now names another file): our liveness lock is
- * gone and others may take us for dead. Open the registry again and lock our record once more
- * if it is still ours; if a sweep reaped it meanwhile, join anew and count our attachments
- * again. Process lock held.
+ * The process closed our carrier (or the number now names another file): our token is gone
+ * and others may take us for dead. Get a new carrier and lock our record once more if it is
+ * still ours; if a sweep reaped it meanwhile, join anew and count our attachments again.
+ * Process lock held.
  */
 static int ns_rejoin(struct sk_ns *ns)
 {
 	if (!fd_is_ours(ns, ns->fd)) {
-		char obj[SK_SHM_NAME_MAX];
-		sk_ns_reg_name(obj, sizeof(obj), ns->name);
-		int fd = sk_posix_open(obj, 0);
+		int fd = carrier_open(ns);
 		if (fd < 0)
-			return fd == -ENOENT ? -EPROTO : fd;
-		if (!fd_is_ours(ns, fd)) {
-			close(fd);
-			return -EPROTO; /* destroyed, maybe created again: not the registry we map
-			                 */
-		}
-		ns->fd = fd_high(fd); /* the old number is closed or someone else's: leave it */
+			return fd;
+		sk_live_forget(ns->fd); /* the old number is closed or someone else's: leave it */
+		ns->fd = fd;
 	}
 	ns->fd_checked = sk_mono_ns();
 	int r = sk_reg_lock(ns);
@@ -441,33 +335,21 @@ static int ns_rejoin(struct sk_ns *ns)
 	uint32_t old = ns->self;
 	const struct sk_proc_rec *p = &ns->procs[old];
 	if (p->state == SK_PROC_LIVE && p->pid == ns->pid &&
-	    sk_ofd_lock(ns->fd, SK_REG_LOCK_BASE + (off_t)old, 1, SK_LOCK_EX, 0) == 0) {
+	    sk_live_hold(ns->fd, token_of(old)) == 0) {
 		sk_reg_unlock(ns);
 		return 0; /* not reaped: the record and its attachments are still ours */
 	}
-	r = proc_claim(ns, ns->fd, ns->pid);
-	if (r < 0) {
-		ns->self = UINT32_MAX;
-		ns->nlocal = 0;
-		sk_reg_unlock(ns);
-		return r;
-	}
-	ns->self = (uint32_t)r;
-	for (size_t k = 0; k < ns->nlocal; k++) {
-		struct sk_local_att *l = &ns->local[k];
-		/* a segment destroyed while we were taken for dead stays mapped, uncounted */
-		int a = sk_att_add(ns, ns->self, l->idx, l->id, ns->pid);
-		if (a >= 0)
-			l->att = (uint32_t)a;
-	}
+	ns->self = UINT32_MAX;
+	ns->rejoin = 1;
+	r = ns_join(ns);
 	sk_reg_unlock(ns);
-	return 0;
+	return r;
 }
 
 /*
  * Are we still a member in good standing? Our record must still be ours (a memory read: a
- * sweep reaps it once our lock is gone), and, checked at most every FD_CHECK_NS because a
- * system call costs as much as a whole operation, our descriptor must still be the registry.
+ * sweep reaps it once our token is gone), and, checked at most every FD_CHECK_NS because a
+ * system call costs as much as a whole operation, our carrier must still be the registry.
  */
 #define FD_CHECK_NS (50 * 1000 * 1000ULL)
 
@@ -490,7 +372,7 @@ static int ns_check(struct sk_ns *ns, int force)
 /* ---- fork ---- */
 
 static struct {
-	int fd;         /* new open file description holding the child's lock byte */
+	int fd;         /* the child's carrier, holding its token */
 	uint32_t child; /* the child's proc record */
 	uint32_t *atts; /* the child's attachment records, parallel to ns->local */
 	int ready;
@@ -505,17 +387,14 @@ static void fork_prepare(void)
 	struct sk_ns *ns = current_ns;
 	if (!ns || ns->self == UINT32_MAX || ns->pid != sk_self_pid() || ns_check(ns, 1))
 		return;
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", ns->fd);
-	forking.fd = open(path, O_RDWR | O_CLOEXEC);
+	forking.fd = sk_live_reopen(ns->fd);
 	if (forking.fd < 0)
 		return;
-	forking.fd = fd_high(forking.fd);
 	forking.atts = ns->nlocal ? calloc(ns->nlocal, sizeof(uint32_t)) : NULL;
 	if (ns->nlocal && !forking.atts)
 		goto fail_fd;
 	/* fork() must not hang on a member stopped while holding the registry lock: after
-	 * FORK_WAIT_NS the child starts unregistered (its inherited attachments go uncounted). */
+	 * FORK_WAIT_NS the child starts without a token and joins on its first call. */
 	struct timespec deadline;
 	sk_deadline_after(&deadline, FORK_WAIT_NS);
 	if (sk_reg_lock_until(ns, &deadline))
@@ -548,7 +427,7 @@ fail_fd:
 static void fork_parent(void)
 {
 	if (forking.ready) {
-		/* The child keeps the lock through its copy; if fork failed this frees it. */
+		/* The child keeps the token through its copy; if fork failed this frees it. */
 		close(forking.fd);
 		free(forking.atts);
 		forking.atts = NULL;
@@ -561,30 +440,43 @@ static void fork_child(void)
 {
 	struct sk_ns *ns = current_ns;
 	self_pid = 0;
-	if (ns)
+	if (ns) {
 		sk_ns_drop_fresh(ns);
+		/* The parent's carrier: sys/live.c's child handler (registered first) closed it. */
+		sk_live_close(ns->fd);
+		ns->fd = -1;
+		ns->fd_bad = 0;
+	}
 	if (ns && forking.ready) {
-		close(ns->fd); /* the parent's lock lives on in the parent's copy */
 		ns->fd = forking.fd;
-		ns->self = forking.child;
-		ns->pid = sk_self_pid();
-		__atomic_store_n(&ns->procs[ns->self].pid, ns->pid, __ATOMIC_RELAXED);
-		size_t kept = 0;
-		for (size_t k = 0; k < ns->nlocal; k++) {
-			if (!forking.atts[k])
-				continue;
-			ns->local[kept] = ns->local[k];
-			ns->local[kept].att = forking.atts[k] - 1;
-			kept++;
+		if (sk_live_adopt(ns->fd) < 0) {
+			/* Not adopted, our own children would keep our token: start over instead.
+			 */
+			close(ns->fd);
+			ns->fd = -1;
+			ns->self = UINT32_MAX;
+			ns->rejoin = 1;
+		} else {
+			ns->self = forking.child;
+			ns->pid = sk_self_pid();
+			__atomic_store_n(&ns->procs[ns->self].pid, ns->pid, __ATOMIC_RELAXED);
+			size_t kept = 0;
+			for (size_t k = 0; k < ns->nlocal; k++) {
+				if (!forking.atts[k])
+					continue;
+				ns->local[kept] = ns->local[k];
+				ns->local[kept].att = forking.atts[k] - 1;
+				kept++;
+			}
+			ns->nlocal = kept;
 		}
-		ns->nlocal = kept;
 		free(forking.atts);
 		forking.atts = NULL;
 		forking.ready = 0;
 	} else if (ns) {
-		/* Not registered in the child: forget the parent's registration, keep the map. */
+		/* No token prepared: join on the first call, counting the inherited attachments. */
 		ns->self = UINT32_MAX;
-		ns->nlocal = 0;
+		ns->rejoin = ns->nlocal > 0;
 	}
 	pthread_mutex_init(&proc_mutex, NULL);
 }
@@ -592,19 +484,22 @@ static void fork_child(void)
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 static void atfork_init(void)
 {
-	/* sk_gettid's own child handler must run before ours: register it first. */
+	/* sk_gettid's and the carriers' child handlers must run before ours: register first. */
 	(void)sk_gettid();
+	sk_live_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 
 __attribute__((destructor)) static void ns_at_exit(void)
 {
 	/* exit() (not _exit or a signal): detach now so dtime/lpid are exact and SHM_DEST
-	 * segments go at once. If another thread is inside an operation, leave it to a sweep. */
+	 * segments go at once. If another thread is inside an operation, leave it to a sweep;
+	 * never wait for long on a lock another member holds. */
 	if (pthread_mutex_trylock(&proc_mutex) != 0)
 		return;
+	struct timespec deadline;
 	if (current_ns)
-		ns_unregister(current_ns);
+		ns_unregister(current_ns, sk_ns_wait_deadline(&deadline));
 	pthread_mutex_unlock(&proc_mutex);
 }
 
@@ -616,6 +511,22 @@ static const char *wanted_name(void)
 		return chosen_name;
 	const char *env = getenv(SHMKIT_NS_ENV);
 	return env && *env ? env : SHMKIT_NS_DEFAULT;
+}
+
+static int ns_first(struct sk_ns **out)
+{
+	struct sk_ns *ns = calloc(1, sizeof(*ns));
+	if (!ns)
+		return -ENOMEM;
+	int err = sk_ns_open(ns, wanted_name(), 1);
+	if (!err && (err = sk_live_adopt(ns->fd)) < 0)
+		sk_ns_close(ns);
+	if (err) {
+		free(ns);
+		return err;
+	}
+	*out = ns;
+	return 0;
 }
 
 int sk_ns_current(struct sk_ns **out)
@@ -630,14 +541,9 @@ int sk_ns_current(struct sk_ns **out)
 	}
 	pthread_once(&atfork_once, atfork_init);
 	if (!ns) {
-		ns = calloc(1, sizeof(*ns));
-		if (!ns)
-			return -ENOMEM;
-		int err = sk_ns_open(ns, wanted_name(), 1, 0666);
-		if (err) {
-			free(ns);
+		int err = ns_first(&ns);
+		if (err)
 			return err;
-		}
 		current_ns = ns;
 	}
 	int err = ns_register(ns);
@@ -647,9 +553,19 @@ int sk_ns_current(struct sk_ns **out)
 	return 0;
 }
 
+static void ns_drop_current(void)
+{
+	struct timespec deadline;
+	ns_unregister(current_ns, sk_ns_wait_deadline(&deadline));
+	sk_ns_close(current_ns);
+	free(current_ns);
+	current_ns = NULL;
+}
+
 SK_EXPORT int shmkit_ns_use(const char *name)
 {
-	if (name && !sk_ns_name_ok(name))
+	char canon[SK_NS_CANON_MAX + 1];
+	if (name && sk_ns_canon(name, canon, sizeof(canon)))
 		return -EINVAL;
 	sk_proc_lock();
 	struct sk_ns *ns = current_ns;
@@ -657,12 +573,8 @@ SK_EXPORT int shmkit_ns_use(const char *name)
 		sk_proc_unlock();
 		return -EBUSY;
 	}
-	if (ns) {
-		ns_unregister(ns);
-		sk_ns_close(ns);
-		free(ns);
-		current_ns = NULL;
-	}
+	if (ns)
+		ns_drop_current();
 	snprintf(chosen_name, sizeof(chosen_name), "%s", name ? name : "");
 	sk_proc_unlock();
 	return 0;
@@ -673,98 +585,16 @@ SK_EXPORT const char *shmkit_ns_current(void)
 	return wanted_name();
 }
 
-SK_EXPORT int shmkit_ns_create(const char *name, unsigned mode)
+void sk_ns_forget(const char *canon)
 {
-	char obj[SK_SHM_NAME_MAX];
-	if (!sk_ns_name_ok(name) || (mode & ~0777u))
-		return -EINVAL;
-	sk_ns_reg_name(obj, sizeof(obj), name);
-	int fd = reg_create(name, obj, mode);
-	if (fd < 0)
-		return fd;
-	close(fd);
-	return 0;
-}
-
-/* Unlink every object of namespace 'name' ("shmkit.NAME.*"); returns how many. */
-static int unlink_all(const char *name)
-{
-	char prefix[SK_SHM_NAME_MAX];
-	int n = snprintf(prefix, sizeof(prefix), "shmkit.%s.", name), count = 0;
-	DIR *d = opendir(SK_SHM_DIR);
-	if (!d)
-		return -errno;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, prefix, (size_t)n) && sk_posix_unlink(e->d_name) == 0)
-			count++;
-	closedir(d);
-	return count;
-}
-
-SK_EXPORT int shmkit_ns_destroy(const char *name)
-{
-	struct sk_ns ns;
-	if (!sk_ns_name_ok(name))
-		return -EINVAL;
-	/* Poison the registry for processes that still have it mapped (they get -EPROTO), when
-	 * it is readable at all; a corrupted one is removed all the same. */
-	if (sk_ns_open(&ns, name, 0, 0) == 0) {
-		if (sk_reg_lock(&ns) == 0) {
-			/* BARRIER_PUBLISH: pairs with the acquire load in sk_reg_lock_until(). */
-			sk_store_release(&ns.hdr->version, 0);
-			sk_reg_unlock(&ns);
-		}
-		sk_ns_close(&ns);
-	}
-	int removed = unlink_all(name);
-
 	sk_proc_lock();
-	if (current_ns && !strcmp(current_ns->name, name)) {
+	if (current_ns && !strcmp(current_ns->name, canon)) {
 		current_ns->self = UINT32_MAX;
 		sk_ns_close(current_ns);
 		free(current_ns);
 		current_ns = NULL;
 	}
 	sk_proc_unlock();
-	if (removed < 0)
-		return removed;
-	return removed ? 0 : -ENOENT;
-}
-
-/* ---- limits ---- */
-
-/*
- * The kernel's values are read live, but at most every LIMITS_TTL_NS: reading four /proc files
- * costs more than the operation itself.
- */
-#define LIMITS_TTL_NS (20 * 1000 * 1000ULL)
-
-static void live_limits(struct sk_shm_limits *out)
-{
-	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-	static struct sk_shm_limits cached;
-	static uint64_t read_at;
-	uint64_t now = sk_mono_ns();
-	pthread_mutex_lock(&lock);
-	if (!read_at || now - read_at > LIMITS_TTL_NS) {
-		sk_shm_limits_read(&cached);
-		read_at = now;
-	}
-	*out = cached;
-	pthread_mutex_unlock(&lock);
-}
-
-void sk_ns_limits(struct sk_ns *ns, uint64_t *shmmax, uint64_t *shmall, uint64_t *shmmni,
-                  int *rmid_forced)
-{
-	struct sk_shm_limits l;
-	live_limits(&l);
-	const struct sk_reg_hdr *h = ns->hdr;
-	*shmmax = h->lim_shmmax ? h->lim_shmmax : l.shmmax;
-	*shmall = h->lim_shmall ? h->lim_shmall : l.shmall;
-	*shmmni = h->lim_shmmni ? h->lim_shmmni : l.shmmni;
-	*rmid_forced = h->lim_rmid_forced >= 0 ? h->lim_rmid_forced != 0 : (int)l.rmid_forced;
 }
 
 const char *sk_self_comm(void)
@@ -778,73 +608,4 @@ const char *sk_self_comm(void)
 		for_pid = pid;
 	}
 	return comm;
-}
-
-SK_EXPORT int shmkit_ns_set_limits(const char *name, const struct shmkit_ns_limits *l)
-{
-	struct sk_ns ns;
-	if (!l || l->shmmni > SK_REG_SLOTS || l->rmid_forced < -1 || l->rmid_forced > 1)
-		return -EINVAL;
-	int err = sk_ns_open(&ns, name, 1, 0666);
-	if (err)
-		return err;
-	err = sk_reg_lock(&ns);
-	if (!err) {
-		ns.hdr->lim_shmmax = l->shmmax;
-		ns.hdr->lim_shmall = l->shmall;
-		ns.hdr->lim_shmmni = l->shmmni;
-		ns.hdr->lim_rmid_forced = l->rmid_forced;
-		sk_reg_unlock(&ns);
-	}
-	sk_ns_close(&ns);
-	return err;
-}
-
-SK_EXPORT int shmkit_ns_get_limits(const char *name, struct shmkit_ns_limits *l)
-{
-	struct sk_ns ns;
-	if (!l)
-		return -EINVAL;
-	int err = sk_ns_open(&ns, name, 0, 0);
-	if (err)
-		return err;
-	err = sk_reg_lock(&ns);
-	if (!err) {
-		memset(l, 0, sizeof(*l));
-		l->shmmax = ns.hdr->lim_shmmax;
-		l->shmall = ns.hdr->lim_shmall;
-		l->shmmni = ns.hdr->lim_shmmni;
-		l->rmid_forced = ns.hdr->lim_rmid_forced;
-		sk_reg_unlock(&ns);
-	}
-	sk_ns_close(&ns);
-	return err;
-}
-
-SK_EXPORT int shmkit_ns_list(char (*names)[SHMKIT_NS_NAME_MAX + 1], size_t max)
-{
-	DIR *d = opendir(SK_SHM_DIR);
-	if (!d)
-		return -errno;
-	int count = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-		if (n <= 11 || strncmp(e->d_name, "shmkit.", 7) ||
-		    strcmp(e->d_name + n - 4, ".reg"))
-			continue;
-		char ns[SHMKIT_NS_NAME_MAX + 1];
-		size_t len = n - 11;
-		if (len > SHMKIT_NS_NAME_MAX)
-			continue;
-		memcpy(ns, e->d_name + 7, len);
-		ns[len] = '\0';
-		if (!sk_ns_name_ok(ns))
-			continue;
-		if ((size_t)count < max && names)
-			memcpy(names[count], ns, len + 1);
-		count++;
-	}
-	closedir(d);
-	return count;
 }

@@ -5,6 +5,7 @@
  * only to read a consistent table (and to run the same sweep every shmctl runs).
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "seg/seg.h"
@@ -13,7 +14,6 @@
 
 static void fill_stat(struct sk_ns *ns, const struct sk_seg_rec *g, struct shmkit_seg_stat *st)
 {
-	char obj[SK_SHM_NAME_MAX];
 	memset(st, 0, sizeof(*st));
 	sk_seg_fill_ds(g, &st->ds);
 	st->id = g->id;
@@ -21,35 +21,35 @@ static void fill_stat(struct sk_ns *ns, const struct sk_seg_rec *g, struct shmki
 	                    ns->procs[g->creator_proc - 1].state == SK_PROC_LIVE;
 	if (!st->creator_alive && g->cpid > 0)
 		st->creator_alive = sk_proc_alive(g->cpid, g->creator_start) == 1;
-	sk_ns_seg_name(obj, sizeof(obj), ns->name, g->id);
-	sk_shm_path(st->backing, sizeof(st->backing), obj);
+	snprintf(st->backing, sizeof(st->backing), SK_SHM_DIR "/shmkit.%s/%d", ns->name,
+	         (int)g->id);
 	memcpy(st->creator_comm, g->comm, sizeof(st->creator_comm));
 	st->creator_comm[sizeof(st->creator_comm) - 1] = '\0';
 }
 
 /*
- * Inspection waits at most this long for the registry lock, so that a member stopped while
- * holding it (SIGSTOP, a debugger) cannot hang a listing: -ETIMEDOUT instead.
+ * Open ns without joining it and take its lock, waiting at most the process-wide wait
+ * (shmkit_ns_set_wait), so that a member stopped while holding the lock (SIGSTOP, a debugger,
+ * a forged lock word) cannot hang a listing: -ETIMEDOUT instead. Returns how many segments the
+ * sweep destroyed, or -errno (the lock is then not held).
  */
-#define INSPECT_WAIT_NS (5ULL * 1000 * 1000 * 1000)
-
-/* Open ns without joining it and take its lock. */
 static int open_locked(struct sk_ns *ns, const char *name)
 {
 	struct timespec deadline;
-	int err = sk_ns_open(ns, name, 0, 0);
+	int err = sk_ns_open(ns, name, 0);
 	if (err)
 		return err;
-	sk_deadline_after(&deadline, INSPECT_WAIT_NS);
-	err = sk_reg_lock_until(ns, &deadline);
+	err = sk_reg_lock_until(ns, sk_ns_wait_deadline(&deadline));
 	if (err) {
 		sk_ns_close(ns);
 		return err;
 	}
-	/* The same collection every shmctl does first; returns how many segments it destroyed. */
+	/* The same collection every shmctl does first. in_use is a derived field of untrusted
+	 * memory: never let a forged value turn the count into an error. */
 	uint32_t before = ns->hdr->in_use;
 	sk_reg_sweep(ns);
-	return before > ns->hdr->in_use ? (int)(before - ns->hdr->in_use) : 0;
+	uint32_t after = ns->hdr->in_use;
+	return before > after && before - after <= SK_REG_SLOTS ? (int)(before - after) : 0;
 }
 
 static void close_locked(struct sk_ns *ns)
@@ -122,6 +122,9 @@ SK_EXPORT int shmkit_ns_gc(const char *name)
 	int destroyed = open_locked(&ns, name);
 	if (destroyed < 0)
 		return destroyed;
+	/* Objects no slot claims (left by crashes or by others' failed removals): ours go. */
+	sk_backing_orphans(&ns);
+	sk_backing_sweep_dir(&ns);
 	close_locked(&ns);
 	return destroyed;
 }

@@ -2,8 +2,9 @@
 /*
  * sysv registry: the user-space counterpart of the kernel's shm_ids table.
  *
- * One namespace = one registry object /dev/shm/shmkit.NS.reg, mapped MAP_SHARED by every
- * process using the namespace, plus one backing object /dev/shm/shmkit.NS.ID per segment.
+ * One namespace = one directory /dev/shm/shmkit.NS (nsdir.c) holding the registry "reg",
+ * mapped MAP_SHARED by every process using the namespace, and one backing object "ID" per
+ * segment (backing.c).
  *
  * Layout (fixed; the same for 32- and 64-bit processes):
  *
@@ -21,10 +22,15 @@
  * operation therefore leaves facts that are each either old or new, never torn in a way the
  * repair cannot settle (see the state machines in ns.c and shm.c).
  *
- * Liveness. A process that uses the namespace owns a proc record and holds an OFD lock on
- * byte SK_REG_LOCK_BASE + its index of the registry file, through an O_CLOEXEC descriptor.
- * The kernel drops that lock when the process exits, is killed or execs; then the record is
- * dead and its attachment records are collected (sk_reg_sweep). PIDs are never trusted alone.
+ * Liveness. A process that uses the namespace owns a proc record and holds the liveness token
+ * (sys/live.c) at byte SK_REG_LOCK_BASE + its index of the registry file, through a carrier
+ * that nothing else holds: not the registry's mapping, not a fork child. The kernel drops the
+ * token when the process exits, is killed or execs; then the record is dead and its
+ * attachment records are collected (sk_reg_sweep). PIDs are never trusted alone.
+ *
+ * Trust. Everything here may have been written by a hostile member of a shared namespace:
+ * it is read as untrusted input (bounds, states) and never decides what this process does to
+ * a file, beyond naming, within the namespace's directory, the one object a slot may name.
  */
 #ifndef SHMKIT_SYSV_REGISTRY_H
 #define SHMKIT_SYSV_REGISTRY_H
@@ -35,15 +41,21 @@
 
 #include "internal/atomic.h"
 #include "internal/compiler.h"
+#include "seg/seg.h"
 #include "shmkit.h"
 
 #define SK_REG_MAGIC   0x4b4d4853u /* "SHMK" */
-#define SK_REG_VERSION 1u
+#define SK_REG_VERSION 2u
 
-#define SK_REG_SLOTS SHMKIT_NS_MAX_SEGMENTS /* kernel's IPCMNI */
-#define SK_REG_PROCS 4096u
-#define SK_REG_ATTS  65536u
-#define SK_REG_HASH  65536u /* power of two, twice the slots: short probes */
+#define SK_REG_SLOTS   SHMKIT_NS_MAX_SEGMENTS /* kernel's IPCMNI */
+#define SK_REG_PROCS   4096u
+#define SK_REG_ATTS    65536u
+#define SK_REG_HASH    65536u /* power of two, twice the slots: short probes */
+#define SK_REG_ORPHANS 64u    /* objects another member must remove (backing.c) */
+
+#define SK_REG_NAME     "reg"
+#define SK_NS_CANON_MAX SHMKIT_NS_NAME_MAX /* "default.4294967294" fits */
+#define SK_NS_PATH_MAX  (sizeof(SK_SHM_DIR "/shmkit.") + SK_NS_CANON_MAX + 16)
 
 #define SK_IDX_BITS  15 /* id = seq << 15 | idx, like the kernel without ipcmni_extend */
 #define SK_IDX_MASK  ((1u << SK_IDX_BITS) - 1)
@@ -73,6 +85,11 @@
 #define SK_HASH_EMPTY 0u
 #define SK_HASH_TOMB  0xffffffffu
 
+struct sk_orphan {
+	int32_t id;     /* the object "ID" that its owner should remove */
+	uint32_t owner; /* its owner when the removal failed (a hint: who should try) */
+};
+
 struct sk_reg_hdr {
 	SK_ATOMIC(uint32_t) magic;
 	SK_ATOMIC(uint32_t) version; /* written last at creation: see BARRIER_PUBLISH in ns.c */
@@ -93,9 +110,14 @@ struct sk_reg_hdr {
 	uint32_t atts_hi;  /* 1 + highest attachment record ever used (bound for scans) */
 	uint32_t slots_hi; /* 1 + highest slot ever used (bound for scans) */
 	char name[72];
-	uint8_t reserved[4096 - 200];
+	int32_t next_id;   /* shm_next_id: the id the next segment gets, -1 for none */
+	uint32_t norphans; /* entries of orphans in use */
+	struct sk_orphan orphans[SK_REG_ORPHANS];
+	uint8_t reserved[4096 - 208 - 8 * SK_REG_ORPHANS];
 };
 SK_ASSERT_SIZE(struct sk_reg_hdr, 4096);
+SK_ASSERT_OFFSET(struct sk_reg_hdr, next_id, 200);
+SK_ASSERT_OFFSET(struct sk_reg_hdr, orphans, 208);
 SK_ASSERT_OFFSET(struct sk_reg_hdr, lock, 40);
 SK_ASSERT_OFFSET(struct sk_reg_hdr, lim_shmmax, 72);
 SK_ASSERT_OFFSET(struct sk_reg_hdr, name, 128);
@@ -165,12 +187,18 @@ struct sk_local_att {
 
 /* A namespace as this process sees it. */
 struct sk_ns {
-	char name[SHMKIT_NS_NAME_MAX + 1];
-	int fd; /* registry; holds our liveness lock (O_CLOEXEC), placed high (SK_FD_FLOOR) */
+	char name[SK_NS_CANON_MAX + 1]; /* canonical: "default" is "default.EUID" */
+	int dirfd;                      /* its directory (O_PATH), checked at open (nsdir.c) */
+	dev_t dev;                      /* the directory's filesystem: every object is on it */
+	ino_t dir_ino;                  /* the directory, to notice when dirfd was closed */
+	uid_t owner;   /* the directory's owner, the namespace's owner (a kernel fact) */
+	int fd;        /* carrier of our liveness token (sys/live.c): never mapped, high */
 	dev_t reg_dev; /* the registry file, to notice when fd was closed or reused */
 	ino_t reg_ino;
 	uint64_t fd_checked; /* when fd was last seen to be the registry (CLOCK_MONOTONIC ns) */
 	int fd_bad;          /* a sweep found fd is not the registry any more */
+	int rejoin;          /* registered in the parent, not here: a fork whose preparation
+	                        failed, or a descriptor the process closed (ns.c) */
 	size_t size;
 	struct sk_reg_hdr *hdr;
 	struct sk_proc_rec *procs;
@@ -195,16 +223,57 @@ struct sk_ns {
 /* Close the kept descriptor of the last created segment, if any. Process lock held. */
 void sk_ns_drop_fresh(struct sk_ns *ns);
 
-/* ---- ns.c: namespaces, processes, locking, repair ---- */
-/* Validate a namespace name; build "shmkit.NS.reg" / "shmkit.NS.ID" object names. */
+/* ---- nsdir.c: where namespaces live, and whom they trust ---- */
+/* Validate a user-given namespace name ([A-Za-z0-9_-], 1..SHMKIT_NS_NAME_MAX). */
 int sk_ns_name_ok(const char *name);
-void sk_ns_reg_name(char *buf, size_t len, const char *ns);
-void sk_ns_seg_name(char *buf, size_t len, const char *ns, int32_t id);
-
-/* Open (creating it if asked) and map a registry; does not register this process. */
-int sk_ns_open(struct sk_ns *ns, const char *name, int create, unsigned mode);
+/* The canonical name: "default" -> "default.EUID"; "default.UID" and valid names as they are. */
+int sk_ns_canon(const char *name, char *out, size_t len);
+void sk_ns_dir_path(char *buf, size_t len, const char *canon);
+/* The name of segment id's backing object inside the namespace's directory. */
+void sk_ns_seg_name(char *buf, size_t len, int32_t id);
+/*
+ * Open (creating a private one on first use if asked) and map a namespace, checking its
+ * directory and registry; does not register this process. in: what was found (owner, why it
+ * was refused). -ENOENT, -EACCES (not a member, squatted, unsafe), -EBADMSG, -EPROTO.
+ */
+int sk_ns_open_info(struct sk_ns *ns, const char *name, int create, struct shmkit_ns_info *in);
+int sk_ns_open(struct sk_ns *ns, const char *name, int create);
 void sk_ns_close(struct sk_ns *ns);
+/* dirfd is still the namespace's directory, or a new descriptor of it is found (the process
+ * closed it). 0 or -EPROTO (the namespace is gone). */
+int sk_ns_dir_check(struct sk_ns *ns);
+/* Call fn for every entry of directory dir (relative to dirfd) but . and ..; returns the sum
+ * of what fn returned, or -errno. */
+int sk_ns_dir_each(int dirfd, const char *dir, int (*fn)(int dfd, const char *name, void *arg),
+                   void *arg);
+/* Remove namespace canon's directory and everything in it. */
+int sk_ns_rmdir(const char *canon);
+/* 1 if the caller administers ns: the directory's owner, or CAP_SYS_ADMIN. */
+int sk_ns_is_admin(const struct sk_ns *ns);
 
+/* ---- ns.c: processes, locking ---- */
+/* This process's namespace, if it is canon, is gone: forget it (after shmkit_ns_destroy). */
+void sk_ns_forget(const char *canon);
+
+/* ---- backing.c: the segments' objects ---- */
+/* Create segment id's object with exactly mode: a descriptor, or -errno (-EEXIST: squatted). */
+int sk_backing_create(struct sk_ns *ns, int32_t id, uint64_t size, mode_t mode);
+/* Open live segment g's object for mapping, checked; *len = the bytes to map. -EIDRM if it is
+ * gone or is not what the registry says. */
+int sk_backing_open(struct sk_ns *ns, const struct sk_seg_rec *g, int rdonly, size_t *len);
+/* Remove segment id's object; one this process may not remove is left to its owner. */
+int sk_backing_unlink(struct sk_ns *ns, int32_t id);
+/* Remove the objects left to this process by others (the registry's orphan table). */
+void sk_backing_orphans(struct sk_ns *ns);
+/* Remove every object no live slot claims (shmkit_ns_gc). Returns how many. */
+int sk_backing_sweep_dir(struct sk_ns *ns);
+/* IPC_SET: re-permission g's object for the new uid, gid and mode. */
+void sk_backing_perms(struct sk_ns *ns, const struct sk_seg_rec *g, uid_t uid, gid_t gid,
+                      mode_t mode);
+/* Bytes the object occupies (SHM_INFO's rss). */
+uint64_t sk_backing_bytes(struct sk_ns *ns, int32_t id);
+
+/* ---- the registry lock ---- */
 /*
  * The namespace of this process's shmkit_shm* calls, registered and ready; called with the
  * process lock (sk_proc_lock) held. -errno on failure.
@@ -220,6 +289,9 @@ int sk_reg_lock(struct sk_ns *ns);
 /* The same with an absolute CLOCK_MONOTONIC deadline (NULL: none): -ETIMEDOUT. */
 int sk_reg_lock_until(struct sk_ns *ns, const struct timespec *abs);
 void sk_reg_unlock(struct sk_ns *ns);
+/* The deadline for calls that must not wait forever (inspection, administration, exit):
+ * now + the process-wide wait (shmkit_ns_set_wait); NULL when it is unlimited. */
+const struct timespec *sk_ns_wait_deadline(struct timespec *abs);
 /* Recompute every derived field from the facts. Registry lock held. */
 void sk_reg_repair(struct sk_ns *ns);
 /* Collect dead processes' attachments (and destroy what that frees). Lock held. */

@@ -40,43 +40,6 @@
 #define S_IWUGO      (S_IWUSR | S_IWGRP | S_IWOTH)
 #define S_IXUGO      (S_IXUSR | S_IXGRP | S_IXOTH)
 
-/*
- * Lock pages as they are faulted in (MLOCK_ONFAULT), like the kernel's SHM_LOCK, which marks
- * the segment unevictable without populating it. System calls, because sanitizer runtimes
- * turn the libc functions into no-ops.
- */
-#ifndef MLOCK_ONFAULT
-#define MLOCK_ONFAULT 0x01
-#endif
-static void sk_mlock(void *addr, size_t len, int lock)
-{
-	if (lock)
-		syscall(SYS_mlock2, addr, len, MLOCK_ONFAULT);
-	else
-		syscall(SYS_munlock, addr, len);
-}
-
-static int has_cap(int cap)
-{
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[2];
-	if (syscall(SYS_capget, &hdr, data) < 0)
-		return 0;
-	return (data[cap / 32].effective >> (cap % 32)) & 1;
-}
-
-static int in_group(gid_t gid)
-{
-	if (getegid() == gid)
-		return 1;
-	gid_t groups[256];
-	int n = getgroups(256, groups);
-	for (int i = 0; i < n; i++)
-		if (groups[i] == gid)
-			return 1;
-	return 0;
-}
-
 /* The kernel's ipcperms(): flag holds S_IRUGO/S_IWUGO/S_IXUGO style bits. 0 or -EACCES. */
 static int ipcperms(const struct sk_seg_rec *g, int flag)
 {
@@ -87,9 +50,9 @@ static int ipcperms(const struct sk_seg_rec *g, int flag)
 	unsigned granted = g->mode;
 	if (euid == g->cuid || euid == g->uid)
 		granted >>= 6;
-	else if (in_group(g->cgid) || in_group(g->gid))
+	else if (sk_in_group(g->cgid) || sk_in_group(g->gid))
 		granted >>= 3;
-	if ((requested & ~granted & 7) && !has_cap(CAP_IPC_OWNER))
+	if ((requested & ~granted & 7) && !sk_has_cap(CAP_IPC_OWNER))
 		return -EACCES;
 	return 0;
 }
@@ -114,21 +77,29 @@ static int op_lock(struct sk_ns *ns)
 	return r;
 }
 
-/* Run fn in this process's namespace: process lock, then registry lock (with the sweep). */
-static int in_namespace(int (*fn)(struct sk_ns *ns, void *arg), void *arg)
+/*
+ * Enter this process's namespace for one operation: the process lock (local attachment list),
+ * then the registry lock with the sweep, then objects others left for us to remove.
+ */
+static int ns_enter(struct sk_ns **ns)
 {
-	struct sk_ns *ns;
 	sk_proc_lock();
-	int r = sk_ns_current(&ns);
-	if (!r) {
-		r = op_lock(ns);
-		if (!r) {
-			r = fn(ns, arg);
-			sk_reg_unlock(ns);
-		}
+	int r = sk_ns_current(ns);
+	if (!r)
+		r = op_lock(*ns);
+	if (r) {
+		sk_proc_unlock();
+		return r;
 	}
+	if (SK_UNLIKELY((*ns)->hdr->norphans))
+		sk_backing_orphans(*ns);
+	return 0;
+}
+
+static void ns_leave(struct sk_ns *ns)
+{
+	sk_reg_unlock(ns);
 	sk_proc_unlock();
-	return r;
 }
 
 static int ret_errno(int err)
@@ -138,29 +109,6 @@ static int ret_errno(int err)
 }
 
 /* ---- shmget ---- */
-
-/*
- * The backing object of a new segment. No one looks for it before its slot is LIVE, so it
- * needs no publish step (sk_posix_create's O_TMPFILE + link), just O_EXCL and the exact mode.
- */
-static int backing_create(const char *obj, uint64_t size, mode_t mode)
-{
-	char path[SK_SHM_NAME_MAX + 16];
-	uint64_t page = sk_page_size();
-	int err = sk_shm_path(path, sizeof(path), obj);
-	if (err)
-		return err;
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0);
-	if (fd < 0)
-		return -errno;
-	if (fchmod(fd, mode) < 0 || ftruncate(fd, (off_t)(sk_pages(size, page) * page)) < 0) {
-		err = -errno;
-		unlink(path);
-		close(fd);
-		return err;
-	}
-	return fd;
-}
 
 /*
  * The kernel charges a new segment's pages to the commit accounting (shmem_acct_size), unless
@@ -210,8 +158,8 @@ static int newseg(struct sk_ns *ns, key_t key, size_t size, int flg)
 	if (flg & SHM_HUGETLB) {
 		/* Huge pages need CAP_IPC_LOCK or vm.hugetlb_shm_group membership, then pages. */
 		uint64_t grp = 0;
-		if (!has_cap(CAP_IPC_LOCK) &&
-		    (sk_read_u64_file("/proc/sys/vm/hugetlb_shm_group", &grp) || !in_group(grp)))
+		if (!sk_has_cap(CAP_IPC_LOCK) &&
+		    (sk_read_u64_file("/proc/sys/vm/hugetlb_shm_group", &grp) || !sk_in_group(grp)))
 			return -EPERM;
 		return -ENOMEM; /* no hugetlbfs backing in the user-space model */
 	}
@@ -238,14 +186,7 @@ static int newseg(struct sk_ns *ns, key_t key, size_t size, int flg)
 	ns->hdr->in_use++;
 	SK_CRASH_POINT();
 
-	char obj[SK_SHM_NAME_MAX];
-	sk_ns_seg_name(obj, sizeof(obj), ns->name, id);
-	int fd = backing_create(obj, size, (mode_t)(flg & 0777));
-	if (fd == -EEXIST) {
-		/* Left by a crash that a repair has not seen: it is not anyone's segment. */
-		sk_posix_unlink(obj);
-		fd = backing_create(obj, size, (mode_t)(flg & 0777));
-	}
+	int fd = sk_backing_create(ns, id, size, (mode_t)(flg & 0777));
 	if (fd < 0) {
 		ns->hdr->in_use--;
 		g->state = SK_SEG_FREE;
@@ -294,22 +235,14 @@ static int do_shmget(struct sk_ns *ns, key_t key, size_t size, int flg)
 	return err ? err : g->id;
 }
 
-struct get_args {
-	key_t key;
-	size_t size;
-	int flg;
-};
-
-static int get_in(struct sk_ns *ns, void *arg)
-{
-	const struct get_args *a = arg;
-	return do_shmget(ns, a->key, a->size, a->flg);
-}
-
 SK_EXPORT int shmkit_shmget(key_t key, size_t size, int shmflg)
 {
-	struct get_args a = {key, size, shmflg};
-	int r = in_namespace(get_in, &a);
+	struct sk_ns *ns;
+	int r = ns_enter(&ns);
+	if (!r) {
+		r = do_shmget(ns, key, size, shmflg);
+		ns_leave(ns);
+	}
 	return r < 0 ? ret_errno(r) : r;
 }
 
@@ -410,18 +343,17 @@ static int do_shmat(struct sk_ns *ns, int shmid, uintptr_t addr, int flg, int fi
 		return -ENOMEM;
 
 	int fd;
+	size_t len = (size_t)sk_pages(g->segsz, sk_page_size()) * sk_page_size();
 	if (ns->fresh_fd >= 0 && ns->fresh_id == shmid && !(flg & SHM_RDONLY)) {
-		fd = ns->fresh_fd; /* just created by us, O_RDWR */
+		fd = ns->fresh_fd; /* just created by us, O_RDWR, of exactly len bytes */
 		ns->fresh_fd = -1;
 	} else {
-		char obj[SK_SHM_NAME_MAX];
 		sk_ns_drop_fresh(ns);
-		sk_ns_seg_name(obj, sizeof(obj), ns->name, g->id);
-		fd = sk_posix_open(obj, flg & SHM_RDONLY);
+		/* The object's own size, checked against the registry's: see backing.c. */
+		fd = sk_backing_open(ns, g, flg & SHM_RDONLY, &len);
 		if (fd < 0)
-			return fd == -ENOENT ? -EIDRM : fd;
+			return fd;
 	}
-	size_t len = (size_t)sk_pages(g->segsz, sk_page_size()) * sk_page_size();
 	unsigned mf =
 	    ((flg & SHM_RDONLY) ? SK_MAP_RDONLY : 0) | ((flg & SHM_EXEC) ? SK_MAP_EXEC : 0);
 	if (fixed)
@@ -444,8 +376,7 @@ static int do_shmat(struct sk_ns *ns, int shmid, uintptr_t addr, int flg, int fi
 		return err == -EEXIST ? -EINVAL : err;
 	}
 	if (g->mode & SK_SHM_LOCKED)
-		sk_mlock(*out, len,
-		         1); /* best effort: the kernel locks the segment, not a mapping */
+		sk_mlock_onfault(*out, len, 1); /* best effort: the kernel locks the segment */
 	SK_CRASH_POINT();
 
 	int a = sk_att_add(ns, ns->self, (uint32_t)idx, g->id, ns->pid);
@@ -470,19 +401,6 @@ static int do_shmat(struct sk_ns *ns, int shmid, uintptr_t addr, int flg, int fi
 	return 0;
 }
 
-struct at_args {
-	int shmid;
-	uintptr_t addr;
-	int flg, fixed;
-	void *out;
-};
-
-static int at_in(struct sk_ns *ns, void *arg)
-{
-	struct at_args *a = arg;
-	return do_shmat(ns, a->shmid, a->addr, a->flg, a->fixed, &a->out);
-}
-
 SK_EXPORT void *shmkit_shmat(int shmid, const void *shmaddr, int shmflg)
 {
 	uintptr_t addr = (uintptr_t)shmaddr;
@@ -502,15 +420,19 @@ SK_EXPORT void *shmkit_shmat(int shmid, const void *shmaddr, int shmflg)
 		return (void *)(intptr_t)ret_errno(-EINVAL);
 	}
 
-	struct at_args a = {shmid, addr, shmflg, fixed, NULL};
-	int r = in_namespace(at_in, &a);
-	return r < 0 ? (void *)(intptr_t)ret_errno(r) : a.out;
+	struct sk_ns *ns;
+	void *out = NULL;
+	int r = ns_enter(&ns);
+	if (!r) {
+		r = do_shmat(ns, shmid, addr, shmflg, fixed, &out);
+		ns_leave(ns);
+	}
+	return r < 0 ? (void *)(intptr_t)ret_errno(r) : out;
 }
 
 /* Detach the attachment that starts at addr: every piece of it (see struct sk_local_att). */
-static int dt_in(struct sk_ns *ns, void *arg)
+static int do_shmdt(struct sk_ns *ns, uintptr_t addr)
 {
-	uintptr_t addr = *(uintptr_t *)arg;
 	size_t k = ns->nlocal;
 	sk_ns_drop_fresh(ns);
 	for (size_t j = 0; j < ns->nlocal; j++)
@@ -540,7 +462,12 @@ SK_EXPORT int shmkit_shmdt(const void *shmaddr)
 	uintptr_t addr = (uintptr_t)shmaddr;
 	if (addr & (sk_page_size() - 1))
 		return ret_errno(-EINVAL);
-	int r = in_namespace(dt_in, &addr);
+	struct sk_ns *ns;
+	int r = ns_enter(&ns);
+	if (!r) {
+		r = do_shmdt(ns, addr);
+		ns_leave(ns);
+	}
 	return r < 0 ? ret_errno(r) : 0;
 }
 
@@ -609,22 +536,16 @@ static int do_shm_info(struct sk_ns *ns, struct shm_info *info)
 	/* Resident pages: what tmpfs has allocated to the backing objects (no swap here). */
 	uint64_t page = sk_page_size(), rss = 0;
 	uint32_t hi = ns->hdr->slots_hi < SK_REG_SLOTS ? ns->hdr->slots_hi : SK_REG_SLOTS;
-	for (uint32_t s = 0; s < hi; s++) {
-		char obj[SK_SHM_NAME_MAX], path[SK_SHM_NAME_MAX + 16];
-		struct stat st;
-		if (ns->segs[s].state != SK_SEG_LIVE)
-			continue;
-		sk_ns_seg_name(obj, sizeof(obj), ns->name, ns->segs[s].id);
-		if (sk_shm_path(path, sizeof(path), obj) == 0 && stat(path, &st) == 0)
-			rss += (uint64_t)st.st_blocks * 512 / page;
-	}
+	for (uint32_t s = 0; s < hi; s++)
+		if (ns->segs[s].state == SK_SEG_LIVE)
+			rss += sk_backing_bytes(ns, ns->segs[s].id) / page;
 	info->shm_rss = rss;
 	return max_idx(ns);
 }
 
 static int do_lock(struct sk_ns *ns, struct sk_seg_rec *g, uint32_t idx, int lock)
 {
-	if (!has_cap(CAP_IPC_LOCK)) {
+	if (!sk_has_cap(CAP_IPC_LOCK)) {
 		if (!is_owner(g))
 			return -EPERM;
 		struct rlimit rl;
@@ -642,99 +563,15 @@ static int do_lock(struct sk_ns *ns, struct sk_seg_rec *g, uint32_t idx, int loc
 		if (ns->local[k].idx != idx || ns->local[k].id != g->id)
 			continue;
 		/* Best effort, like the kernel's lock, which is on the segment, not the mapping. */
-		if (lock)
-			sk_mlock((void *)ns->local[k].addr, ns->local[k].len, 1);
-		else
-			sk_mlock((void *)ns->local[k].addr, ns->local[k].len, 0);
+		sk_mlock_onfault((void *)ns->local[k].addr, ns->local[k].len, lock);
 	}
 	g->mode = lock ? (g->mode | SK_SHM_LOCKED) : (g->mode & ~SK_SHM_LOCKED);
 	return 0;
 }
 
-/*
- * Keep the kernel's enforcement of data access in step with ipcperms after IPC_SET.
- *
- * The backing object is given to the segment's non-root owner (uid, or cuid when uid is root)
- * and group gid where that is permitted (root; a non-root owner keeps the object's current
- * owner), so that a later owner can change it in turn. Then a POSIX ACL states ipcperms' classes:
- * the owner bits for uid and cuid, the group bits for gid and cgid, the other bits for everyone
- * else. An object owner or group that is no longer among them gets what ipcperms would give it,
- * approximated by the other bits. Only the object's owner or root may set the ACL; if neither, the
- * registry's check still applies and the object keeps its old permissions (docs/design.md).
- */
-struct acl_entry {
-	uint16_t tag, perm;
-	uint32_t id;
-};
-
-#define ACL_USER_OBJ  0x01
-#define ACL_USER      0x02
-#define ACL_GROUP_OBJ 0x04
-#define ACL_GROUP     0x08
-#define ACL_MASK      0x10
-#define ACL_OTHER     0x20
-#define ACL_NO_ID     UINT32_MAX
-
-static void backing_perms(struct sk_ns *ns, const struct sk_seg_rec *g)
-{
-	char obj[SK_SHM_NAME_MAX], path[SK_SHM_NAME_MAX + 16];
-	struct stat st;
-	sk_ns_seg_name(obj, sizeof(obj), ns->name, g->id);
-	if (sk_shm_path(path, sizeof(path), obj))
-		return;
-	/* Root may re-permission any object; a non-root owner only its own. So the object goes
-	 * to the non-root one of uid and cuid (uid when both are), who may then IPC_SET it. */
-	uid_t want = g->uid != 0 ? g->uid : g->cuid;
-	if (chown(path, want, g->gid) < 0 && chown(path, (uid_t)-1, g->gid) < 0) {
-		/* not permitted: the object keeps its owner and group, the ACL covers the rest */
-	}
-	if (stat(path, &st) < 0)
-		return;
-	uint16_t own = (g->mode >> 6) & 7, grp = (g->mode >> 3) & 7, oth = g->mode & 7;
-	uint32_t fuid = st.st_uid, fgid = st.st_gid;
-	struct acl_entry e[8];
-	int n = 0, named = 0;
-	e[n++] = (struct acl_entry){ACL_USER_OBJ, fuid == g->uid || fuid == g->cuid ? own : oth,
-	                            ACL_NO_ID};
-	uint32_t users[2] = {g->uid, g->cuid};
-	for (int i = 0; i < 2; i++)
-		if (users[i] != fuid && (i == 0 || users[1] != users[0]))
-			e[n++] = (struct acl_entry){ACL_USER, own, users[i]}, named++;
-	e[n++] = (struct acl_entry){ACL_GROUP_OBJ, fgid == g->gid || fgid == g->cgid ? grp : oth,
-	                            ACL_NO_ID};
-	uint32_t groups[2] = {g->gid, g->cgid};
-	for (int i = 0; i < 2; i++)
-		if (groups[i] != fgid && (i == 0 || groups[1] != groups[0]))
-			e[n++] = (struct acl_entry){ACL_GROUP, grp, groups[i]}, named++;
-	if (named) {
-		uint16_t mask = 0;
-		for (int i = 1; i < n; i++)
-			mask |= e[i].perm;
-		e[n++] = (struct acl_entry){ACL_MASK, mask, ACL_NO_ID};
-	}
-	e[n++] = (struct acl_entry){ACL_OTHER, oth, ACL_NO_ID};
-	/* The kernel wants entries sorted by tag, then id. */
-	for (int i = 1; i < n; i++)
-		for (int j = i; j > 0 && (e[j - 1].tag > e[j].tag ||
-		                          (e[j - 1].tag == e[j].tag && e[j - 1].id > e[j].id));
-		     j--) {
-			struct acl_entry t = e[j];
-			e[j] = e[j - 1];
-			e[j - 1] = t;
-		}
-	char buf[4 + sizeof(e)];
-	uint32_t version = 2; /* POSIX_ACL_XATTR_VERSION */
-	memcpy(buf, &version, 4);
-	memcpy(buf + 4, e, (size_t)n * sizeof(e[0]));
-	if (setxattr(path, "system.posix_acl_access", buf, 4 + (size_t)n * sizeof(e[0]), 0) < 0 &&
-	    chmod(path, g->mode & 0777) < 0) {
-		/* neither the object's owner nor root: the registry's check still applies */
-	}
-}
-
 static int do_set(struct sk_ns *ns, struct sk_seg_rec *g, const struct shmid_ds *in)
 {
-	if (!is_owner(g) && !has_cap(CAP_SYS_ADMIN))
+	if (!is_owner(g) && !sk_has_cap(CAP_SYS_ADMIN))
 		return -EPERM;
 	if (in->shm_perm.uid == (uid_t)-1 || in->shm_perm.gid == (gid_t)-1)
 		return -EINVAL;
@@ -742,7 +579,8 @@ static int do_set(struct sk_ns *ns, struct sk_seg_rec *g, const struct shmid_ds 
 	g->gid = in->shm_perm.gid;
 	g->mode = (g->mode & ~0777u) | (in->shm_perm.mode & 0777u);
 	g->ctime = sk_real_sec();
-	backing_perms(ns, g);
+	/* The kernel's checks follow, from the caller's own values (never the registry's). */
+	sk_backing_perms(ns, g, in->shm_perm.uid, in->shm_perm.gid, in->shm_perm.mode & 0777u);
 	return 0;
 }
 
@@ -779,7 +617,7 @@ static int do_shmctl(struct sk_ns *ns, int shmid, int cmd, struct shmid_ds *buf)
 	case IPC_SET:
 		return do_set(ns, g, buf);
 	case IPC_RMID:
-		if (!is_owner(g) && !has_cap(CAP_SYS_ADMIN))
+		if (!is_owner(g) && !sk_has_cap(CAP_SYS_ADMIN))
 			return -EPERM;
 		if (g->nattch == 0) {
 			sk_seg_destroy(ns, (uint32_t)idx);
@@ -815,20 +653,6 @@ static int cmd_known(int cmd)
 	return 0;
 }
 
-struct ctl_args {
-	int shmid, cmd;
-	struct shmid_ds *buf;
-};
-
-static int ctl_in(struct sk_ns *ns, void *arg)
-{
-	const struct ctl_args *a = arg;
-	int r = do_shmctl(ns, a->shmid, a->cmd, a->buf);
-	if (a->cmd == IPC_SET || a->cmd == IPC_RMID || a->cmd == SHM_LOCK || a->cmd == SHM_UNLOCK)
-		ns->hdr->ops++;
-	return r;
-}
-
 SK_EXPORT int shmkit_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
 	if (cmd < 0 || shmid < 0)
@@ -840,8 +664,14 @@ SK_EXPORT int shmkit_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 #endif
 	if (!cmd_known(cmd))
 		return ret_errno(-EINVAL);
-	struct ctl_args a = {shmid, cmd, buf};
-	int r = in_namespace(ctl_in, &a);
+	struct sk_ns *ns;
+	int r = ns_enter(&ns);
+	if (!r) {
+		r = do_shmctl(ns, shmid, cmd, buf);
+		if (cmd == IPC_SET || cmd == IPC_RMID || cmd == SHM_LOCK || cmd == SHM_UNLOCK)
+			ns->hdr->ops++;
+		ns_leave(ns);
+	}
 	return r < 0 ? ret_errno(r) : r;
 }
 

@@ -91,10 +91,29 @@ static int find_free(struct sk_ns *ns, uint32_t from, uint32_t max)
 	return -1;
 }
 
+/*
+ * shm_next_id asks for an id: its sequence number, and the first free index from its index
+ * on (idr_alloc), leaving the cyclic cursor and the sequence alone. Used once, success or not.
+ */
+static int32_t id_requested(struct sk_ns *ns, uint32_t *idx_out)
+{
+	struct sk_reg_hdr *h = ns->hdr;
+	uint32_t want = (uint32_t)h->next_id;
+	int idx = find_free(ns, want & SK_IDX_MASK, SK_REG_SLOTS - 1);
+	if (idx < 0) {
+		h->next_id = -1;
+		return -ENOSPC;
+	}
+	*idx_out = (uint32_t)idx;
+	return (int32_t)((want >> SK_IDX_BITS) << SK_IDX_BITS | (uint32_t)idx);
+}
+
 /* Choose the next idx and the id it gets; nothing is committed (sk_id_commit does). */
 int32_t sk_id_next(struct sk_ns *ns, uint32_t *idx_out)
 {
 	struct sk_reg_hdr *h = ns->hdr;
+	if (h->next_id >= 0)
+		return id_requested(ns, idx_out);
 	uint32_t max_idx = h->in_use * 3 / 2;
 	if (max_idx < SK_MIN_CYCLE)
 		max_idx = SK_MIN_CYCLE;
@@ -118,9 +137,13 @@ int32_t sk_id_next(struct sk_ns *ns, uint32_t *idx_out)
 void sk_id_commit(struct sk_ns *ns, uint32_t idx, int32_t id)
 {
 	struct sk_reg_hdr *h = ns->hdr;
-	h->seq = (uint32_t)id >> SK_IDX_BITS;
-	h->last_idx = (int32_t)idx;
-	h->idr_next = idx + 1;
+	if (h->next_id >= 0) {
+		h->next_id = -1; /* id_requested() chose it */
+	} else {
+		h->seq = (uint32_t)id >> SK_IDX_BITS;
+		h->last_idx = (int32_t)idx;
+		h->idr_next = idx + 1;
+	}
 	if (h->slots_hi < idx + 1)
 		h->slots_hi = idx + 1;
 }
@@ -205,7 +228,6 @@ void sk_att_release(struct sk_ns *ns, uint32_t att, pid_t pid)
 
 void sk_seg_destroy(struct sk_ns *ns, uint32_t idx)
 {
-	char obj[SK_SHM_NAME_MAX];
 	struct sk_seg_rec *g = &ns->segs[idx];
 	if (g->state == SK_SEG_LIVE) {
 		if (g->key != IPC_PRIVATE && !(g->mode & SK_SHM_DEST))
@@ -216,8 +238,9 @@ void sk_seg_destroy(struct sk_ns *ns, uint32_t idx)
 	/* BUSY first: a crash before the slot is FREE leaves a state the repair finishes. */
 	g->state = SK_SEG_BUSY;
 	SK_CRASH_POINT();
-	sk_ns_seg_name(obj, sizeof(obj), ns->name, g->id);
-	sk_posix_unlink(obj);
+	/* A slot names only its own object: a forged id cannot make us remove another's. */
+	if (((uint32_t)g->id & SK_IDX_MASK) == idx)
+		sk_backing_unlink(ns, g->id);
 	SK_CRASH_POINT();
 	if (ns->hdr->in_use)
 		ns->hdr->in_use--;
@@ -229,7 +252,6 @@ void sk_seg_destroy(struct sk_ns *ns, uint32_t idx)
 void sk_reg_repair(struct sk_ns *ns)
 {
 	struct sk_reg_hdr *h = ns->hdr;
-	char obj[SK_SHM_NAME_MAX];
 	uint64_t page = sk_page_size();
 	uint32_t in_use = 0, slots_hi = 0, procs_hi = 0, atts_hi = 0;
 	uint64_t tot = 0;
@@ -251,10 +273,8 @@ void sk_reg_repair(struct sk_ns *ns)
 		if (g->state != SK_SEG_LIVE || ((uint32_t)g->id & SK_IDX_MASK) != s ||
 		    g->segsz == 0 || g->segsz > SK_SEG_SIZE_MAX) {
 			/* Half-created, half-destroyed or nonsense: remove what may exist. */
-			if (((uint32_t)g->id & SK_IDX_MASK) == s) {
-				sk_ns_seg_name(obj, sizeof(obj), ns->name, g->id);
-				sk_posix_unlink(obj);
-			}
+			if (((uint32_t)g->id & SK_IDX_MASK) == s)
+				sk_backing_unlink(ns, g->id);
 			g->state = SK_SEG_FREE;
 			continue;
 		}
@@ -273,6 +293,10 @@ void sk_reg_repair(struct sk_ns *ns)
 		h->idr_next = 0;
 	if (h->seq >= SK_SEQ_MAX)
 		h->seq = 0;
+	if (h->next_id < -1)
+		h->next_id = -1;
+	if (h->norphans > SK_REG_ORPHANS)
+		h->norphans = SK_REG_ORPHANS;
 
 	for (uint32_t a = 0; a < SK_REG_ATTS; a++) {
 		struct sk_att_rec *r = &ns->atts[a];

@@ -169,7 +169,7 @@ Test(cli_ns, busy_namespace_does_not_hang_listings)
 	if (holder == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		struct sk_ns n;
-		char c = sk_ns_open(&n, ns, 0, 0) == 0 && sk_reg_lock(&n) == 0 ? 'y' : 'n';
+		char c = sk_ns_open(&n, ns, 0) == 0 && sk_reg_lock(&n) == 0 ? 'y' : 'n';
 		if (write(p[1], &c, 1) != 1)
 			_exit(1);
 		for (;;)

@@ -19,7 +19,7 @@ static void script(void)
 	if (holder == 0) {
 		struct sk_ns ns;
 		sk_crash_countdown = 0;
-		if (sk_ns_open(&ns, test_ns, 0, 0) || sk_reg_lock(&ns))
+		if (sk_ns_open(&ns, test_ns, 0) || sk_reg_lock(&ns))
 			_exit(1);
 		raise(SIGKILL); /* dies holding the lock: the next locker repairs */
 	}
@@ -47,18 +47,19 @@ static void script(void)
 /* Every backing object of the namespace belongs to a live slot and vice versa. */
 static void check_backing(void)
 {
-	char prefix[96];
-	int n = snprintf(prefix, sizeof(prefix), "shmkit.%s.", test_ns);
+	char dir[128];
+	snprintf(dir, sizeof(dir), "/dev/shm/shmkit.%s", test_ns);
 	struct shmkit_seg_stat segs[64];
 	int count = shmkit_ns_segments(test_ns, segs, 64);
 	cr_assert_geq(count, 0);
-	DIR *d = opendir("/dev/shm");
+	DIR *d = opendir(dir);
+	cr_assert_not_null(d);
 	struct dirent *e;
 	int files = 0;
 	while ((e = readdir(d))) {
-		if (strncmp(e->d_name, prefix, (size_t)n) || !strcmp(e->d_name + n, "reg"))
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, "reg"))
 			continue;
-		int id = atoi(e->d_name + n), found = 0;
+		int id = atoi(e->d_name), found = 0;
 		for (int i = 0; i < count; i++)
 			found |= segs[i].id == id;
 		cr_assert(found, "orphaned backing object %s", e->d_name);

@@ -30,7 +30,7 @@ static void populate(void)
 static void *map_registry(int *fd)
 {
 	char path[128];
-	snprintf(path, sizeof(path), "/dev/shm/shmkit.%s.reg", test_ns);
+	snprintf(path, sizeof(path), "/dev/shm/shmkit.%s/reg", test_ns);
 	*fd = open(path, O_RDWR);
 	cr_assert_geq(*fd, 0);
 	void *p = mmap(NULL, SK_REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
@@ -121,7 +121,7 @@ Test(fuzz, truncated_or_foreign_registry_is_refused)
 	cr_assert_geq(shmkit_shmget(IPC_PRIVATE, 10, 0600), 0);
 	shmkit_ns_use(NULL);
 	char path[128];
-	snprintf(path, sizeof(path), "/dev/shm/shmkit.%s.reg", test_ns);
+	snprintf(path, sizeof(path), "/dev/shm/shmkit.%s/reg", test_ns);
 	int fd = open(path, O_RDWR);
 	cr_assert_geq(fd, 0);
 	uint32_t v = 0;

@@ -14,6 +14,7 @@
 
 #include "internal/compiler.h"
 #include "seg/handle.h"
+#include "sys/sys.h"
 #include "segtest.h"
 
 #define PAGE 4096u

@@ -36,7 +36,7 @@ static inline void ns_check(void)
 {
 	struct sk_ns ns;
 	char why[200] = "";
-	cr_assert_eq(sk_ns_open(&ns, test_ns, 0, 0), 0);
+	cr_assert_eq(sk_ns_open(&ns, test_ns, 0), 0);
 	cr_assert_eq(sk_reg_lock(&ns), 0);
 	sk_reg_sweep(&ns);
 	int r = sk_reg_check(&ns, why, sizeof(why));
@@ -50,7 +50,7 @@ static inline int backing_exists(int shmid)
 {
 	char path[256];
 	struct stat st;
-	snprintf(path, sizeof(path), "/dev/shm/shmkit.%s.%d", test_ns, shmid);
+	snprintf(path, sizeof(path), "/dev/shm/shmkit.%s/%d", test_ns, shmid);
 	return stat(path, &st) == 0;
 }
 

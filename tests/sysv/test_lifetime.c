@@ -195,7 +195,7 @@ Test(lifetime, pid_reuse_does_not_keep_a_dead_attacher)
 	}
 	cr_assert_eq(tu_wait_timeout(pid, 10000), 128 + SIGKILL);
 	struct sk_ns ns;
-	cr_assert_eq(sk_ns_open(&ns, test_ns, 0, 0), 0);
+	cr_assert_eq(sk_ns_open(&ns, test_ns, 0), 0);
 	cr_assert_eq(sk_reg_lock(&ns), 0);
 	for (uint32_t i = 0; i < ns.hdr->procs_hi; i++)
 		if (ns.procs[i].pid == pid)

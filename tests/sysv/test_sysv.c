@@ -117,15 +117,70 @@ Test(sysv, new_segment_fields_and_zero_contents)
 
 Test(sysv, ids_follow_the_kernel_cyclic_scheme)
 {
+	int seq0 = -1, first = -1;
 	for (int i = 0; i < 70; i++) {
 		int id = shmkit_shmget(IPC_PRIVATE, 1, 0600);
 		cr_assert_geq(id, 0);
-		int want = i < 64 ? i : (1 << 15) + (i - 64);
+		if (i == 0)
+			seq0 = id >> 15, first = id;
+		/* a random first sequence number, then the kernel's scheme: indexes 0..63, then
+		 * the next sequence number from index 0 again (wrapping at 65535) */
+		int seq = i < 64 ? seq0 : (seq0 + 1) % 65535;
+		int want = seq << 15 | (i % 64);
 		cr_assert_eq(id, want, "creation %d got id %d", i, id);
 		cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
 		ERR(shmkit_shmctl(id, IPC_STAT, &(struct shmid_ds){0}), EINVAL);
 	}
-	ERR(shmkit_shmat(0, NULL, 0), EINVAL); /* stale id: never silently reused */
+	ERR(shmkit_shmat(first, NULL, 0), EINVAL); /* stale id: never silently reused */
+}
+
+Test(sysv, namespaces_start_at_a_random_sequence_number)
+{
+	/* Two fresh namespaces' first ids differ (by chance 1 in 65535): an id passed to the
+	 * kernel by mistake is unlikely to name a kernel segment. */
+	int a = shmkit_shmget(IPC_PRIVATE, 1, 0600), b;
+	cr_assert_geq(a, 0);
+	cr_assert_eq(shmkit_shmctl(a, IPC_RMID, NULL), 0);
+	int tries = 0;
+	do {
+		shmkit_ns_use(NULL);
+		ns_gone();
+		ns_fresh();
+		b = shmkit_shmget(IPC_PRIVATE, 1, 0600);
+		cr_assert_geq(b, 0);
+		cr_assert_eq(shmkit_shmctl(b, IPC_RMID, NULL), 0);
+	} while (a == b && ++tries < 3);
+	cr_assert_neq(a, b);
+	cr_assert_eq(a & 0x7fff, 0);
+	cr_assert_eq(b & 0x7fff, 0);
+}
+
+Test(sysv, shm_next_id_chooses_the_next_id)
+{
+	int32_t v;
+	cr_assert_eq(shmkit_ns_get_next_id(test_ns, &v), 0);
+	cr_assert_eq(v, -1);
+	int want = (77 << 15) | 5;
+	cr_assert_eq(shmkit_ns_set_next_id(test_ns, want), 0);
+	cr_assert_eq(shmkit_ns_get_next_id(test_ns, &v), 0);
+	cr_assert_eq(v, want);
+	int id = shmkit_shmget(IPC_PRIVATE, 1, 0600);
+	cr_assert_eq(id, want, "got %d", id);
+	cr_assert_eq(shmkit_ns_get_next_id(test_ns, &v), 0);
+	cr_assert_eq(v, -1, "used once");
+	/* index taken: the next free index above it, with the requested sequence number */
+	cr_assert_eq(shmkit_ns_set_next_id(test_ns, want), 0);
+	int id2 = shmkit_shmget(IPC_PRIVATE, 1, 0600);
+	cr_assert_eq(id2, (77 << 15) | 6, "got %d", id2);
+	/* a failed creation before the id is chosen does not use it up (the kernel's order) */
+	cr_assert_eq(shmkit_ns_set_next_id(test_ns, (3 << 15) | 9), 0);
+	ERR(shmkit_shmget(IPC_PRIVATE, 0, 0600), EINVAL);
+	cr_assert_eq(shmkit_ns_get_next_id(test_ns, &v), 0);
+	cr_assert_eq(v, (3 << 15) | 9);
+	cr_assert_eq(shmkit_ns_set_next_id(test_ns, -1), 0);
+	cr_assert_eq(shmkit_ns_set_next_id(test_ns, -2), -EINVAL);
+	shmkit_shmctl(id, IPC_RMID, NULL);
+	shmkit_shmctl(id2, IPC_RMID, NULL);
 }
 
 /* ---- shmat / shmdt ---- */
@@ -217,7 +272,7 @@ Test(sysv, kernel_enforces_data_access)
 {
 	int id = shmkit_shmget(IPC_PRIVATE, 4096, 0600);
 	char path[256];
-	snprintf(path, sizeof(path), "/dev/shm/shmkit.%s.%d", test_ns, id);
+	snprintf(path, sizeof(path), "/dev/shm/shmkit.%s/%d", test_ns, id);
 	cr_assert_eq(as_nobody(open_backing_as_nobody, path), EACCES,
 	             "the backing object itself refuses a non-member of the segment");
 }
@@ -418,7 +473,7 @@ Test(sysv, ipc_set_keeps_kernel_enforcement_in_step)
 	cr_assert_eq(shmkit_shmctl(id, IPC_SET, &ds), 0);
 	cr_assert_eq(as_nobody(attach_as_nobody, rw), 0);
 	char path[256];
-	snprintf(path, sizeof(path), "/dev/shm/shmkit.%s.%d", test_ns, id);
+	snprintf(path, sizeof(path), "/dev/shm/shmkit.%s/%d", test_ns, id);
 	ds.shm_perm.mode = 0000;
 	cr_assert_eq(shmkit_shmctl(id, IPC_SET, &ds), 0);
 	cr_assert_eq(as_nobody(open_backing_as_nobody, path), EACCES,
