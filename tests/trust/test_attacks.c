@@ -1,0 +1,518 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: what a hostile local user tries against the System V model fails. Each test
+ * runs in a private mount and IPC namespace with its own /dev/shm; the attacker is a
+ * throwaway uid, the victim root or another throwaway uid. The target keeps its owner and
+ * contents, the victim gets an error or correct data, and nobody hangs or dies of a signal.
+ */
+#include <sys/resource.h>
+#include <sys/xattr.h>
+
+#include "trusttest.h"
+
+#define KEY    0x7a7a0001
+#define SECRET "root's secret"
+
+TestSuite(attacks, .init = trust_enter, .timeout = 60);
+
+static int open_errno(const char *path, int flags)
+{
+	int fd = open(path, flags);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	return errno;
+}
+
+/* ---- the default namespace is its user's alone ---- */
+
+static int outsider(void *arg)
+{
+	const char *dir = arg;
+	char reg[256], obj[256];
+	snprintf(reg, sizeof(reg), "%s/reg", dir);
+	snprintf(obj, sizeof(obj), "%s/999", dir);
+	if (open_errno(reg, O_RDWR) != EACCES || open_errno(reg, O_RDONLY) != EACCES)
+		return 1;
+	if (open_errno(obj, O_RDWR | O_CREAT | O_EXCL) != EACCES)
+		return 2; /* no planting names in it */
+	/* The library says the same. */
+	if (shmkit_ns_use("default.0") != 0)
+		return 3;
+	if (shmkit_shmget(KEY, 0, 0) != -1 || errno != EACCES)
+		return 4;
+	struct shmkit_ns_limits l = {.shmmax = 1, .rmid_forced = 1};
+	if (shmkit_ns_set_limits("default.0", &l) != -EACCES)
+		return 5;
+	if (shmkit_ns_destroy("default.0") != -EACCES)
+		return 6;
+	/* Its own default namespace is another one, its own. */
+	if (shmkit_ns_use(NULL) != 0)
+		return 7;
+	int id = shmkit_shmget(KEY, 4096, IPC_CREAT | IPC_EXCL | 0666);
+	if (id < 0 || shmkit_shmctl(id, IPC_RMID, NULL) < 0)
+		return 8;
+	return 0;
+}
+
+Test(attacks, the_default_namespace_is_closed_to_other_users)
+{
+	int id = shmkit_shmget(KEY, 4096, IPC_CREAT | 0666);
+	cr_assert_geq(id, 0);
+	char *p = shmkit_shmat(id, NULL, 0);
+	cr_assert_neq(p, (void *)-1);
+	strcpy(p, SECRET);
+	cr_assert_eq(shmkit_shmdt(p), 0); /* the attacker's process inherits nothing */
+	struct stat st;
+	cr_assert_eq(stat("/dev/shm/shmkit.default.0", &st), 0);
+	cr_assert_eq(st.st_uid, 0);
+	cr_assert_eq(st.st_mode & 0777, 0700);
+	int r = as_user(ATTACKER, outsider, "/dev/shm/shmkit.default.0");
+	cr_assert_eq(r, 0, "step %d", r);
+	p = shmkit_shmat(id, NULL, 0);
+	cr_assert_neq(p, (void *)-1);
+	struct shmid_ds ds;
+	cr_assert_eq(shmkit_shmctl(id, IPC_STAT, &ds), 0);
+	cr_assert_eq(ds.shm_perm.uid, 0);
+	cr_assert_eq(ds.shm_nattch, 1);
+	cr_assert_str_eq(p, SECRET);
+	cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
+	cr_assert_eq(shmkit_shmdt(p), 0);
+}
+
+/* ---- a squatted name is refused, and the squatter named ---- */
+
+static int squat(void *arg)
+{
+	const char *how = arg;
+	const char *path = "/dev/shm/shmkit.default.60001";
+	if (!strcmp(how, "dir"))
+		return mkdir(path, 0777) || chmod(path, 0777) ? errno : 0;
+	if (!strcmp(how, "link"))
+		return mkdir("/dev/shm/mine", 0777) || symlink("/dev/shm/mine", path) ? errno : 0;
+	int fd = open(path, O_CREAT | O_EXCL | O_RDWR, 0666);
+	return fd < 0 ? errno : close(fd);
+}
+
+static int victim_meets_squatter(void *arg)
+{
+	(void)arg;
+	struct shmkit_ns_info in;
+	if (shmkit_shmget(KEY, 4096, IPC_CREAT | 0600) != -1 || errno != EACCES)
+		return 1;
+	if (shmkit_ns_info(SHMKIT_NS_DEFAULT, &in) != 0 || in.error != -EACCES)
+		return 2;
+	if (!(in.flags & SHMKIT_NS_SQUATTED) || in.owner != ATTACKER)
+		return 3;
+	if (strcmp(in.name, "default.60001"))
+		return 4;
+	return 0;
+}
+
+Test(attacks, a_squatted_default_namespace_is_refused_and_the_squatter_named)
+{
+	const char *ways[] = {"dir", "link", "file"};
+	for (size_t i = 0; i < SK_ARRAY_SIZE(ways); i++) {
+		cr_assert_eq(as_user(ATTACKER, squat, (void *)ways[i]), 0, "%s", ways[i]);
+		cr_assert_eq(as_user(VICTIM, victim_meets_squatter, NULL), 0, "squatted as a %s",
+		             ways[i]);
+		/* The victim wrote nothing into what the squatter made. */
+		if (!strcmp(ways[i], "dir")) {
+			cr_assert_eq(rmdir("/dev/shm/shmkit.default.60001"), 0, "not empty");
+		} else {
+			cr_assert_eq(unlink("/dev/shm/shmkit.default.60001"), 0);
+			if (!strcmp(ways[i], "link"))
+				cr_assert_eq(rmdir("/dev/shm/mine"), 0, "not empty");
+		}
+	}
+}
+
+/* ---- a shared namespace: a member lies, but never with another process's authority ---- */
+
+#define SHARED "pub"
+
+static void shared_ns(void)
+{
+	cr_assert_eq(shmkit_ns_create(SHARED, 0666), 0);
+	cr_assert_eq(shmkit_ns_use(SHARED), 0);
+	struct stat st;
+	cr_assert_eq(stat("/dev/shm/shmkit." SHARED, &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 01777, "shared: sticky, so members keep their objects");
+}
+
+static void obj_path(char *buf, size_t len, int id)
+{
+	snprintf(buf, len, "/dev/shm/shmkit." SHARED "/%d", id);
+}
+
+struct forged_slot {
+	int32_t id;
+	int replace; /* forge the victim's own slot rather than a free one */
+	uint32_t cuid, uid, mode;
+	uint64_t segsz;
+};
+
+static int forge_slot(void *arg)
+{
+	const struct forged_slot *w = arg;
+	struct forge f = {0};
+	if (forge_map(SHARED, &f))
+		return 1;
+	uint32_t idx = w->replace ? (uint32_t)w->id & SK_IDX_MASK : forge_free_slot(&f);
+	struct sk_seg_rec *g = &f.segs[idx];
+	if (!w->replace)
+		memset(g, 0, sizeof(*g));
+	g->id = w->id;
+	g->state = SK_SEG_LIVE;
+	g->mode = w->mode;
+	g->uid = w->uid;
+	g->cuid = w->cuid;
+	g->segsz = w->segsz;
+	if (f.hdr->slots_hi < idx + 1)
+		f.hdr->slots_hi = idx + 1;
+	if (w->mode & SK_SHM_DEST)
+		forge_dead_attacher(&f, idx, w->id);
+	forge_unmap(&f);
+	return 0;
+}
+
+static int try_remove(void *arg)
+{
+	const char *path = arg;
+	if (unlink(path) == 0 || errno != EPERM)
+		return 1;
+	if (rename(path, "/dev/shm/stolen") == 0 || errno != EPERM)
+		return 2;
+	if (symlink("/dev/shm/target", path) == 0 || errno != EEXIST)
+		return 3;
+	return 0;
+}
+
+Test(attacks, a_forged_slot_cannot_remove_another_segments_object)
+{
+	shared_ns();
+	int id = shmkit_shmget(KEY, 4096, IPC_CREAT | 0600);
+	char *p = shmkit_shmat(id, NULL, 0), path[128];
+	cr_assert_neq(p, (void *)-1);
+	strcpy(p, SECRET);
+	cr_assert_eq(shmkit_shmdt(p), 0);
+	obj_path(path, sizeof(path), id);
+	/* A fake slot with the victim's id, marked for removal, attached by a dead process:
+	 * root's next sweep "destroys" it. */
+	struct forged_slot w = {.id = id, .cuid = ATTACKER, .mode = SK_SHM_DEST | 0600, .segsz = 1};
+	cr_assert_eq(as_user(ATTACKER, forge_slot, &w), 0);
+	struct shmid_ds ds;
+	cr_assert_eq(shmkit_shmctl(id, IPC_STAT, &ds), 0);
+	struct stat st;
+	cr_assert_eq(stat(path, &st), 0, "root's object was removed through a forged slot");
+	/* The attacker cannot remove or replace it itself either: the directory is sticky. */
+	cr_assert_eq(as_user(ATTACKER, try_remove, path), 0);
+	p = shmkit_shmat(id, NULL, SHM_RDONLY);
+	cr_assert_neq(p, (void *)-1);
+	cr_assert_str_eq(p, SECRET);
+	cr_assert_eq(shmkit_shmdt(p), 0);
+	cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
+}
+
+static int plant(void *arg)
+{
+	const char *path = arg;
+	return symlink("/dev/shm/target", path) ? errno : 0;
+}
+
+static int plant_fifo(void *arg)
+{
+	return mkfifo(arg, 0666) ? errno : 0;
+}
+
+Test(attacks, a_planted_link_or_fifo_is_never_followed)
+{
+	shared_ns();
+	/* Root's file that the attacker wants: 0600, no ACL. */
+	int t = open("/dev/shm/target", O_CREAT | O_EXCL | O_RDWR, 0600);
+	cr_assert_geq(t, 0);
+	cr_assert_eq(write(t, "root only", 9), 9);
+	close(t);
+	for (int round = 0; round < 2; round++) {
+		/* The victim's segment was destroyed (say through forged DEST): its name is free.
+		 */
+		int id = shmkit_shmget(IPC_PRIVATE, 4096, 0600);
+		cr_assert_geq(id, 0);
+		cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
+		char path[128];
+		obj_path(path, sizeof(path), id);
+		cr_assert_eq(as_user(ATTACKER, round ? plant_fifo : plant, path), 0);
+		struct forged_slot w = {
+		    .id = id, .replace = 1, .cuid = ATTACKER, .mode = 0600, .segsz = 4096};
+		cr_assert_eq(as_user(ATTACKER, forge_slot, &w), 0);
+		/* Root's routine IPC_SET and shmat. */
+		struct shmid_ds ds = {0};
+		ds.shm_perm.uid = 0;
+		ds.shm_perm.gid = 0;
+		ds.shm_perm.mode = 0666;
+		cr_assert_eq(shmkit_shmctl(id, IPC_SET, &ds), 0);
+		cr_assert_eq(shmkit_shmat(id, NULL, 0), (void *)-1);
+		cr_assert_eq(errno, EIDRM, "%s", strerror(errno));
+		uid_t u;
+		mode_t m;
+		cr_assert_eq(path_owner("/dev/shm/target", &u, &m), 0);
+		cr_assert_eq(u, 0);
+		cr_assert_eq(m, 0600);
+		char acl[64];
+		cr_assert_eq(getxattr("/dev/shm/target", "system.posix_acl_access", acl, 64), -1);
+		cr_assert_eq(errno, ENODATA, "the target got an ACL");
+		cr_assert_eq(unlink(path), 0);
+		cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
+	}
+}
+
+/* ---- a forged creator gains no access ---- */
+
+static int forge_cuid(void *arg)
+{
+	struct forge f = {0};
+	int id = *(int *)arg;
+	if (forge_map(SHARED, &f))
+		return 1;
+	f.segs[(uint32_t)id & SK_IDX_MASK].cuid = ATTACKER;
+	f.segs[(uint32_t)id & SK_IDX_MASK].cgid = ATTACKER;
+	forge_unmap(&f);
+	return 0;
+}
+
+static int read_data(void *arg)
+{
+	int id = *(int *)arg;
+	char path[128];
+	obj_path(path, sizeof(path), id);
+	if (open_errno(path, O_RDONLY) != EACCES)
+		return 1;
+	if (shmkit_ns_use(SHARED) != 0)
+		return 2;
+	/* The registry says we created it; the kernel, which guards the data, says no. */
+	if (shmkit_shmat(id, NULL, SHM_RDONLY) != (void *)-1 || errno != EACCES)
+		return 3;
+	return 0;
+}
+
+static int victim_creates(void *arg)
+{
+	int *id = arg;
+	if (shmkit_ns_use(SHARED))
+		return 1;
+	*id = shmkit_shmget(IPC_PRIVATE, 4096, 0600);
+	char *p = shmkit_shmat(*id, NULL, 0);
+	if (*id < 0 || p == (void *)-1)
+		return 2;
+	strcpy(p, SECRET);
+	return *id;
+}
+
+static int victim_sets(void *arg)
+{
+	int id = *(int *)arg;
+	struct shmid_ds ds;
+	if (shmkit_ns_use(SHARED) || shmkit_shmctl(id, IPC_STAT, &ds))
+		return -1;
+	ds.shm_perm.mode = 0600;
+	return shmkit_shmctl(id, IPC_SET, &ds) ? -errno : 0;
+}
+
+Test(attacks, a_forged_creator_gains_no_access)
+{
+	shared_ns();
+	/* A non-root owner. */
+	int id = as_user(VICTIM, victim_creates, &(int){0});
+	cr_assert_geq(id, 0);
+	cr_assert_eq(as_user(ATTACKER, forge_cuid, &id), 0);
+	cr_assert_eq(as_user(VICTIM, victim_sets, &id), 0);
+	cr_assert_eq(as_user(ATTACKER, read_data, &id), 0);
+	/* A root owner. */
+	int rid = shmkit_shmget(IPC_PRIVATE, 4096, 0600);
+	cr_assert_geq(rid, 0);
+	cr_assert_eq(as_user(ATTACKER, forge_cuid, &rid), 0);
+	struct shmid_ds ds;
+	cr_assert_eq(shmkit_shmctl(rid, IPC_STAT, &ds), 0);
+	ds.shm_perm.uid = 0;
+	ds.shm_perm.mode = 0600;
+	cr_assert_eq(shmkit_shmctl(rid, IPC_SET, &ds), 0);
+	char path[128];
+	uid_t u;
+	mode_t m;
+	obj_path(path, sizeof(path), rid);
+	cr_assert_eq(path_owner(path, &u, &m), 0);
+	cr_assert_eq(u, 0, "root's object went to the forged creator");
+	cr_assert_eq(as_user(ATTACKER, read_data, &rid), 0);
+	/* What root asks for itself still happens: giving the segment to the victim. */
+	ds.shm_perm.uid = VICTIM;
+	cr_assert_eq(shmkit_shmctl(rid, IPC_SET, &ds), 0);
+	cr_assert_eq(path_owner(path, &u, &m), 0);
+	cr_assert_eq(u, VICTIM);
+	shmkit_shmctl(rid, IPC_RMID, NULL);
+	shmkit_shmctl(id, IPC_RMID, NULL);
+}
+
+/* ---- a forged size: no SIGSEGV, no SIGBUS ---- */
+
+static int forge_size(void *arg)
+{
+	struct forge f = {0};
+	const uint64_t *w = arg;
+	if (forge_map(SHARED, &f))
+		return 1;
+	f.segs[(uint32_t)w[0] & SK_IDX_MASK].segsz = w[1];
+	forge_unmap(&f);
+	return 0;
+}
+
+Test(attacks, a_forged_size_neither_faults_nor_overreaches)
+{
+	shared_ns();
+	size_t size = 1 << 20;
+	int id = shmkit_shmget(KEY, size, IPC_CREAT | 0600);
+	char *p = shmkit_shmat(id, NULL, 0);
+	cr_assert_neq(p, (void *)-1);
+	p[size - 1] = 'z';
+	cr_assert_eq(shmkit_shmdt(p), 0);
+	/* Smaller: the attacher maps the whole object anyway and reads its last byte. */
+	uint64_t small[2] = {(uint64_t)id, 4096};
+	cr_assert_eq(as_user(ATTACKER, forge_size, small), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *q = shmkit_shmat(shmkit_shmget(KEY, 0, 0), NULL, 0);
+		_exit(q == (void *)-1 ? 1 : q[size - 1] == 'z' ? 0 : 2);
+	}
+	cr_assert_eq(tu_wait_timeout(pid, 10000), 0);
+	/* Larger than the object: refused, not mapped past its end. */
+	uint64_t big[2] = {(uint64_t)id, 64u << 20};
+	cr_assert_eq(as_user(ATTACKER, forge_size, big), 0);
+	pid = fork();
+	if (pid == 0) {
+		char *q = shmkit_shmat(id, NULL, 0);
+		_exit(q == (void *)-1 && errno == EIDRM ? 0 : 1);
+	}
+	cr_assert_eq(tu_wait_timeout(pid, 10000), 0);
+	cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
+}
+
+/* ---- administration is the owner's ---- */
+
+static int administer(void *arg)
+{
+	(void)arg;
+	struct shmkit_ns_limits l = {.shmmax = 1, .rmid_forced = 1};
+	if (shmkit_ns_set_limits(SHARED, &l) != -EPERM)
+		return 1;
+	if (shmkit_ns_set_next_id(SHARED, 5) != -EPERM)
+		return 2;
+	if (shmkit_ns_destroy(SHARED) != -EPERM)
+		return 3;
+	return 0;
+}
+
+Test(attacks, namespace_administration_is_the_owners)
+{
+	shared_ns();
+	int id = shmkit_shmget(KEY, 4096, IPC_CREAT | 0600);
+	cr_assert_geq(id, 0);
+	cr_assert_eq(as_user(ATTACKER, administer, NULL), 0);
+	struct shmkit_ns_limits l;
+	cr_assert_eq(shmkit_ns_get_limits(SHARED, &l), 0);
+	cr_assert_eq(l.shmmax, 0);
+	cr_assert_eq(l.rmid_forced, -1);
+	/* Nothing was written: the namespace works for everyone. */
+	struct shmid_ds ds;
+	cr_assert_eq(shmkit_shmctl(id, IPC_STAT, &ds), 0);
+	cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
+	cr_assert_eq(shmkit_ns_destroy(SHARED), 0);
+}
+
+/* ---- a forged lock stalls members, never exit() or an inspection ---- */
+
+static int forge_lock(void *arg)
+{
+	struct forge f = {0};
+	if (forge_map(SHARED, &f))
+		return 1;
+	/* The lock word names a live thread outside the namespace: a PI wait on it would last
+	 * as long as that thread. */
+	sk_store_relaxed((SK_ATOMIC(uint32_t) *)&f.hdr->lock, *(uint32_t *)arg);
+	forge_unmap(&f);
+	return 0;
+}
+
+Test(attacks, a_forged_lock_never_blocks_exit_or_inspection)
+{
+	shared_ns();
+	int id = shmkit_shmget(KEY, 4096, IPC_CREAT | 0600);
+	cr_assert_neq(shmkit_shmat(id, NULL, 0), (void *)-1);
+	int pfd[2];
+	cr_assert_eq(pipe(pfd), 0);
+	pid_t victim = fork();
+	if (victim == 0) {
+		char c;
+		if (shmkit_shmat(id, NULL, 0) == (void *)-1)
+			_exit(1);
+		shmkit_ns_set_wait(300ull * 1000 * 1000);
+		if (read(pfd[0], &c, 1) != 1)
+			_exit(2);
+		exit(0); /* the destructor detaches, waiting at most 300 ms */
+	}
+	pid_t sleeper = fork();
+	if (sleeper == 0) {
+		pause();
+		_exit(0);
+	}
+	uint32_t word = (uint32_t)sleeper;
+	cr_assert_eq(as_user(ATTACKER, forge_lock, &word), 0);
+	shmkit_ns_set_wait(300ull * 1000 * 1000);
+	struct shmkit_seg_stat segs[4];
+	uint64_t t0 = sk_mono_ns();
+	cr_assert_eq(shmkit_ns_segments(SHARED, segs, 4), -ETIMEDOUT);
+	cr_assert_lt(sk_mono_ns() - t0, 3000000000ull);
+	cr_assert_eq(write(pfd[1], "x", 1), 1);
+	cr_assert_eq(tu_wait_timeout(victim, 5000), 0, "exit() hung on the forged lock");
+	word = 0;
+	cr_assert_eq(as_user(ATTACKER, forge_lock, &word), 0);
+	kill(sleeper, SIGKILL);
+	waitpid(sleeper, NULL, 0);
+	/* Unforged, the namespace works again, and the victim's exit was collected. */
+	struct shmid_ds ds;
+	cr_assert_eq(shmkit_shmctl(id, IPC_STAT, &ds), 0);
+	cr_assert_eq(ds.shm_nattch, 1);
+	cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
+}
+
+/* ---- the inspection API never returns with the lock held ---- */
+
+static int forge_in_use(void *arg)
+{
+	struct forge f = {0};
+	(void)arg;
+	if (forge_map(SHARED, &f))
+		return 1;
+	f.hdr->in_use = 0x7fffffff;
+	forge_unmap(&f);
+	return 0;
+}
+
+Test(attacks, inspection_never_returns_with_the_lock_held)
+{
+	shared_ns();
+	int id = shmkit_shmget(KEY, 4096, IPC_CREAT | 0600);
+	cr_assert_geq(id, 0);
+	cr_assert_eq(as_user(ATTACKER, forge_in_use, NULL), 0);
+	struct shmkit_seg_stat segs[4];
+	cr_assert_geq(shmkit_ns_segments(SHARED, segs, 4), 0);
+	cr_assert_geq(shmkit_ns_gc(SHARED), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct sk_ns ns;
+		if (sk_ns_open(&ns, SHARED, 0))
+			_exit(1);
+		_exit(shmkit_mutex_trylock(&ns.hdr->lock) == 0 ? 0 : 2);
+	}
+	cr_assert_eq(tu_wait_timeout(pid, 5000), 0, "the registry lock was left held");
+	cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
+}
