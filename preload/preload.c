@@ -14,11 +14,19 @@
  *                                 encoding (IPC_STAT 0x102, SHM_STAT 0x10d, ...); on 64-bit,
  *                                 where the kernel does not parse IPC_64, such a cmd fails
  *                                 with EINVAL as it does on the kernel.
- *   open, open64, openat, openat64, their fortified __*_2 variants, fopen, fopen64:
- *                                 for exactly "/proc/sysvipc/shm" they return a memfd holding
- *                                 the kernel's format generated from the current namespace, so
- *                                 that unmodified ipcs(1) and lsipc(1) show shmkit's segments.
- *                                 Every other path goes to the next definition (libc).
+ *   buffers                       shmctl's copies fail with EFAULT as the kernel's do, never
+ *                                 with SIGSEGV: a buffer is copied through the kernel
+ *                                 (process_vm_readv/writev) unless it lies on the calling
+ *                                 thread's stack between its stack pointer and the stack's top.
+ *   open, open64, openat, openat64, their fortified __*_2 variants, fopen, fopen64, and
+ *   write, fdopen for what those opened:
+ *                                 /proc/sysvipc/shm and /proc/sys/kernel/shm{max,all,mni,
+ *                                 _rmid_forced,_next_id} act on the namespace (procfs.c), so
+ *                                 that unmodified ipcs(1), lsipc(1) and sysctl(8) see and set
+ *                                 it. Every other path goes to the next definition (libc).
+ *   RTLD_DEEPBIND                 a library loaded with it binds to libc first; the audit
+ *                                 library (audit.c, LD_AUDIT, set by shmkit run) sends its
+ *                                 System V calls here too.
  *
  * Not reachable by any preload: statically linked programs, set-user-ID/set-group-ID or
  * file-capability programs (the dynamic loader ignores LD_PRELOAD in secure mode), and
@@ -35,17 +43,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal/atomic.h"
-#include "internal/compiler.h"
-#include "shmkit.h"
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 
-#define PROC_SHM "/proc/sysvipc/shm"
-
-/* The 64-bit kernel's /proc/sysvipc/shm (ipc/shm.c sysvipc_shm_proc_show): a 32-bit process on
- * a 64-bit kernel reads this format too. */
-#define PROC_SHM_HEADER                                                                            \
-	"       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  " \
-	"cgid      atime      dtime      ctime                   rss                  swap\n"
+#include "preload.h"
+#include "sys/sys.h"
+#include "sysv/registry.h"
 
 /* ---- the next definitions (libc) ---- */
 
@@ -74,6 +78,8 @@ typedef int (*shmget_fn)(key_t, size_t, int);
 typedef void *(*shmat_fn)(int, const void *, int);
 typedef int (*shmdt_fn)(const void *);
 typedef int (*shmctl_fn)(int, int, struct shmid_ds *);
+typedef ssize_t (*write_fn)(int, const void *, size_t);
+typedef FILE *(*fdopen_fn)(int, const char *);
 
 NEXT(open_fn, open)
 NEXT(open_fn, open64)
@@ -89,6 +95,8 @@ NEXT(shmget_fn, shmget)
 NEXT(shmat_fn, shmat)
 NEXT(shmdt_fn, shmdt)
 NEXT(shmctl_fn, shmctl)
+NEXT(write_fn, write)
+NEXT(fdopen_fn, fdopen)
 
 /* A missing next definition (a libc without __open64_2, say) fails like a bad call would. */
 #define CALL_NEXT(name, fail, ...)                                                                 \
@@ -141,144 +149,113 @@ EXPORT int shmdt(const void *shmaddr)
 	return shmkit_shmdt(shmaddr);
 }
 
+/* ---- shmctl's copies: EFAULT, never SIGSEGV ---- */
+
+/* This thread's stack, [lo, hi): what lies between the stack pointer and hi is mapped and
+ * writable. Initial-exec TLS, found once per thread. */
+static __thread uintptr_t stack_lo, stack_hi;
+
+static int on_my_stack(const void *p, size_t len)
+{
+	uintptr_t a = (uintptr_t)p, sp = (uintptr_t)__builtin_frame_address(0);
+	if (SK_UNLIKELY(!stack_hi)) {
+		pthread_attr_t at;
+		void *lo;
+		size_t size;
+		stack_hi = 1; /* unknown: every buffer goes through the kernel */
+		if (pthread_getattr_np(pthread_self(), &at) == 0) {
+			if (pthread_attr_getstack(&at, &lo, &size) == 0)
+				stack_lo = (uintptr_t)lo, stack_hi = (uintptr_t)lo + size;
+			pthread_attr_destroy(&at);
+		}
+	}
+	/* Off the stack (a signal's alternate stack, say) nothing is known: check. */
+	return sp >= stack_lo && sp < stack_hi && a >= sp && a + len >= a && a + len <= stack_hi;
+}
+
+/* Copy len bytes to (out) or from (!out) the caller's buf as the kernel would: -EFAULT. */
+static int user_copy(void *buf, void *mine, size_t len, int out)
+{
+	if (on_my_stack(buf, len)) {
+		memcpy(out ? buf : mine, out ? mine : buf, len);
+		return 0;
+	}
+	struct iovec local = {mine, len}, remote = {buf, len};
+	long n = syscall(out ? SYS_process_vm_writev : SYS_process_vm_readv, sk_self_pid(), &local,
+	                 1UL, &remote, 1UL, 0UL);
+	if (n == (long)len)
+		return 0;
+	if (n < 0 && (errno == ENOSYS || errno == EPERM)) {
+		/* A sandbox forbids the check: copy as libc's callers expect, unchecked. */
+		memcpy(out ? buf : mine, out ? mine : buf, len);
+		return 0;
+	}
+	return -EFAULT;
+}
+
+/* What shmctl copies for cmd: the size, and whether it is copied out (1) or in (0). */
+static size_t copy_size(int cmd, int *out)
+{
+#if UINTPTR_MAX == 0xffffffffu
+	cmd &= ~0x100; /* IPC_64: 32-bit kernels parse it out of cmd */
+#endif
+	*out = 1;
+	switch (cmd) {
+	case IPC_SET:
+		*out = 0;
+		return sizeof(struct shmid_ds);
+	case IPC_STAT:
+	case SHM_STAT:
+	case SHM_STAT_ANY:
+		return sizeof(struct shmid_ds);
+	case IPC_INFO:
+		return sizeof(struct shminfo);
+	case SHM_INFO:
+		return sizeof(struct shm_info);
+	}
+	return 0;
+}
+
+static int interposed_shmctl(int shmid, int cmd, struct shmid_ds *buf)
+{
+	union {
+		struct shmid_ds ds;
+		struct shminfo info;
+		struct shm_info shm;
+	} mine;
+	int out;
+	size_t len = copy_size(cmd, &out);
+	if (!len || cmd < 0 || shmid < 0)
+		return shmkit_shmctl(shmid, cmd, buf); /* nothing to copy, or EINVAL first */
+	memset(&mine, 0, sizeof(mine));
+	/* IPC_SET copies in before anything else is checked; the others copy out last. */
+	int err = out ? 0 : user_copy(buf, &mine, len, 0);
+	if (err) {
+		errno = -err;
+		return -1;
+	}
+	int r = shmkit_shmctl(shmid, cmd, &mine.ds);
+	if (r >= 0 && out && (err = user_copy(buf, &mine, len, 1))) {
+		errno = -err;
+		return -1;
+	}
+	return r;
+}
+
 EXPORT int shmctl(int shmid, int cmd, struct shmid_ds *buf)
 {
-	return shmkit_shmctl(shmid, cmd, buf);
+	return interposed_shmctl(shmid, cmd, buf);
 }
 
 #if defined(__TIMESIZE) && __TIMESIZE == 64 || defined(_TIME_BITS) && _TIME_BITS == 64
 int __shmctl64(int shmid, int cmd, struct shmid_ds *buf);
 EXPORT int __shmctl64(int shmid, int cmd, struct shmid_ds *buf)
 {
-	return shmkit_shmctl(shmid, cmd, buf);
+	return interposed_shmctl(shmid, cmd, buf);
 }
 #endif
 
-/* ---- the /proc/sysvipc/shm view ---- */
-
-static int is_proc_shm(const char *path)
-{
-	return path && path[0] == '/' && !strcmp(path, PROC_SHM);
-}
-
-/* Only reads are served; a write open goes to the kernel, which refuses it as usual. */
-static int is_read_only(int flags)
-{
-	return (flags & O_ACCMODE) == O_RDONLY && !(flags & (O_CREAT | O_TRUNC | O_DIRECTORY));
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Bytes the backing object occupies, as the kernel's rss column counts resident shm pages. */
-static unsigned long backing_bytes(const char *path)
-{
-	struct stat st;
-	if (!path[0] || stat(path, &st) < 0)
-		return 0;
-	return (unsigned long)st.st_blocks * 512ul;
-}
-
-static int format_row(char *buf, size_t len, const struct shmkit_seg_stat *s)
-{
-	const struct shmid_ds *d = &s->ds;
-	return snprintf(buf, len,
-	                "%10d %10d  %4o %21lu %5u %5u  %5lu %5u %5u %5u %5u %10llu %10llu %10llu "
-	                "%21lu %21lu\n",
-	                (int)d->shm_perm.__key, (int)s->id, (unsigned)d->shm_perm.mode,
-	                (unsigned long)d->shm_segsz, (unsigned)d->shm_cpid, (unsigned)d->shm_lpid,
-	                (unsigned long)d->shm_nattch, (unsigned)d->shm_perm.uid,
-	                (unsigned)d->shm_perm.gid, (unsigned)d->shm_perm.cuid,
-	                (unsigned)d->shm_perm.cgid, (unsigned long long)d->shm_atime,
-	                (unsigned long long)d->shm_dtime, (unsigned long long)d->shm_ctime,
-	                backing_bytes(s->backing), 0ul);
-}
-
-/*
- * A memfd with the current namespace's segments in the kernel's format, positioned at 0.
- * A namespace that does not exist yet has no segments: header only. -1 + errno on failure.
- */
-static int proc_shm_fd(int cloexec)
-{
-	const char *ns = shmkit_ns_current();
-	struct shmkit_seg_stat *v = NULL;
-	int n = shmkit_ns_segments(ns, NULL, 0);
-	if (n == -ENOENT)
-		n = 0;
-	for (int tries = 0; n > 0 && tries < 4; tries++) {
-		free(v);
-		size_t cap = (size_t)n + 16; /* room for a few created meanwhile */
-		v = malloc(cap * sizeof(*v));
-		if (!v) {
-			errno = ENOMEM;
-			return -1;
-		}
-		n = shmkit_ns_segments(ns, v, cap);
-		if (n == -ENOENT)
-			n = 0;
-		if (n >= 0 && (size_t)n <= cap)
-			break;
-	}
-	if (n < 0) {
-		free(v);
-		errno = -n;
-		return -1;
-	}
-	int fd = memfd_create("sysvipc-shm", cloexec ? MFD_CLOEXEC : 0);
-	if (fd < 0) {
-		free(v);
-		return -1;
-	}
-	int err = write_all(fd, PROC_SHM_HEADER, sizeof(PROC_SHM_HEADER) - 1);
-	char row[512];
-	for (int i = 0; !err && i < n; i++) {
-		int len = format_row(row, sizeof(row), &v[i]);
-		err = write_all(fd, row, (size_t)len);
-	}
-	free(v);
-	if (err || lseek(fd, 0, SEEK_SET) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
-	}
-	return fd;
-}
-
-static int open_view(int flags)
-{
-	return proc_shm_fd(flags & O_CLOEXEC);
-}
-
-static FILE *fopen_view(const char *mode)
-{
-	int fd = proc_shm_fd(strchr(mode, 'e') != NULL);
-	if (fd < 0)
-		return NULL;
-	FILE *f = fdopen(fd, "r");
-	if (!f) {
-		int e = errno;
-		close(fd);
-		errno = e;
-	}
-	return f;
-}
-
-static int fopen_is_read(const char *mode)
-{
-	return mode && mode[0] == 'r' && !strchr(mode, '+');
-}
+/* ---- the kernel's System V files, for the namespace (procfs.c) ---- */
 
 /* open's optional mode argument exists only with O_CREAT or O_TMPFILE. */
 static int needs_mode(int flags)
@@ -298,32 +275,36 @@ static int needs_mode(int flags)
 EXPORT int open(const char *path, int flags, ...)
 {
 	VA_MODE(flags, flags)
-	if (SK_UNLIKELY(is_proc_shm(path)) && is_read_only(flags))
-		return open_view(flags);
+	int view = pl_view_of(path);
+	if (SK_UNLIKELY(view))
+		return pl_view_open(view, flags);
 	return CALL_NEXT(open, -1, path, flags, mode);
 }
 
 EXPORT int open64(const char *path, int flags, ...)
 {
 	VA_MODE(flags, flags)
-	if (SK_UNLIKELY(is_proc_shm(path)) && is_read_only(flags))
-		return open_view(flags);
+	int view = pl_view_of(path);
+	if (SK_UNLIKELY(view))
+		return pl_view_open(view, flags);
 	return CALL_NEXT(open64, -1, path, flags, mode);
 }
 
 EXPORT int openat(int dirfd, const char *path, int flags, ...)
 {
 	VA_MODE(flags, flags)
-	if (SK_UNLIKELY(is_proc_shm(path)) && is_read_only(flags))
-		return open_view(flags);
+	int view = pl_view_of(path);
+	if (SK_UNLIKELY(view))
+		return pl_view_open(view, flags);
 	return CALL_NEXT(openat, -1, dirfd, path, flags, mode);
 }
 
 EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 {
 	VA_MODE(flags, flags)
-	if (SK_UNLIKELY(is_proc_shm(path)) && is_read_only(flags))
-		return open_view(flags);
+	int view = pl_view_of(path);
+	if (SK_UNLIKELY(view))
+		return pl_view_open(view, flags);
 	return CALL_NEXT(openat64, -1, dirfd, path, flags, mode);
 }
 
@@ -334,42 +315,64 @@ int __openat64_2(int dirfd, const char *path, int flags);
 
 EXPORT int __open_2(const char *path, int flags)
 {
-	if (SK_UNLIKELY(is_proc_shm(path)) && is_read_only(flags))
-		return open_view(flags);
+	int view = pl_view_of(path);
+	if (SK_UNLIKELY(view))
+		return pl_view_open(view, flags);
 	return CALL_NEXT(__open_2, -1, path, flags);
 }
 
 EXPORT int __open64_2(const char *path, int flags)
 {
-	if (SK_UNLIKELY(is_proc_shm(path)) && is_read_only(flags))
-		return open_view(flags);
+	int view = pl_view_of(path);
+	if (SK_UNLIKELY(view))
+		return pl_view_open(view, flags);
 	return CALL_NEXT(__open64_2, -1, path, flags);
 }
 
 EXPORT int __openat_2(int dirfd, const char *path, int flags)
 {
-	if (SK_UNLIKELY(is_proc_shm(path)) && is_read_only(flags))
-		return open_view(flags);
+	int view = pl_view_of(path);
+	if (SK_UNLIKELY(view))
+		return pl_view_open(view, flags);
 	return CALL_NEXT(__openat_2, -1, dirfd, path, flags);
 }
 
 EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 {
-	if (SK_UNLIKELY(is_proc_shm(path)) && is_read_only(flags))
-		return open_view(flags);
+	int view = pl_view_of(path);
+	if (SK_UNLIKELY(view))
+		return pl_view_open(view, flags);
 	return CALL_NEXT(__openat64_2, -1, dirfd, path, flags);
 }
 
 EXPORT FILE *fopen(const char *path, const char *mode)
 {
-	if (SK_UNLIKELY(is_proc_shm(path)) && fopen_is_read(mode))
-		return fopen_view(mode);
+	int view = mode ? pl_view_of(path) : PL_VIEW_NONE;
+	if (SK_UNLIKELY(view))
+		return pl_view_fopen(view, mode);
 	return CALL_NEXT(fopen, NULL, path, mode);
 }
 
 EXPORT FILE *fopen64(const char *path, const char *mode)
 {
-	if (SK_UNLIKELY(is_proc_shm(path)) && fopen_is_read(mode))
-		return fopen_view(mode);
+	int view = mode ? pl_view_of(path) : PL_VIEW_NONE;
+	if (SK_UNLIKELY(view))
+		return pl_view_fopen(view, mode);
 	return CALL_NEXT(fopen64, NULL, path, mode);
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+	ssize_t r;
+	if (SK_UNLIKELY(pl_view_write(fd, buf, n, &r)))
+		return r;
+	return CALL_NEXT(write, -1, fd, buf, n);
+}
+
+EXPORT FILE *fdopen(int fd, const char *mode)
+{
+	FILE *f;
+	if (SK_UNLIKELY(pl_view_fdopen(fd, mode, &f)))
+		return f;
+	return CALL_NEXT(fdopen, NULL, fd, mode);
 }

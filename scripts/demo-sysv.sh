@@ -85,9 +85,9 @@ fi
 step "6. Nothing is left"
 show "$shmkit" ls --ns "$ns"
 segs=$("$shmkit" ls --ns "$ns" --noheadings)
-# The namespace itself is a directory with its registry; with no segment left it holds
-# nothing else, and removing it is what 'shmkit rm --ns' (shmkit_ns_destroy) does.
-left=$(ls -A "/dev/shm/shmkit.$ns" 2>/dev/null | grep -vx reg || true)
+# The namespace itself is a directory with its registry and tokens file; with no segment
+# left it holds no object, and removing it is what 'shmkit rm --ns' (shmkit_ns_destroy) does.
+left=$(find "/dev/shm/shmkit.$ns" -type f ! -name reg ! -name live 2>/dev/null || true)
 "$shmkit" rm --ns "$ns" >/dev/null 2>&1 || rm -rf "/dev/shm/shmkit.$ns"
 [ -e "/dev/shm/shmkit.$ns" ] && left="$left shmkit.$ns"
 kernel=$(ipcs -m | grep -i "^$key " || true)

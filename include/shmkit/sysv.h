@@ -46,6 +46,9 @@ key_t shmkit_ftok(const char *path, int proj_id);
 int shmkit_ns_use(const char *name);
 /* The namespace in use (or that will be used), e.g. "default". */
 const char *shmkit_ns_current(void);
+/* The canonical name of a namespace ("default" -> "default.EUID") into out; -EINVAL for a name
+ * that is not one, -ENAMETOOLONG if out is too small. */
+int shmkit_ns_canonical(const char *name, char *out, size_t len);
 
 /*
  * Create a namespace; mode says who may be a member: 0600 private, 0660 the creator's group
@@ -88,13 +91,27 @@ void shmkit_ns_set_wait(uint64_t ns);
  */
 int shmkit_ns_destroy(const char *name);
 
-/* Per-namespace limits; a field of 0 (rmid_forced: -1) means "the kernel's live value". */
+/*
+ * A destroyed namespace's name is free at once; objects other members still had in it stay
+ * until they (or root) call this: removes what this process may of destroyed namespaces.
+ * Returns how many were removed completely.
+ */
+int shmkit_ns_gc_destroyed(void);
+
+/*
+ * Per-namespace limits; a field of 0 (rmid_forced: -1) means "the kernel's live value",
+ * unless its bit in zero says the limit is 0 itself (as `echo 0 > /proc/sys/kernel/shmmax`
+ * makes it on the kernel).
+ */
+#define SHMKIT_NS_ZERO_SHMMAX 0x1u
+#define SHMKIT_NS_ZERO_SHMALL 0x2u
+#define SHMKIT_NS_ZERO_SHMMNI 0x4u
 struct shmkit_ns_limits {
 	uint64_t shmmax; /* bytes */
 	uint64_t shmall; /* pages */
 	uint64_t shmmni; /* segments, at most SHMKIT_NS_MAX_SEGMENTS */
 	int32_t rmid_forced;
-	uint32_t reserved_;
+	uint32_t zero; /* SHMKIT_NS_ZERO_*: that limit is 0, not the live value */
 };
 /* Only the namespace's owner (or CAP_SYS_ADMIN) sets limits: -EPERM. */
 int shmkit_ns_set_limits(const char *name, const struct shmkit_ns_limits *l);
@@ -119,7 +136,7 @@ struct shmkit_seg_stat {
 	struct shmid_ds ds;    /* nattch counts live attachers only */
 	int32_t id;            /* full shmid */
 	int32_t creator_alive; /* 1 if the creating process still runs (PID-reuse safe) */
-	char backing[96];      /* path of the backing object */
+	char backing[128];     /* path of the backing object */
 	char creator_comm[16]; /* creator's command name when it created the segment */
 };
 /*

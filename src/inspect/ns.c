@@ -174,9 +174,9 @@ int sk_insp_ns_limits(const char *ns, struct shmkit_inspect_limits *l)
 		return r;
 	sk_shm_limits_read(&k);
 	memset(l, 0, sizeof(*l));
-	l->shmmax = nl.shmmax ? nl.shmmax : k.shmmax;
-	l->shmall = nl.shmall ? nl.shmall : k.shmall;
-	l->shmmni = nl.shmmni ? nl.shmmni : k.shmmni;
+	l->shmmax = nl.zero & SHMKIT_NS_ZERO_SHMMAX ? 0 : nl.shmmax ? nl.shmmax : k.shmmax;
+	l->shmall = nl.zero & SHMKIT_NS_ZERO_SHMALL ? 0 : nl.shmall ? nl.shmall : k.shmall;
+	l->shmmni = nl.zero & SHMKIT_NS_ZERO_SHMMNI ? 0 : nl.shmmni ? nl.shmmni : k.shmmni;
 	l->shmmin = 1;
 	l->shmseg = l->shmmni;
 	l->rmid_forced = nl.rmid_forced >= 0 ? nl.rmid_forced : (int32_t)k.rmid_forced;

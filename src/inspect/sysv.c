@@ -4,6 +4,7 @@
  * SHM_INFO + SHM_STAT_ANY where /proc/sysvipc is not mounted.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,7 +145,10 @@ static int walk_stat_any(shmkit_inspect_fn fn, void *arg, int *stop)
 
 int sk_insp_sysv_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop)
 {
-	FILE *f = fopen("/proc/sysvipc/shm", "re");
+	int fd = sk_open_kernel("/proc/sysvipc/shm", O_RDONLY);
+	FILE *f = fd < 0 ? NULL : fdopen(fd, "r");
+	if (fd >= 0 && !f)
+		close(fd);
 	if (!f)
 		return walk_stat_any(fn, arg, stop);
 	char *line = NULL;

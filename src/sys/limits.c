@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "sys/sys.h"
@@ -25,12 +26,20 @@ int sk_parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+int sk_open_kernel(const char *path, int flags)
+{
+	/* The system call itself: an interposer of open() (ours answers these very files for a
+	 * namespace) must not see the library's own reads of the kernel's values. */
+	long fd = syscall(SYS_openat, AT_FDCWD, path, flags | O_CLOEXEC, 0);
+	return fd < 0 ? -errno : (int)fd;
+}
+
 int sk_read_u64_file(const char *path, uint64_t *out)
 {
 	char buf[64];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = sk_open_kernel(path, O_RDONLY);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	ssize_t n = SK_RETRY_EINTR(read(fd, buf, sizeof(buf) - 1));
 	int err = n < 0 ? -errno : 0;
 	close(fd);

@@ -21,21 +21,33 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sys/sys.h"
 
 int sk_live_reopen(int fd)
 {
-	int c = sk_fd_reopen(fd, O_RDWR);
+	/* Write access is what a token needs, and all a tokens file may grant (see nsdir.c). */
+	int c = sk_fd_reopen(fd, O_WRONLY);
 	return c < 0 ? c : sk_fd_high(c);
 }
 
 /* ---- adopted carriers: closed in the child of every fork ---- */
 
 static pthread_mutex_t adopted_lock = PTHREAD_MUTEX_INITIALIZER;
-static int *adopted;
+static struct carrier {
+	int fd;
+	dev_t dev; /* what fd was, so that a number the process closed and reused is left alone */
+	ino_t ino;
+} * adopted;
 static size_t nadopted, capadopted;
+
+static int still_ours(const struct carrier *c)
+{
+	struct stat st;
+	return fstat(c->fd, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino;
+}
 
 static void live_prepare(void)
 {
@@ -51,7 +63,8 @@ static void live_child(void)
 {
 	/* The parent's tokens must end with the parent: drop every carrier we inherited. */
 	for (size_t i = 0; i < nadopted; i++)
-		close(adopted[i]);
+		if (still_ours(&adopted[i]))
+			close(adopted[i].fd);
 	nadopted = 0;
 	pthread_mutex_init(&adopted_lock, NULL);
 }
@@ -69,12 +82,15 @@ void sk_live_init(void)
 
 int sk_live_adopt(int carrier)
 {
+	struct stat st;
+	if (fstat(carrier, &st) < 0)
+		return -errno;
 	sk_live_init();
 	pthread_mutex_lock(&adopted_lock);
 	int err = 0;
 	if (nadopted == capadopted) {
 		size_t cap = capadopted ? capadopted * 2 : 8;
-		int *p = realloc(adopted, cap * sizeof(*p));
+		struct carrier *p = realloc(adopted, cap * sizeof(*p));
 		if (p) {
 			adopted = p;
 			capadopted = cap;
@@ -83,7 +99,7 @@ int sk_live_adopt(int carrier)
 		}
 	}
 	if (!err)
-		adopted[nadopted++] = carrier;
+		adopted[nadopted++] = (struct carrier){carrier, st.st_dev, st.st_ino};
 	pthread_mutex_unlock(&adopted_lock);
 	return err;
 }
@@ -93,7 +109,7 @@ int sk_live_forget(int carrier)
 	int found = 0;
 	pthread_mutex_lock(&adopted_lock);
 	for (size_t i = 0; i < nadopted && !found; i++)
-		if (adopted[i] == carrier) {
+		if (adopted[i].fd == carrier) {
 			adopted[i] = adopted[--nadopted];
 			found = 1;
 		}

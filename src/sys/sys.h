@@ -73,7 +73,7 @@ int sk_fd_high(int fd);
 
 /* ---- liveness tokens (live.c): an OFD lock byte per participant ---- */
 /*
- * A carrier for tokens: a new open file description of fd's file, O_RDWR | O_CLOEXEC, placed
+ * A carrier for tokens: a new open file description of fd's file, O_WRONLY | O_CLOEXEC, placed
  * high. Never map it or hand it to another process: whatever shares the description keeps
  * its tokens alive.
  */
@@ -117,6 +117,9 @@ struct sk_shm_limits {
 };
 /* Read the kernel's current values (falls back to the kernel's defaults if /proc is missing). */
 int sk_shm_limits_read(struct sk_shm_limits *l);
+/* Open a file of the kernel's (/proc/sys/kernel/shm*, /proc/sysvipc/shm) with the system call
+ * itself, so that no interposer of open() answers instead. O_CLOEXEC. */
+int sk_open_kernel(const char *path, int flags);
 /* Parse an unsigned decimal number from a file like /proc/sys/kernel/shmmax. */
 int sk_read_u64_file(const char *path, uint64_t *out);
 /* Parse an unsigned decimal with no junk; -EINVAL / -ERANGE. */

@@ -1,21 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Backing objects: the data of each segment, a file "ID" in the namespace's directory.
+ * Backing objects: the data of each segment, a file "ID" in the directory "uCUID" of the
+ * member that created it (nsdir.c).
  *
  * The registry is shared memory, and in a namespace shared between users a member may have
  * written anything into it. So nothing read from the registry ever carries this process's
  * authority to the file system:
  *
- *   - every object is reached through the namespace's directory descriptor, never by a path,
- *     never through a link (O_NOFOLLOW), and checked once open: a regular file on the
- *     directory's filesystem with one link (not a hard link to a file elsewhere);
+ *   - every object is reached through a checked directory descriptor (its creator's, which
+ *     nobody else can write), never by a path, never through a link (O_NOFOLLOW), and checked
+ *     once open: a regular file on the namespace's filesystem with one link;
  *   - a slot names only its own object (the index of its id is the slot's index), so a forged
  *     slot cannot make us remove or re-permission the object of another segment;
  *   - shmat maps what the object really holds, never more than it holds (no SIGBUS) and
  *     never less than the registry promises (no SIGSEGV);
  *   - IPC_SET changes owners and modes on the descriptor, and grants access only to what the
- *     caller itself asked for (its shmid_ds) and to the object's owner, whom the kernel knows:
- *     never to a uid or gid read from the registry (see backing_acl()).
+ *     caller asked for that the object does not already say, and to the object's owner, whom
+ *     the kernel knows: never to a uid, gid or mode merely read from the registry.
+ *
+ * What a forged registry can still do is point an id, a key or a creator at another object
+ * the forger owns (a lie about metadata), or have a member remove a segment it may remove.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,37 +37,60 @@
 int sk_backing_create(struct sk_ns *ns, int32_t id, uint64_t size, mode_t mode)
 {
 	char name[16];
-	uint64_t page = sk_page_size();
+	uint64_t page = sk_page_size(), len = sk_pages(size, page) * page;
+	int dfd = sk_ns_udir(ns, (uint32_t)geteuid(), 1);
+	if (dfd < 0)
+		return dfd == -EIDRM ? -EACCES : dfd;
 	sk_ns_seg_name(name, sizeof(name), id);
-	int fd = sk_create_at(ns->dirfd, name, sk_pages(size, page) * page, mode);
-	/* Left by a crash that no repair has seen: nobody's segment (or a member's squat). */
-	if (fd == -EEXIST && sk_backing_unlink(ns, id) == 0)
-		fd = sk_create_at(ns->dirfd, name, sk_pages(size, page) * page, mode);
+	int fd = sk_create_at(dfd, name, len, mode);
+	/* Left by a crash that no repair has seen: nobody's segment. */
+	if (fd == -EEXIST && unlinkat(dfd, name, 0) == 0)
+		fd = sk_create_at(dfd, name, len, mode);
 	struct stat st;
 	/* The object's group is the creator's group (cgid) for its whole life: backing_acl()
 	 * relies on it. A set-group-ID directory would have given it the directory's. */
 	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_gid != getegid() &&
 	    fchown(fd, (uid_t)-1, getegid()) < 0) {
-		unlinkat(ns->dirfd, name, 0);
+		unlinkat(dfd, name, 0);
 		close(fd);
 		return -EPERM;
 	}
 	return fd;
 }
 
-int sk_backing_open(struct sk_ns *ns, const struct sk_seg_rec *g, int rdonly, size_t *len)
+/* The object of slot g, opened with flags and checked. -EIDRM when it is not there or is not
+ * a plain object of this namespace. */
+static int object_open(struct sk_ns *ns, const struct sk_seg_rec *g, int flags, struct stat *st)
 {
 	char name[16];
+	int dfd = sk_ns_udir(ns, g->cuid, 0);
+	if (dfd < 0)
+		return dfd == -EACCES ? -EIDRM : dfd;
+	sk_ns_seg_name(name, sizeof(name), g->id);
+	int fd = sk_open_at(dfd, name, flags, st);
+	if (fd < 0) {
+		/* The kernel's refusal, or a lack of resources, is the caller's to know; anything
+		 * else (gone, a link, a directory, a socket...) is no segment of ours. */
+		int keep = fd == -EACCES || fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM;
+		return keep ? fd : -EIDRM;
+	}
+	if (st->st_dev != ns->dev || st->st_nlink != 1) {
+		close(fd);
+		return -EIDRM;
+	}
+	return fd;
+}
+
+int sk_backing_open(struct sk_ns *ns, const struct sk_seg_rec *g, int rdonly, size_t *len)
+{
 	struct stat st;
 	uint64_t page = sk_page_size(), want = sk_pages(g->segsz, page) * page;
-	sk_ns_seg_name(name, sizeof(name), g->id);
-	int fd = sk_open_at(ns->dirfd, name, rdonly ? O_RDONLY : O_RDWR, &st);
+	int fd = object_open(ns, g, rdonly ? O_RDONLY : O_RDWR, &st);
 	if (fd < 0)
-		return fd == -ENOENT || fd == -ELOOP || fd == -EBADMSG ? -EIDRM : fd;
+		return fd;
 	/* Map the whole object: at least what the registry promises, and no more than it has. */
-	if (st.st_dev != ns->dev || st.st_nlink != 1 || (uint64_t)st.st_size < want ||
-	    (uint64_t)st.st_size > SK_SEG_SIZE_MAX || (uint64_t)st.st_size > SIZE_MAX ||
-	    st.st_size % page) {
+	if ((uint64_t)st.st_size < want || (uint64_t)st.st_size > SK_SEG_SIZE_MAX ||
+	    (uint64_t)st.st_size > SIZE_MAX || st.st_size % page) {
 		close(fd);
 		return -EIDRM;
 	}
@@ -71,23 +98,23 @@ int sk_backing_open(struct sk_ns *ns, const struct sk_seg_rec *g, int rdonly, si
 	return fd;
 }
 
-uint64_t sk_backing_bytes(struct sk_ns *ns, int32_t id)
+uint64_t sk_backing_bytes(struct sk_ns *ns, const struct sk_seg_rec *g)
 {
-	char name[16];
 	struct stat st;
-	sk_ns_seg_name(name, sizeof(name), id);
-	if (fstatat(ns->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+	int fd = object_open(ns, g, O_PATH, &st);
+	if (fd < 0)
 		return 0;
+	close(fd);
 	return (uint64_t)st.st_blocks * 512;
 }
 
 /* ---- removal ---- */
 
-/* No live slot claims id: its object is nobody's segment. */
-static int unclaimed(struct sk_ns *ns, int32_t id)
+/* No live slot claims the object uUID/ID. */
+static int unclaimed(struct sk_ns *ns, uint32_t uid, int32_t id)
 {
-	uint32_t idx = (uint32_t)id & SK_IDX_MASK;
-	return id < 0 || ns->segs[idx].state != SK_SEG_LIVE || ns->segs[idx].id != id;
+	const struct sk_seg_rec *g = &ns->segs[(uint32_t)id & SK_IDX_MASK];
+	return id < 0 || g->state != SK_SEG_LIVE || g->id != id || g->cuid != uid;
 }
 
 static void orphan_add(struct sk_ns *ns, int32_t id, uint32_t owner)
@@ -95,28 +122,28 @@ static void orphan_add(struct sk_ns *ns, int32_t id, uint32_t owner)
 	struct sk_reg_hdr *h = ns->hdr;
 	uint32_t n = h->norphans < SK_REG_ORPHANS ? h->norphans : SK_REG_ORPHANS;
 	for (uint32_t i = 0; i < n; i++)
-		if (h->orphans[i].id == id)
+		if (h->orphans[i].id == id && h->orphans[i].owner == owner)
 			return;
 	if (n < SK_REG_ORPHANS) {
 		h->orphans[n] = (struct sk_orphan){.id = id, .owner = owner};
 		h->norphans = n + 1;
 	}
-	/* A full table leaks the object until shmkit_ns_gc() scans the directory. */
+	/* A full table leaves the object to its owner's shmkit_ns_gc(). */
 }
 
-int sk_backing_unlink(struct sk_ns *ns, int32_t id)
+int sk_backing_unlink(struct sk_ns *ns, uint32_t uid, int32_t id)
 {
 	char name[16];
+	int dfd = sk_ns_udir(ns, uid, 0);
+	if (dfd < 0)
+		return dfd;
 	sk_ns_seg_name(name, sizeof(name), id);
-	if (unlinkat(ns->dirfd, name, 0) == 0)
+	if (unlinkat(dfd, name, 0) == 0)
 		return 0;
 	int err = -errno;
-	struct stat st;
-	/* A shared namespace's directory is sticky: only the object's owner (or root) removes
-	 * it. Leave it to the owner's next operation. */
-	if ((err == -EPERM || err == -EACCES) &&
-	    fstatat(ns->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		orphan_add(ns, id, st.st_uid);
+	/* Only the creator (or root) may remove from its directory: left to its next call. */
+	if (err == -EPERM || err == -EACCES)
+		orphan_add(ns, id, uid);
 	return err;
 }
 
@@ -125,39 +152,62 @@ void sk_backing_orphans(struct sk_ns *ns)
 	struct sk_reg_hdr *h = ns->hdr;
 	uint32_t n = h->norphans < SK_REG_ORPHANS ? h->norphans : SK_REG_ORPHANS, kept = 0;
 	uid_t me = geteuid();
-	int root = sk_has_cap(CAP_FOWNER);
+	int root = sk_has_cap(CAP_DAC_OVERRIDE);
 	for (uint32_t i = 0; i < n; i++) {
 		struct sk_orphan o = h->orphans[i];
-		char name[16];
 		/* The table is untrusted: never remove an object a live slot claims. */
-		if (!unclaimed(ns, o.id))
+		if (!unclaimed(ns, o.owner, o.id))
 			continue;
 		if (o.owner != me && !root) {
 			h->orphans[kept++] = o;
 			continue;
 		}
+		char name[16];
+		int dfd = sk_ns_udir(ns, o.owner, 0);
 		sk_ns_seg_name(name, sizeof(name), o.id);
-		unlinkat(ns->dirfd, name, 0);
+		if (dfd >= 0)
+			unlinkat(dfd, name, 0);
 	}
 	h->norphans = kept;
 }
 
-/* An object named like a segment that no live slot claims: remove it if we may. */
+struct sweep {
+	struct sk_ns *ns;
+	uint32_t uid;
+};
+
+/* An object named like a segment that no live slot claims: remove it. */
 static int unlink_unclaimed(int dfd, const char *name, void *arg)
 {
+	const struct sweep *w = arg;
 	uint64_t v;
 	char canon[16];
 	if (sk_parse_u64(name, &v) < 0 || v > INT32_MAX)
 		return 0;
 	sk_ns_seg_name(canon, sizeof(canon), (int32_t)v);
-	if (strcmp(canon, name) || !unclaimed(arg, (int32_t)v))
+	if (strcmp(canon, name) || !unclaimed(w->ns, w->uid, (int32_t)v))
 		return 0;
 	return unlinkat(dfd, name, 0) == 0;
 }
 
+/* A member's directory "uUID" we may write: sweep it. */
+static int sweep_udir(int dfd, const char *name, void *arg)
+{
+	struct sweep w = {.ns = arg};
+	uint64_t uid;
+	(void)dfd;
+	if (name[0] != 'u' || sk_parse_u64(name + 1, &uid) < 0 || uid >= UINT32_MAX)
+		return 0;
+	w.uid = (uint32_t)uid;
+	if (w.uid != geteuid() && !sk_has_cap(CAP_DAC_OVERRIDE))
+		return 0;
+	int udfd = sk_ns_udir(w.ns, w.uid, 0);
+	return udfd < 0 ? 0 : sk_ns_dir_each(udfd, ".", unlink_unclaimed, &w);
+}
+
 int sk_backing_sweep_dir(struct sk_ns *ns)
 {
-	return sk_ns_dir_each(ns->dirfd, ".", unlink_unclaimed, ns);
+	return sk_ns_dir_each(ns->dirfd, ".", sweep_udir, ns);
 }
 
 /* ---- IPC_SET: the kernel's checks follow ipcperms ---- */
@@ -175,6 +225,7 @@ struct acl_entry {
 #define ACL_OTHER     0x20
 #define ACL_NO_ID     UINT32_MAX
 #define ACL_VERSION   2 /* POSIX_ACL_XATTR_VERSION */
+#define ACL_XATTR     "system.posix_acl_access"
 
 struct acl {
 	struct acl_entry e[8];
@@ -201,11 +252,11 @@ static void acl_sort(struct acl *a)
 }
 
 /*
- * ipcperms' classes as an ACL on an object owned by fu:fg. The new uid and gid come from the
- * caller's own shmid_ds; cuid and cgid only decide whether the object's owner and group keep
- * the owner and group bits, which cannot give anyone but them more than the other bits: the
- * object's owner can change its permissions anyway, and its group is the creator's (cgid)
- * for as long as the object exists. So a forged cuid or cgid grants nobody anything.
+ * ipcperms' classes as an ACL on an object owned by fu:fg: the owner bits for uid (a named
+ * entry unless it is fu) and for fu if it is uid or cuid, the group bits for gid likewise,
+ * the other bits for the rest. cuid and cgid only decide whether the object's owner and group
+ * keep the owner and group bits, which gives no one but them anything: the object's owner may
+ * change its permissions anyway, and its group is the creator's (cgid) for its whole life.
  */
 static void backing_acl(struct acl *a, const struct sk_seg_rec *g, uid_t uid, gid_t gid,
                         mode_t mode, uid_t fu, gid_t fg)
@@ -214,7 +265,7 @@ static void backing_acl(struct acl *a, const struct sk_seg_rec *g, uid_t uid, gi
 	int named = 0;
 	a->n = 0;
 	acl_add(a, ACL_USER_OBJ, fu == uid || fu == g->cuid ? own : oth, ACL_NO_ID);
-	if (uid != fu && uid != 0)
+	if (uid != fu)
 		acl_add(a, ACL_USER, own, uid), named++;
 	acl_add(a, ACL_GROUP_OBJ, fg == gid || fg == g->cgid ? grp : oth, ACL_NO_ID);
 	if (gid != fg)
@@ -227,6 +278,40 @@ static void backing_acl(struct acl *a, const struct sk_seg_rec *g, uid_t uid, gi
 	}
 	acl_add(a, ACL_OTHER, oth, ACL_NO_ID);
 	acl_sort(a);
+}
+
+/*
+ * What the object says its segment's uid, gid and mode are: the last IPC_SET that could set
+ * them wrote them into its ACL (a named user or group entry is uid or gid; without one, the
+ * object's owner or group is), or its creation into its mode. The kernel keeps this, and only
+ * the object's owner or root can change it.
+ */
+static void object_says(const char *self, const struct stat *st, uid_t *uid, gid_t *gid,
+                        mode_t *mode)
+{
+	uint8_t buf[4 + 8 * sizeof(struct acl_entry)];
+	uint16_t own = (st->st_mode >> 6) & 7, grp = (st->st_mode >> 3) & 7, oth = st->st_mode & 7;
+	*uid = st->st_uid;
+	*gid = st->st_gid;
+	ssize_t n = getxattr(self, ACL_XATTR, buf, sizeof(buf));
+	if (n >= 4 && (n - 4) % (ssize_t)sizeof(struct acl_entry) == 0) {
+		int named_user = 0, named_group = 0;
+		for (ssize_t off = 4; off < n; off += (ssize_t)sizeof(struct acl_entry)) {
+			struct acl_entry e;
+			memcpy(&e, buf + off, sizeof(e));
+			if (e.tag == ACL_USER_OBJ && !named_user)
+				own = e.perm & 7;
+			else if (e.tag == ACL_USER)
+				*uid = e.id, own = e.perm & 7, named_user = 1;
+			else if (e.tag == ACL_GROUP_OBJ && !named_group)
+				grp = e.perm & 7;
+			else if (e.tag == ACL_GROUP)
+				*gid = e.id, grp = e.perm & 7, named_group = 1;
+			else if (e.tag == ACL_OTHER)
+				oth = e.perm & 7;
+		}
+	}
+	*mode = (mode_t)(own << 6 | grp << 3 | oth);
 }
 
 /*
@@ -243,37 +328,46 @@ static uid_t root_target(const struct sk_seg_rec *g, uid_t uid, uid_t fu)
 	return fu;
 }
 
-void sk_backing_perms(struct sk_ns *ns, const struct sk_seg_rec *g, uid_t uid, gid_t gid,
-                      mode_t mode)
+int sk_backing_perms(struct sk_ns *ns, const struct sk_seg_rec *g, struct shmkit_ipc_perm *want)
 {
-	char name[16], self[64];
+	char self[64];
 	struct stat st;
-	sk_ns_seg_name(name, sizeof(name), g->id);
 	/* O_PATH: the owner may re-permission an object it cannot read (mode 0000). */
-	int fd = sk_open_at(ns->dirfd, name, O_PATH, &st);
+	int fd = object_open(ns, g, O_PATH, &st);
 	if (fd < 0)
-		return;
-	if (st.st_dev != ns->dev || st.st_nlink != 1) {
-		close(fd);
-		return;
-	}
+		return fd;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	/*
+	 * A value the caller passes unchanged from what the registry says (IPC_STAT, change one
+	 * field, IPC_SET) is not a request to grant it: the registry may be forged. The object's
+	 * own word is used instead, and becomes the registry's again.
+	 */
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+	object_says(self, &st, &uid, &gid, &mode);
+	if (want->uid == g->uid)
+		want->uid = uid;
+	if (want->gid == g->gid)
+		want->gid = gid;
+	if (want->mode == (g->mode & 0777u))
+		want->mode = mode;
 	if (sk_has_cap(CAP_CHOWN)) {
-		uid_t to = root_target(g, uid, st.st_uid);
+		uid_t to = root_target(g, want->uid, st.st_uid);
 		if (to != st.st_uid && fchownat(fd, "", to, (gid_t)-1, AT_EMPTY_PATH) == 0)
 			st.st_uid = to;
 	}
 	struct acl a;
-	backing_acl(&a, g, uid, gid, mode, st.st_uid, st.st_gid);
+	backing_acl(&a, g, want->uid, want->gid, want->mode, st.st_uid, st.st_gid);
 	char buf[4 + sizeof(a.e)];
 	uint32_t version = ACL_VERSION;
 	memcpy(buf, &version, 4);
 	memcpy(buf + 4, a.e, (size_t)a.n * sizeof(a.e[0]));
 	/* The descriptor's own inode, through /proc: no name lookup that could be redirected. */
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
-	if (setxattr(self, "system.posix_acl_access", buf, 4 + (size_t)a.n * sizeof(a.e[0]), 0) <
-	        0 &&
-	    chmod(self, mode & 0777) < 0) {
+	if (setxattr(self, ACL_XATTR, buf, 4 + (size_t)a.n * sizeof(a.e[0]), 0) < 0 &&
+	    chmod(self, want->mode & 0777) < 0) {
 		/* neither the object's owner nor root: the registry's check still applies */
 	}
 	close(fd);
+	return 0;
 }

@@ -38,9 +38,10 @@ void sk_ns_limits(struct sk_ns *ns, uint64_t *shmmax, uint64_t *shmall, uint64_t
 	struct sk_shm_limits l;
 	live_limits(&l);
 	const struct sk_reg_hdr *h = ns->hdr;
-	*shmmax = h->lim_shmmax ? h->lim_shmmax : l.shmmax;
-	*shmall = h->lim_shmall ? h->lim_shmall : l.shmall;
-	*shmmni = h->lim_shmmni ? h->lim_shmmni : l.shmmni;
+	uint32_t z = h->lim_zero;
+	*shmmax = z & SHMKIT_NS_ZERO_SHMMAX ? 0 : h->lim_shmmax ? h->lim_shmmax : l.shmmax;
+	*shmall = z & SHMKIT_NS_ZERO_SHMALL ? 0 : h->lim_shmall ? h->lim_shmall : l.shmall;
+	*shmmni = z & SHMKIT_NS_ZERO_SHMMNI ? 0 : h->lim_shmmni ? h->lim_shmmni : l.shmmni;
 	*rmid_forced = h->lim_rmid_forced >= 0 ? h->lim_rmid_forced != 0 : (int)l.rmid_forced;
 }
 
@@ -64,7 +65,8 @@ static int admin_open(struct sk_ns *ns, const char *name, int write)
 SK_EXPORT int shmkit_ns_set_limits(const char *name, const struct shmkit_ns_limits *l)
 {
 	struct sk_ns ns;
-	if (!l || l->shmmni > SK_REG_SLOTS || l->rmid_forced < -1 || l->rmid_forced > 1)
+	if (!l || l->shmmni > SK_REG_SLOTS || l->rmid_forced < -1 || l->rmid_forced > 1 ||
+	    (l->zero & ~7u))
 		return -EINVAL;
 	int err = admin_open(&ns, name, 1);
 	if (err)
@@ -73,6 +75,7 @@ SK_EXPORT int shmkit_ns_set_limits(const char *name, const struct shmkit_ns_limi
 	ns.hdr->lim_shmall = l->shmall;
 	ns.hdr->lim_shmmni = l->shmmni;
 	ns.hdr->lim_rmid_forced = l->rmid_forced;
+	ns.hdr->lim_zero = l->zero;
 	ns.hdr->ops++;
 	sk_reg_unlock(&ns);
 	sk_ns_close(&ns);
@@ -92,6 +95,7 @@ SK_EXPORT int shmkit_ns_get_limits(const char *name, struct shmkit_ns_limits *l)
 	l->shmall = ns.hdr->lim_shmall;
 	l->shmmni = ns.hdr->lim_shmmni;
 	l->rmid_forced = ns.hdr->lim_rmid_forced;
+	l->zero = ns.hdr->lim_zero & 7u;
 	sk_reg_unlock(&ns);
 	sk_ns_close(&ns);
 	return 0;

@@ -12,9 +12,9 @@
  *
  * Process liveness
  *   A process joins a namespace by taking a free proc record under the registry lock and its
- *   liveness token, an OFD write lock on byte SK_REG_LOCK_BASE + index of the registry file,
- *   held through a carrier (sys/live.c): an open file description of its own that is never
- *   mapped and that every fork child closes at once. So the token ends with the process, and
+ *   liveness token, an OFD write lock on byte SK_REG_LOCK_BASE + index of the tokens file
+ *   "live", held through a carrier (sys/live.c): an open file description of its own that is
+ *   never mapped and that every fork child closes at once. So the token ends with the process, and
  *   neither the registry mapping a child inherits nor the child itself keeps it alive. A record
  *   whose byte nobody locks is dead.
  *
@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "seg/seg.h"
+#include "sync/sync.h"
 #include "sys/sys.h"
 #include "sysv/registry.h"
 
@@ -103,6 +104,13 @@ int sk_reg_lock_until(struct sk_ns *ns, const struct timespec *abs)
 		/* The last holder died inside an operation: settle its half-done work. */
 		sk_reg_repair(ns);
 		r = shmkit_mutex_consistent(&ns->hdr->lock);
+		if (r) {
+			/* A member rewrote the state word meanwhile: an error must mean "not
+			 * held", so let go of the word if it is still ours. */
+			if (sk_mutex_owned(&ns->hdr->lock))
+				shmkit_mutex_unlock(&ns->hdr->lock);
+			return -EPROTO;
+		}
 	}
 	/* BARRIER_PUBLISH: a destroyed namespace's registry has version 0 (shmkit_ns_destroy). */
 	if (!r && sk_load_acquire(&ns->hdr->version) != SK_REG_VERSION) {
@@ -165,8 +173,8 @@ static void proc_reap(struct sk_ns *ns, uint32_t i)
 static int fd_is_ours(const struct sk_ns *ns, int fd)
 {
 	struct stat st;
-	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == ns->reg_dev &&
-	       st.st_ino == ns->reg_ino;
+	return fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == ns->live_dev &&
+	       st.st_ino == ns->live_ino;
 }
 
 int sk_reg_sweep(struct sk_ns *ns)
@@ -226,23 +234,16 @@ static int proc_claim(struct sk_ns *ns, int carrier, pid_t pid)
 
 /*
  * A new carrier for this process's token, opened from the namespace's directory and checked
- * to be the registry we map (not a file swapped in under its name). Adopted: fork children
- * close it.
+ * to be the tokens file of the registry we map (not one swapped in under its name). Adopted:
+ * fork children close it.
  */
 static int carrier_open(struct sk_ns *ns)
 {
-	struct stat st;
 	int fd = sk_ns_dir_check(ns);
 	if (fd < 0)
 		return fd;
-	fd = sk_open_at(ns->dirfd, SK_REG_NAME, O_RDWR, &st);
-	if (fd < 0)
-		return fd == -ENOENT ? -EPROTO : fd;
-	if (st.st_dev != ns->reg_dev || st.st_ino != ns->reg_ino) {
-		close(fd);
-		return -EPROTO; /* destroyed, maybe created again: not the registry we map */
-	}
-	fd = sk_fd_high(fd);
+	if ((fd = sk_ns_carrier(ns)) < 0)
+		return fd;
 	int err = sk_live_adopt(fd);
 	if (err) {
 		close(fd);
@@ -319,7 +320,7 @@ static void ns_unregister(struct sk_ns *ns, const struct timespec *abs)
  * still ours; if a sweep reaped it meanwhile, join anew and count our attachments again.
  * Process lock held.
  */
-static int ns_rejoin(struct sk_ns *ns)
+static int ns_rejoin(struct sk_ns *ns, const struct timespec *abs)
 {
 	if (!fd_is_ours(ns, ns->fd)) {
 		int fd = carrier_open(ns);
@@ -329,7 +330,7 @@ static int ns_rejoin(struct sk_ns *ns)
 		ns->fd = fd;
 	}
 	ns->fd_checked = sk_mono_ns();
-	int r = sk_reg_lock(ns);
+	int r = sk_reg_lock_until(ns, abs);
 	if (r)
 		return r;
 	uint32_t old = ns->self;
@@ -353,7 +354,9 @@ static int ns_rejoin(struct sk_ns *ns)
  */
 #define FD_CHECK_NS (50 * 1000 * 1000ULL)
 
-static int ns_check(struct sk_ns *ns, int force)
+/* force: check the carrier now; abs: how long a rejoin may wait for the lock (NULL: as long
+ * as an operation waits). */
+static int ns_check(struct sk_ns *ns, int force, const struct timespec *abs)
 {
 	const struct sk_proc_rec *p = &ns->procs[ns->self];
 	uint64_t now = sk_mono_ns();
@@ -366,7 +369,7 @@ static int ns_check(struct sk_ns *ns, int force)
 		return 0;
 	}
 	ns->fd_bad = 0;
-	return ns_rejoin(ns);
+	return ns_rejoin(ns, abs);
 }
 
 /* ---- fork ---- */
@@ -385,7 +388,12 @@ static void fork_prepare(void)
 	sk_proc_lock();
 	forking.ready = 0;
 	struct sk_ns *ns = current_ns;
-	if (!ns || ns->self == UINT32_MAX || ns->pid != sk_self_pid() || ns_check(ns, 1))
+	/* fork() must not hang on a member stopped while holding the registry lock (or on a
+	 * forged one): after FORK_WAIT_NS the child starts without a token and joins on its
+	 * first call. That covers our own rejoin, if our carrier was closed meanwhile. */
+	struct timespec deadline;
+	sk_deadline_after(&deadline, FORK_WAIT_NS);
+	if (!ns || ns->self == UINT32_MAX || ns->pid != sk_self_pid() || ns_check(ns, 1, &deadline))
 		return;
 	forking.fd = sk_live_reopen(ns->fd);
 	if (forking.fd < 0)
@@ -393,10 +401,6 @@ static void fork_prepare(void)
 	forking.atts = ns->nlocal ? calloc(ns->nlocal, sizeof(uint32_t)) : NULL;
 	if (ns->nlocal && !forking.atts)
 		goto fail_fd;
-	/* fork() must not hang on a member stopped while holding the registry lock: after
-	 * FORK_WAIT_NS the child starts without a token and joins on its first call. */
-	struct timespec deadline;
-	sk_deadline_after(&deadline, FORK_WAIT_NS);
 	if (sk_reg_lock_until(ns, &deadline))
 		goto fail_mem;
 	int child = proc_claim(ns, forking.fd, 0);
@@ -509,7 +513,8 @@ static const char *wanted_name(void)
 {
 	if (chosen_name[0])
 		return chosen_name;
-	const char *env = getenv(SHMKIT_NS_ENV);
+	/* Not the invoker's choice for a set-user-ID program. */
+	const char *env = secure_getenv(SHMKIT_NS_ENV);
 	return env && *env ? env : SHMKIT_NS_DEFAULT;
 }
 
@@ -533,7 +538,7 @@ int sk_ns_current(struct sk_ns **out)
 {
 	struct sk_ns *ns = current_ns;
 	if (SK_LIKELY(ns && ns->self != UINT32_MAX && ns->pid == sk_self_pid())) {
-		int err = ns_check(ns, 0);
+		int err = ns_check(ns, 0, NULL);
 		if (err)
 			return err;
 		*out = ns;

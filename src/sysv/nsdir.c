@@ -2,11 +2,19 @@
 /*
  * Where namespaces live, and whom they trust.
  *
- * A namespace is a directory /dev/shm/shmkit.NAME holding its registry ("reg") and one
- * backing object per segment (its decimal id). Everything inside is reached through the
- * directory's descriptor, checked once at open, and never through a path another user could
- * redirect: no name inside is followed as a link, and each object is checked to be a regular
- * file on the directory's filesystem.
+ * A namespace is a directory /dev/shm/shmkit.NAME holding
+ *
+ *   reg      the registry (registry.h), mode as asked (0600, 0660, 0666);
+ *   live     the members' liveness tokens (sys/live.c): an empty file members may write but
+ *            nobody may read, so that nobody but a member can hold a token (a read lock);
+ *   uUID/    the backing objects of the segments UID created, one file per id (backing.c):
+ *            a directory that belongs to UID, so that nobody else, not even the namespace's
+ *            owner, can remove, rename or plant objects in it.
+ *
+ * Everything inside is reached through the directory's descriptor, checked once at open, and
+ * never through a path another user could redirect: no name inside is followed as a link,
+ * each directory is checked for its owner, and each object to be a regular file on the
+ * namespace's filesystem.
  *
  * Trust domains
  *   "default" names the caller's own namespace, "default.EUID": a directory that must belong
@@ -38,6 +46,8 @@
 #include "sysv/registry.h"
 
 #define DEFAULT_PREFIX "default."
+
+static void udirs_close(struct sk_ns *ns);
 
 int sk_ns_name_ok(const char *name)
 {
@@ -79,6 +89,18 @@ int sk_ns_canon(const char *name, char *out, size_t len)
 	if (!name || (!sk_ns_name_ok(name) && !default_uid(name, &uid)))
 		return -EINVAL;
 	snprintf(out, len, "%s", name);
+	return 0;
+}
+
+SK_EXPORT int shmkit_ns_canonical(const char *name, char *out, size_t len)
+{
+	char canon[SK_NS_CANON_MAX + 1];
+	int err = sk_ns_canon(name, canon, sizeof(canon));
+	if (err)
+		return err;
+	if (!out || strlen(canon) >= len)
+		return -ENAMETOOLONG;
+	memcpy(out, canon, strlen(canon) + 1);
 	return 0;
 }
 
@@ -155,6 +177,12 @@ int sk_ns_dir_check(struct sk_ns *ns)
 {
 	struct stat st;
 	struct shmkit_ns_info in;
+	uint32_t kept = 0;
+	for (uint32_t i = 0; i < ns->nudir; i++)
+		if (fstat(ns->udir[i].fd, &st) == 0 && st.st_dev == ns->dev &&
+		    st.st_ino == ns->udir[i].ino && S_ISDIR(st.st_mode))
+			ns->udir[kept++] = ns->udir[i];
+	ns->nudir = kept; /* the others' numbers are closed or someone else's: leave them */
 	if (fstat(ns->dirfd, &st) == 0 && st.st_dev == ns->dev && st.st_ino == ns->dir_ino)
 		return 0;
 	int fd = dir_open(ns->name, &st, &in);
@@ -229,14 +257,40 @@ static void reg_point(struct sk_ns *ns, void *p)
 	ns->hash = (uint32_t *)((char *)p + SK_REG_OFF_HASH);
 }
 
-/* Build a complete registry under no name in the directory, then link it into place. */
-static int reg_create(int dirfd, const char *name, unsigned mode)
+/* A new object of the namespace, unnamed: mode, the namespace's group (gid -1: ours). */
+static int ns_tmpfile(int dirfd, uint64_t size, mode_t mode, gid_t gid)
 {
-	int fd = sk_tmpfile_at(dirfd, ".", SK_REG_SIZE, mode);
+	int fd = sk_tmpfile_at(dirfd, ".", size, mode);
+	if (fd >= 0 && gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* The tokens file: members write (lock), nobody reads (no read lock, no lookalike token). */
+static int live_create(int dirfd, unsigned mode, gid_t gid)
+{
+	int fd = ns_tmpfile(dirfd, 0, 0200 | (mode & 022), gid);
+	if (fd < 0)
+		return fd;
+	int err = sk_publish_at(fd, dirfd, SK_LIVE_NAME);
+	close(fd);
+	return err == -EEXIST ? 0 : err; /* left by a creator that died before the registry */
+}
+
+/* Build a complete registry under no name in the directory, then link it into place. */
+static int reg_create(int dirfd, const char *name, unsigned mode, gid_t gid)
+{
+	int err = live_create(dirfd, mode, gid);
+	if (err)
+		return err;
+	int fd = ns_tmpfile(dirfd, SK_REG_SIZE, mode, gid);
 	if (fd < 0)
 		return fd;
 	/* Allocate every page now: a full tmpfs must fail here, not SIGBUS a member later. */
-	int err = posix_fallocate(fd, 0, (off_t)SK_REG_SIZE);
+	err = posix_fallocate(fd, 0, (off_t)SK_REG_SIZE);
 	void *p = MAP_FAILED;
 	if (err)
 		err = -err;
@@ -252,23 +306,52 @@ static int reg_create(int dirfd, const char *name, unsigned mode)
 	return err;
 }
 
+/* One of the namespace's own files, opened and checked: the owner made it, nobody linked it. */
+static int own_file(struct sk_ns *ns, const char *name, int flags, const struct stat *dir,
+                    struct stat *st, struct shmkit_ns_info *in)
+{
+	int fd = sk_open_at(ns->dirfd, name, flags, st);
+	if (fd < 0)
+		return fd;
+	if (st->st_uid != dir->st_uid || st->st_nlink != 1 || st->st_dev != dir->st_dev) {
+		in->flags |= SHMKIT_NS_SQUATTED;
+		in->owner = st->st_uid;
+		close(fd);
+		return -EACCES;
+	}
+	return fd;
+}
+
+/* The carrier of this process's token: a descriptor of "live" of its own (sys/live.c). */
+int sk_ns_carrier(struct sk_ns *ns)
+{
+	struct stat st;
+	int fd = sk_open_at(ns->dirfd, SK_LIVE_NAME, O_WRONLY, &st);
+	if (fd < 0)
+		return fd == -ENOENT ? -EPROTO : fd;
+	if (st.st_dev != ns->live_dev || st.st_ino != ns->live_ino) {
+		close(fd);
+		return -EPROTO; /* destroyed, maybe made again: not the namespace we map */
+	}
+	return sk_fd_high(fd);
+}
+
 /*
  * Open the registry of the directory ns->dirfd, check it and map it; the mapping's own
  * descriptor is closed, and ns->fd is a separate carrier for liveness tokens (sys/live.c).
  */
 static int reg_open(struct sk_ns *ns, const struct stat *dir, struct shmkit_ns_info *in)
 {
-	struct stat st;
-	int fd = sk_open_at(ns->dirfd, SK_REG_NAME, O_RDWR, &st);
-	if (fd < 0)
+	struct stat st, lst;
+	int lfd = own_file(ns, SK_LIVE_NAME, O_WRONLY, dir, &lst, in);
+	if (lfd < 0)
+		return lfd;
+	int fd = own_file(ns, SK_REG_NAME, O_RDWR, dir, &st, in), err = 0;
+	if (fd < 0) {
+		close(lfd);
 		return fd;
-	int err = 0;
-	/* Only the namespace's owner creates its registry: another member's file is planted. */
-	if (st.st_uid != dir->st_uid || st.st_nlink != 1 || st.st_dev != dir->st_dev) {
-		in->flags |= SHMKIT_NS_SQUATTED;
-		in->owner = st.st_uid;
-		err = -EACCES;
-	} else if ((uint64_t)st.st_size < SK_REG_SIZE) {
+	}
+	if ((uint64_t)st.st_size < SK_REG_SIZE) {
 		err = -EBADMSG; /* it would fault on access: refuse it up front */
 	}
 	void *p = MAP_FAILED;
@@ -277,17 +360,19 @@ static int reg_open(struct sk_ns *ns, const struct stat *dir, struct shmkit_ns_i
 		err = -errno;
 	if (!err) {
 		reg_point(ns, p);
-		ns->reg_dev = st.st_dev;
-		ns->reg_ino = st.st_ino;
 		err = reg_validate(ns->hdr);
 	}
-	if (!err && (ns->fd = sk_live_reopen(fd)) < 0)
-		err = ns->fd;
 	close(fd);
-	if (err && p != MAP_FAILED)
-		munmap(p, SK_REG_SIZE);
-	if (err)
+	if (!err) {
+		ns->live_dev = lst.st_dev;
+		ns->live_ino = lst.st_ino;
+		ns->fd = sk_fd_high(lfd);
+	} else {
+		close(lfd);
+		if (p != MAP_FAILED)
+			munmap(p, SK_REG_SIZE);
 		ns->hdr = NULL;
+	}
 	return err;
 }
 
@@ -306,12 +391,12 @@ static int ns_make(const char *canon, unsigned mode, gid_t gid)
 	if (fstat(dirfd, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
 	    (st.st_mode & 07077))
 		err = -EACCES;
-	if (!err)
-		err = reg_create(dirfd, canon, mode);
 	char self[64];
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", dirfd);
 	if (!err && gid != (gid_t)-1 && chown(self, (uid_t)-1, gid) < 0)
 		err = -errno;
+	if (!err)
+		err = reg_create(dirfd, canon, mode, gid);
 	if (!err && chmod(self, dir_mode(mode)) < 0)
 		err = -errno;
 	close(dirfd);
@@ -352,10 +437,11 @@ int sk_ns_open_info(struct sk_ns *ns, const char *name, int create, struct shmki
 		ns->dev = st.st_dev;
 		ns->dir_ino = st.st_ino;
 		ns->owner = st.st_uid;
+		ns->group = st.st_gid;
 		err = reg_open(ns, &st, in);
 		/* A directory without a registry: its creator died before finishing it. */
 		if (err == -ENOENT && create && st.st_uid == geteuid() && (st.st_mode & 077) == 0)
-			err = reg_create(ns->dirfd, ns->name, 0600);
+			err = reg_create(ns->dirfd, ns->name, 0600, (gid_t)-1);
 		else if (!err)
 			return 0;
 		close(ns->dirfd);
@@ -380,12 +466,82 @@ void sk_ns_close(struct sk_ns *ns)
 	ns->hdr = NULL;
 	if (ns->fd >= 0 && sk_live_close(ns->fd) < 0)
 		close(ns->fd); /* a carrier that was never adopted (inspection) */
+	udirs_close(ns);
 	if (ns->dirfd >= 0)
 		close(ns->dirfd);
 	ns->fd = ns->dirfd = -1;
 	free(ns->local);
 	ns->local = NULL;
 	ns->nlocal = ns->caplocal = 0;
+}
+
+/* ---- members' object directories ---- */
+
+static void udir_name(char *buf, size_t len, uint32_t uid)
+{
+	snprintf(buf, len, "u%u", (unsigned)uid);
+}
+
+static int udir_open(struct sk_ns *ns, uint32_t uid, int create)
+{
+	char name[16];
+	struct stat st;
+	udir_name(name, sizeof(name), uid);
+	int fd = openat(ns->dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && create && uid == geteuid()) {
+		/* Others search it for the objects they may open; only we change it. */
+		if (mkdirat(ns->dirfd, name, 0711) < 0 && errno != EEXIST)
+			return -errno;
+		fd = openat(ns->dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+		if (fd >= 0 && fstat(fd, &st) == 0 && st.st_uid == uid && chmod(self, 0711) < 0) {
+			close(fd);
+			return -errno;
+		}
+	}
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? -EIDRM : -errno;
+	/* Its owner's alone: nobody else may remove, rename or plant objects in it. */
+	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid || (st.st_mode & 022) ||
+	    st.st_dev != ns->dev) {
+		close(fd);
+		return -EACCES;
+	}
+	return sk_fd_high(fd);
+}
+
+static ino_t fd_ino(int fd)
+{
+	struct stat st;
+	return fstat(fd, &st) == 0 ? st.st_ino : 0;
+}
+
+int sk_ns_udir(struct sk_ns *ns, uint32_t uid, int create)
+{
+	for (uint32_t i = 0; i < ns->nudir; i++)
+		if (ns->udir[i].uid == uid)
+			return ns->udir[i].fd;
+	int fd = udir_open(ns, uid, create);
+	if (fd < 0)
+		return fd;
+	if (ns->nudir == SK_NS_UDIRS) {
+		/* Full: forget the oldest (ours stays first). */
+		close(ns->udir[SK_NS_UDIRS - 1].fd);
+		ns->nudir--;
+	}
+	ns->udir[ns->nudir].uid = uid;
+	ns->udir[ns->nudir].fd = fd;
+	ns->udir[ns->nudir].ino = fd_ino(fd);
+	ns->nudir++;
+	return fd;
+}
+
+static void udirs_close(struct sk_ns *ns)
+{
+	for (uint32_t i = 0; i < ns->nudir; i++)
+		close(ns->udir[i].fd);
+	ns->nudir = 0;
 }
 
 /* ---- administration ---- */
@@ -451,21 +607,73 @@ int sk_ns_dir_each(int dirfd, const char *dir, int (*fn)(int dfd, const char *na
 	return n;
 }
 
-static int unlink_one(int dfd, const char *name, void *arg)
+/* Remove an entry of a namespace's directory: a file, or a member's directory and what we
+ * may remove in it. Returns 1 if it is gone. */
+static int remove_entry(int dfd, const char *name, void *arg)
 {
 	(void)arg;
-	return unlinkat(dfd, name, 0) == 0;
+	if (unlinkat(dfd, name, 0) == 0)
+		return 1;
+	if (errno != EISDIR)
+		return 0;
+	sk_ns_dir_each(dfd, name, remove_entry, NULL);
+	return unlinkat(dfd, name, AT_REMOVEDIR) == 0;
 }
 
-/* Remove the directory of canon and what is in it (the caller has the right to). */
+/*
+ * Remove a namespace's directory (named path) with what we may remove: everything for root,
+ * else the namespace's own files and our objects. Another member's objects stay, in their
+ * directory, until that member (or root) runs shmkit_ns_gc_destroyed().
+ */
+static int remove_tree(const char *path)
+{
+	int n = sk_ns_dir_each(AT_FDCWD, path, remove_entry, NULL);
+	if (n < 0)
+		return n;
+	return rmdir(path) == 0 ? 0 : -errno;
+}
+
 int sk_ns_rmdir(const char *canon)
 {
 	char path[SK_NS_PATH_MAX];
 	sk_ns_dir_path(path, sizeof(path), canon);
-	int n = sk_ns_dir_each(AT_FDCWD, path, unlink_one, NULL);
-	if (n < 0)
-		return n;
-	return rmdir(path) == 0 ? 0 : -errno;
+	return remove_tree(path);
+}
+
+#define GONE_PREFIX ".shmkit-gone."
+
+/*
+ * Take the namespace's name away at once (a rename: the name is free for a new namespace,
+ * and nothing a member left inside can keep it), then remove what we may of the rest.
+ */
+static int retire(const char *canon)
+{
+	char path[SK_NS_PATH_MAX], gone[SK_NS_PATH_MAX + 32];
+	uint32_t r = 0;
+	sk_ns_dir_path(path, sizeof(path), canon);
+	sk_getrandom(&r, sizeof(r));
+	snprintf(gone, sizeof(gone), SK_SHM_DIR "/" GONE_PREFIX "%s.%08x", canon, (unsigned)r);
+	if (rename(path, gone) < 0)
+		return -errno;
+	sk_ns_forget(canon);
+	int err = remove_tree(gone);
+	return err == -ENOTEMPTY || err == -EEXIST ? 0 : err;
+}
+
+static int retired_one(int dfd, const char *name, void *arg)
+{
+	(void)arg;
+	if (strncmp(name, GONE_PREFIX, sizeof(GONE_PREFIX) - 1))
+		return 0;
+	char path[SK_NS_PATH_MAX + 32];
+	snprintf(path, sizeof(path), SK_SHM_DIR "/%s", name);
+	(void)dfd;
+	return remove_tree(path) == 0;
+}
+
+SK_EXPORT int shmkit_ns_gc_destroyed(void)
+{
+	return sk_ns_dir_each(AT_FDCWD, SK_SHM_DIR, retired_one, NULL);
 }
 
 SK_EXPORT int shmkit_ns_destroy(const char *name)
@@ -486,9 +694,7 @@ SK_EXPORT int shmkit_ns_destroy(const char *name)
 			return -errno;
 		if (st.st_uid != geteuid() && !sk_has_cap(CAP_SYS_ADMIN))
 			return -EPERM;
-		err = sk_ns_rmdir(canon);
-		sk_ns_forget(canon);
-		return err;
+		return retire(canon);
 	}
 	if (err)
 		return err;
@@ -505,9 +711,7 @@ SK_EXPORT int shmkit_ns_destroy(const char *name)
 		sk_reg_unlock(&ns);
 	}
 	sk_ns_close(&ns);
-	err = sk_ns_rmdir(canon);
-	sk_ns_forget(canon);
-	return err;
+	return retire(canon);
 }
 
 SK_EXPORT int shmkit_ns_list(char (*names)[SHMKIT_NS_NAME_MAX + 1], size_t max)

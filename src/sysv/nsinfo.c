@@ -21,8 +21,8 @@ static void fill_stat(struct sk_ns *ns, const struct sk_seg_rec *g, struct shmki
 	                    ns->procs[g->creator_proc - 1].state == SK_PROC_LIVE;
 	if (!st->creator_alive && g->cpid > 0)
 		st->creator_alive = sk_proc_alive(g->cpid, g->creator_start) == 1;
-	snprintf(st->backing, sizeof(st->backing), SK_SHM_DIR "/shmkit.%s/%d", ns->name,
-	         (int)g->id);
+	snprintf(st->backing, sizeof(st->backing), SK_SHM_DIR "/shmkit.%s/u%u/%d", ns->name,
+	         (unsigned)g->cuid, (int)g->id);
 	memcpy(st->creator_comm, g->comm, sizeof(st->creator_comm));
 	st->creator_comm[sizeof(st->creator_comm) - 1] = '\0';
 }

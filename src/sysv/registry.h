@@ -23,7 +23,7 @@
  * repair cannot settle (see the state machines in ns.c and shm.c).
  *
  * Liveness. A process that uses the namespace owns a proc record and holds the liveness token
- * (sys/live.c) at byte SK_REG_LOCK_BASE + its index of the registry file, through a carrier
+ * (sys/live.c) at byte SK_REG_LOCK_BASE + its index of the tokens file, through a carrier
  * that nothing else holds: not the registry's mapping, not a fork child. The kernel drops the
  * token when the process exits, is killed or execs; then the record is dead and its
  * attachment records are collected (sk_reg_sweep). PIDs are never trusted alone.
@@ -54,6 +54,8 @@
 #define SK_REG_ORPHANS 64u    /* objects another member must remove (backing.c) */
 
 #define SK_REG_NAME     "reg"
+#define SK_LIVE_NAME    "live"
+#define SK_NS_UDIRS     8                  /* members' object directories a process keeps open */
 #define SK_NS_CANON_MAX SHMKIT_NS_NAME_MAX /* "default.4294967294" fits */
 #define SK_NS_PATH_MAX  (sizeof(SK_SHM_DIR "/shmkit.") + SK_NS_CANON_MAX + 16)
 
@@ -113,7 +115,8 @@ struct sk_reg_hdr {
 	int32_t next_id;   /* shm_next_id: the id the next segment gets, -1 for none */
 	uint32_t norphans; /* entries of orphans in use */
 	struct sk_orphan orphans[SK_REG_ORPHANS];
-	uint8_t reserved[4096 - 208 - 8 * SK_REG_ORPHANS];
+	uint32_t lim_zero; /* SHMKIT_NS_ZERO_*: that override is 0 itself, not "live" */
+	uint8_t reserved[4096 - 212 - 8 * SK_REG_ORPHANS];
 };
 SK_ASSERT_SIZE(struct sk_reg_hdr, 4096);
 SK_ASSERT_OFFSET(struct sk_reg_hdr, next_id, 200);
@@ -191,10 +194,18 @@ struct sk_ns {
 	int dirfd;                      /* its directory (O_PATH), checked at open (nsdir.c) */
 	dev_t dev;                      /* the directory's filesystem: every object is on it */
 	ino_t dir_ino;                  /* the directory, to notice when dirfd was closed */
-	uid_t owner;   /* the directory's owner, the namespace's owner (a kernel fact) */
-	int fd;        /* carrier of our liveness token (sys/live.c): never mapped, high */
-	dev_t reg_dev; /* the registry file, to notice when fd was closed or reused */
-	ino_t reg_ino;
+	uid_t owner;    /* the directory's owner, the namespace's owner (a kernel fact) */
+	int fd;         /* carrier of our liveness token (sys/live.c): never mapped, high */
+	gid_t group;    /* the directory's group: the namespace's files get it */
+	dev_t live_dev; /* the tokens file, to notice when fd was closed or reused */
+	ino_t live_ino;
+	/* This process's descriptors of members' object directories uUID (nsdir.c). */
+	struct {
+		uint32_t uid;
+		int fd;
+		ino_t ino; /* to notice when the process closed fd */
+	} udir[SK_NS_UDIRS];
+	uint32_t nudir;
 	uint64_t fd_checked; /* when fd was last seen to be the registry (CLOCK_MONOTONIC ns) */
 	int fd_bad;          /* a sweep found fd is not the registry any more */
 	int rejoin;          /* registered in the parent, not here: a fork whose preparation
@@ -217,6 +228,7 @@ struct sk_ns {
 	 */
 	int fresh_fd;
 	int32_t fresh_id;
+	size_t fresh_len; /* its size as created (never the registry's segsz) */
 	uint64_t next_serial;
 };
 
@@ -240,8 +252,17 @@ int sk_ns_open_info(struct sk_ns *ns, const char *name, int create, struct shmki
 int sk_ns_open(struct sk_ns *ns, const char *name, int create);
 void sk_ns_close(struct sk_ns *ns);
 /* dirfd is still the namespace's directory, or a new descriptor of it is found (the process
- * closed it). 0 or -EPROTO (the namespace is gone). */
+ * closed it), and the members' directories kept open still are what they were (else they are
+ * forgotten, to be opened anew). 0 or -EPROTO (the namespace is gone). */
 int sk_ns_dir_check(struct sk_ns *ns);
+/* A new descriptor of the tokens file we know (not adopted, placed high), or -EPROTO. */
+int sk_ns_carrier(struct sk_ns *ns);
+/*
+ * The directory uUID holding the objects of the segments uid created, checked (a directory
+ * of uid's, nobody else may write it) and kept open; create: make it if it is missing (our
+ * own). -EIDRM if it is missing, -EACCES if it is not what it must be.
+ */
+int sk_ns_udir(struct sk_ns *ns, uint32_t uid, int create);
 /* Call fn for every entry of directory dir (relative to dirfd) but . and ..; returns the sum
  * of what fn returned, or -errno. */
 int sk_ns_dir_each(int dirfd, const char *dir, int (*fn)(int dfd, const char *name, void *arg),
@@ -256,22 +277,32 @@ int sk_ns_is_admin(const struct sk_ns *ns);
 void sk_ns_forget(const char *canon);
 
 /* ---- backing.c: the segments' objects ---- */
-/* Create segment id's object with exactly mode: a descriptor, or -errno (-EEXIST: squatted). */
+/* Create segment id's object with exactly mode, among this process's objects (uEUID): a
+ * descriptor, or -errno. */
 int sk_backing_create(struct sk_ns *ns, int32_t id, uint64_t size, mode_t mode);
 /* Open live segment g's object for mapping, checked; *len = the bytes to map. -EIDRM if it is
  * gone or is not what the registry says. */
 int sk_backing_open(struct sk_ns *ns, const struct sk_seg_rec *g, int rdonly, size_t *len);
-/* Remove segment id's object; one this process may not remove is left to its owner. */
-int sk_backing_unlink(struct sk_ns *ns, int32_t id);
+/* Remove the object id of creator uid; one this process may not remove is left to uid. */
+int sk_backing_unlink(struct sk_ns *ns, uint32_t uid, int32_t id);
 /* Remove the objects left to this process by others (the registry's orphan table). */
 void sk_backing_orphans(struct sk_ns *ns);
 /* Remove every object no live slot claims (shmkit_ns_gc). Returns how many. */
 int sk_backing_sweep_dir(struct sk_ns *ns);
-/* IPC_SET: re-permission g's object for the new uid, gid and mode. */
-void sk_backing_perms(struct sk_ns *ns, const struct sk_seg_rec *g, uid_t uid, gid_t gid,
-                      mode_t mode);
-/* Bytes the object occupies (SHM_INFO's rss). */
-uint64_t sk_backing_bytes(struct sk_ns *ns, int32_t id);
+/* What IPC_SET sets. */
+struct shmkit_ipc_perm {
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+};
+/*
+ * IPC_SET: re-permission g's object for want (g still holds the registry's old values). A
+ * field of want equal to the registry's is replaced by what the object says (the registry may
+ * be forged); want then holds what to store. -EIDRM when there is no object to re-permission.
+ */
+int sk_backing_perms(struct sk_ns *ns, const struct sk_seg_rec *g, struct shmkit_ipc_perm *want);
+/* Bytes g's object occupies (SHM_INFO's rss). */
+uint64_t sk_backing_bytes(struct sk_ns *ns, const struct sk_seg_rec *g);
 
 /* ---- the registry lock ---- */
 /*

@@ -182,6 +182,8 @@ static int newseg(struct sk_ns *ns, key_t key, size_t size, int flg)
 	struct sk_seg_rec *g = &ns->segs[idx];
 	memset(g, 0, sizeof(*g));
 	g->id = id;
+	/* Before the object exists: a repair finds it among the creator's objects. */
+	g->uid = g->cuid = (uint32_t)geteuid();
 	g->state = SK_SEG_BUSY;
 	ns->hdr->in_use++;
 	SK_CRASH_POINT();
@@ -190,12 +192,15 @@ static int newseg(struct sk_ns *ns, key_t key, size_t size, int flg)
 	if (fd < 0) {
 		ns->hdr->in_use--;
 		g->state = SK_SEG_FREE;
-		return fd == -EMFILE || fd == -ENFILE || fd == -ENOMEM || fd == -ENOSPC ? fd
+		/* The kernel's shmget knows running out of memory; EACCES (our directory in the
+		 * namespace is squatted) and descriptor limits say what really went wrong. */
+		return fd == -EMFILE || fd == -ENFILE || fd == -ENOSPC || fd == -EACCES ? fd
 		                                                                        : -ENOMEM;
 	}
 	sk_ns_drop_fresh(ns);
 	ns->fresh_fd = fd;
 	ns->fresh_id = id;
+	ns->fresh_len = (size_t)(pages * page);
 	SK_CRASH_POINT();
 
 	g->key = key;
@@ -345,8 +350,9 @@ static int do_shmat(struct sk_ns *ns, int shmid, uintptr_t addr, int flg, int fi
 	int fd;
 	size_t len = (size_t)sk_pages(g->segsz, sk_page_size()) * sk_page_size();
 	if (ns->fresh_fd >= 0 && ns->fresh_id == shmid && !(flg & SHM_RDONLY)) {
-		fd = ns->fresh_fd; /* just created by us, O_RDWR, of exactly len bytes */
+		fd = ns->fresh_fd; /* just created by us, O_RDWR */
 		ns->fresh_fd = -1;
+		len = ns->fresh_len; /* what we made: a member may have changed segsz since */
 	} else {
 		sk_ns_drop_fresh(ns);
 		/* The object's own size, checked against the registry's: see backing.c. */
@@ -538,7 +544,7 @@ static int do_shm_info(struct sk_ns *ns, struct shm_info *info)
 	uint32_t hi = ns->hdr->slots_hi < SK_REG_SLOTS ? ns->hdr->slots_hi : SK_REG_SLOTS;
 	for (uint32_t s = 0; s < hi; s++)
 		if (ns->segs[s].state == SK_SEG_LIVE)
-			rss += sk_backing_bytes(ns, ns->segs[s].id) / page;
+			rss += sk_backing_bytes(ns, &ns->segs[s]) / page;
 	info->shm_rss = rss;
 	return max_idx(ns);
 }
@@ -575,12 +581,15 @@ static int do_set(struct sk_ns *ns, struct sk_seg_rec *g, const struct shmid_ds 
 		return -EPERM;
 	if (in->shm_perm.uid == (uid_t)-1 || in->shm_perm.gid == (gid_t)-1)
 		return -EINVAL;
-	g->uid = in->shm_perm.uid;
-	g->gid = in->shm_perm.gid;
-	g->mode = (g->mode & ~0777u) | (in->shm_perm.mode & 0777u);
+	/* The kernel's checks follow, from what the caller asks that the registry does not
+	 * merely repeat (it may be forged): see backing.c. */
+	struct shmkit_ipc_perm want = {in->shm_perm.uid, in->shm_perm.gid,
+	                               in->shm_perm.mode & 0777u};
+	sk_backing_perms(ns, g, &want);
+	g->uid = want.uid;
+	g->gid = want.gid;
+	g->mode = (g->mode & ~0777u) | (want.mode & 0777u);
 	g->ctime = sk_real_sec();
-	/* The kernel's checks follow, from the caller's own values (never the registry's). */
-	sk_backing_perms(ns, g, in->shm_perm.uid, in->shm_perm.gid, in->shm_perm.mode & 0777u);
 	return 0;
 }
 

@@ -240,7 +240,7 @@ void sk_seg_destroy(struct sk_ns *ns, uint32_t idx)
 	SK_CRASH_POINT();
 	/* A slot names only its own object: a forged id cannot make us remove another's. */
 	if (((uint32_t)g->id & SK_IDX_MASK) == idx)
-		sk_backing_unlink(ns, g->id);
+		sk_backing_unlink(ns, g->cuid, g->id);
 	SK_CRASH_POINT();
 	if (ns->hdr->in_use)
 		ns->hdr->in_use--;
@@ -274,7 +274,7 @@ void sk_reg_repair(struct sk_ns *ns)
 		    g->segsz == 0 || g->segsz > SK_SEG_SIZE_MAX) {
 			/* Half-created, half-destroyed or nonsense: remove what may exist. */
 			if (((uint32_t)g->id & SK_IDX_MASK) == s)
-				sk_backing_unlink(ns, g->id);
+				sk_backing_unlink(ns, g->cuid, g->id);
 			g->state = SK_SEG_FREE;
 			continue;
 		}

@@ -215,7 +215,7 @@ static int count_maps(int *ids, unsigned *counts, int max)
 {
 	char prefix[128];
 	int n = 0;
-	snprintf(prefix, sizeof(prefix), "/dev/shm/shmkit.%s/", ns);
+	snprintf(prefix, sizeof(prefix), "/dev/shm/shmkit.%s/u%u/", ns, (unsigned)geteuid());
 	int np = atomic_load(&ctl->npids);
 	for (int i = 0; i < np && i < PIDS; i++) {
 		char path[64], line[512];
@@ -278,12 +278,12 @@ static int compare(void)
 static int objects_left(void)
 {
 	char dir[128];
-	snprintf(dir, sizeof(dir), "/dev/shm/shmkit.%s", ns);
+	snprintf(dir, sizeof(dir), "/dev/shm/shmkit.%s/u%u", ns, (unsigned)geteuid());
 	DIR *d = opendir(dir);
 	int n = 0;
 	struct dirent *e;
 	while (d && (e = readdir(d)))
-		n += e->d_name[0] != '.' && strcmp(e->d_name, "reg");
+		n += e->d_name[0] != '.';
 	if (d)
 		closedir(d);
 	return n;

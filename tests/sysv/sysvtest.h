@@ -45,12 +45,21 @@ static inline void ns_check(void)
 	cr_assert_eq(r, 0, "registry inconsistent: %s", why);
 }
 
-/* Does the backing object of shmid exist in /dev/shm? */
+/* The path of segment shmid's backing object, created by uid. */
+static inline void backing_path(char *buf, size_t len, uid_t uid, int shmid)
+{
+	snprintf(buf, len, "/dev/shm/shmkit.%s/u%u/%d", test_ns, (unsigned)uid, shmid);
+}
+
+/* Does the backing object of shmid exist, created by root or nobody? */
 static inline int backing_exists(int shmid)
 {
 	char path[256];
 	struct stat st;
-	snprintf(path, sizeof(path), "/dev/shm/shmkit.%s/%d", test_ns, shmid);
+	backing_path(path, sizeof(path), 0, shmid);
+	if (stat(path, &st) == 0)
+		return 1;
+	backing_path(path, sizeof(path), NOBODY, shmid);
 	return stat(path, &st) == 0;
 }
 

@@ -272,7 +272,7 @@ Test(sysv, kernel_enforces_data_access)
 {
 	int id = shmkit_shmget(IPC_PRIVATE, 4096, 0600);
 	char path[256];
-	snprintf(path, sizeof(path), "/dev/shm/shmkit.%s/%d", test_ns, id);
+	backing_path(path, sizeof(path), geteuid(), id);
 	cr_assert_eq(as_nobody(open_backing_as_nobody, path), EACCES,
 	             "the backing object itself refuses a non-member of the segment");
 }
@@ -473,7 +473,7 @@ Test(sysv, ipc_set_keeps_kernel_enforcement_in_step)
 	cr_assert_eq(shmkit_shmctl(id, IPC_SET, &ds), 0);
 	cr_assert_eq(as_nobody(attach_as_nobody, rw), 0);
 	char path[256];
-	snprintf(path, sizeof(path), "/dev/shm/shmkit.%s/%d", test_ns, id);
+	backing_path(path, sizeof(path), geteuid(), id);
 	ds.shm_perm.mode = 0000;
 	cr_assert_eq(shmkit_shmctl(id, IPC_SET, &ds), 0);
 	cr_assert_eq(as_nobody(open_backing_as_nobody, path), EACCES,

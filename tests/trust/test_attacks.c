@@ -141,9 +141,9 @@ static void shared_ns(void)
 	cr_assert_eq(st.st_mode & 07777, 01777, "shared: sticky, so members keep their objects");
 }
 
-static void obj_path(char *buf, size_t len, int id)
+static void obj_path(char *buf, size_t len, uid_t creator, int id)
 {
-	snprintf(buf, len, "/dev/shm/shmkit." SHARED "/%d", id);
+	snprintf(buf, len, "/dev/shm/shmkit." SHARED "/u%u/%d", (unsigned)creator, id);
 }
 
 struct forged_slot {
@@ -180,12 +180,19 @@ static int forge_slot(void *arg)
 static int try_remove(void *arg)
 {
 	const char *path = arg;
-	if (unlink(path) == 0 || errno != EPERM)
+	/* The creator's directory is its own: no removing, renaming or planting in it. */
+	if (unlink(path) == 0 || errno != EACCES)
 		return 1;
-	if (rename(path, "/dev/shm/stolen") == 0 || errno != EPERM)
+	if (rename(path, "/dev/shm/stolen") == 0 || errno != EACCES)
 		return 2;
-	if (symlink("/dev/shm/target", path) == 0 || errno != EEXIST)
+	char other[160];
+	snprintf(other, sizeof(other), "%s.x", path);
+	if (symlink("/dev/shm/target", other) == 0 || errno != EACCES)
 		return 3;
+	/* Nor its directory: the namespace's is sticky. */
+	if (rename("/dev/shm/shmkit." SHARED "/u0", "/dev/shm/shmkit." SHARED "/v0") == 0 ||
+	    errno != EPERM)
+		return 4;
 	return 0;
 }
 
@@ -197,7 +204,7 @@ Test(attacks, a_forged_slot_cannot_remove_another_segments_object)
 	cr_assert_neq(p, (void *)-1);
 	strcpy(p, SECRET);
 	cr_assert_eq(shmkit_shmdt(p), 0);
-	obj_path(path, sizeof(path), id);
+	obj_path(path, sizeof(path), 0, id);
 	/* A fake slot with the victim's id, marked for removal, attached by a dead process:
 	 * root's next sweep "destroys" it. */
 	struct forged_slot w = {.id = id, .cuid = ATTACKER, .mode = SK_SHM_DEST | 0600, .segsz = 1};
@@ -206,8 +213,9 @@ Test(attacks, a_forged_slot_cannot_remove_another_segments_object)
 	cr_assert_eq(shmkit_shmctl(id, IPC_STAT, &ds), 0);
 	struct stat st;
 	cr_assert_eq(stat(path, &st), 0, "root's object was removed through a forged slot");
-	/* The attacker cannot remove or replace it itself either: the directory is sticky. */
-	cr_assert_eq(as_user(ATTACKER, try_remove, path), 0);
+	/* The attacker cannot remove or replace it itself either. */
+	int r = as_user(ATTACKER, try_remove, path);
+	cr_assert_eq(r, 0, "step %d", r);
 	p = shmkit_shmat(id, NULL, SHM_RDONLY);
 	cr_assert_neq(p, (void *)-1);
 	cr_assert_str_eq(p, SECRET);
@@ -215,15 +223,26 @@ Test(attacks, a_forged_slot_cannot_remove_another_segments_object)
 	cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
 }
 
+/* The attacker's own object directory (any member may make its own). */
+static int own_dir(void)
+{
+	const char *dir = "/dev/shm/shmkit." SHARED "/u60002";
+	return mkdir(dir, 0711) && errno != EEXIST ? errno : 0;
+}
+
 static int plant(void *arg)
 {
-	const char *path = arg;
-	return symlink("/dev/shm/target", path) ? errno : 0;
+	return own_dir() ? 1 : symlink("/dev/shm/target", arg) ? errno : 0;
 }
 
 static int plant_fifo(void *arg)
 {
-	return mkfifo(arg, 0666) ? errno : 0;
+	return own_dir() ? 1 : mkfifo(arg, 0666) ? errno : 0;
+}
+
+static int plant_dir(void *arg)
+{
+	return own_dir() ? 1 : mkdir(arg, 0777) ? errno : 0;
 }
 
 Test(attacks, a_planted_link_or_fifo_is_never_followed)
@@ -234,15 +253,16 @@ Test(attacks, a_planted_link_or_fifo_is_never_followed)
 	cr_assert_geq(t, 0);
 	cr_assert_eq(write(t, "root only", 9), 9);
 	close(t);
-	for (int round = 0; round < 2; round++) {
-		/* The victim's segment was destroyed (say through forged DEST): its name is free.
-		 */
+	int (*planters[])(void *) = {plant, plant_fifo, plant_dir};
+	for (int round = 0; round < 3; round++) {
+		/* A segment of root's, whose slot says the attacker made it: root looks for its
+		 * object among the attacker's, where a link, FIFO or directory waits. */
 		int id = shmkit_shmget(IPC_PRIVATE, 4096, 0600);
 		cr_assert_geq(id, 0);
 		cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
 		char path[128];
-		obj_path(path, sizeof(path), id);
-		cr_assert_eq(as_user(ATTACKER, round ? plant_fifo : plant, path), 0);
+		obj_path(path, sizeof(path), ATTACKER, id);
+		cr_assert_eq(as_user(ATTACKER, planters[round], path), 0);
 		struct forged_slot w = {
 		    .id = id, .replace = 1, .cuid = ATTACKER, .mode = 0600, .segsz = 4096};
 		cr_assert_eq(as_user(ATTACKER, forge_slot, &w), 0);
@@ -262,36 +282,68 @@ Test(attacks, a_planted_link_or_fifo_is_never_followed)
 		char acl[64];
 		cr_assert_eq(getxattr("/dev/shm/target", "system.posix_acl_access", acl, 64), -1);
 		cr_assert_eq(errno, ENODATA, "the target got an ACL");
-		cr_assert_eq(unlink(path), 0);
+		cr_assert_eq(round == 2 ? rmdir(path) : unlink(path), 0);
 		cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
 	}
 }
 
+static int squat_dir(void *arg)
+{
+	(void)arg;
+	return mkdir("/dev/shm/shmkit." SHARED "/u0", 0777) ? errno : 0;
+}
+
+Test(attacks, a_member_cannot_squat_another_members_object_directory)
+{
+	shared_ns();
+	cr_assert_eq(as_user(ATTACKER, squat_dir, NULL), 0);
+	/* Root's objects would go into the attacker's directory: refused, not used. */
+	cr_assert_eq(shmkit_shmget(IPC_PRIVATE, 4096, 0600), -1);
+	cr_assert_eq(errno, EACCES);
+	cr_assert_eq(rmdir("/dev/shm/shmkit." SHARED "/u0"), 0, "root wrote into it");
+}
+
 /* ---- a forged creator gains no access ---- */
 
-static int forge_cuid(void *arg)
+/* Forge the owner (uid/gid, what IPC_STAT shows and IPC_SET writes back) or the creator. */
+struct forged_owner {
+	int id;
+	int creator; /* 1: cuid/cgid, 0: uid/gid */
+};
+
+static int forge_owner(void *arg)
 {
 	struct forge f = {0};
-	int id = *(int *)arg;
+	const struct forged_owner *w = arg;
 	if (forge_map(SHARED, &f))
 		return 1;
-	f.segs[(uint32_t)id & SK_IDX_MASK].cuid = ATTACKER;
-	f.segs[(uint32_t)id & SK_IDX_MASK].cgid = ATTACKER;
+	struct sk_seg_rec *g = &f.segs[(uint32_t)w->id & SK_IDX_MASK];
+	if (w->creator)
+		g->cuid = g->cgid = ATTACKER;
+	else
+		g->uid = g->gid = ATTACKER;
 	forge_unmap(&f);
 	return 0;
 }
 
+struct victim {
+	int id;
+	uid_t creator;
+};
+
 static int read_data(void *arg)
 {
-	int id = *(int *)arg;
+	const struct victim *v = arg;
 	char path[128];
-	obj_path(path, sizeof(path), id);
-	if (open_errno(path, O_RDONLY) != EACCES)
+	obj_path(path, sizeof(path), v->creator, v->id);
+	if (open_errno(path, O_RDONLY) != EACCES || open_errno(path, O_RDWR) != EACCES)
 		return 1;
 	if (shmkit_ns_use(SHARED) != 0)
 		return 2;
-	/* The registry says we created it; the kernel, which guards the data, says no. */
-	if (shmkit_shmat(id, NULL, SHM_RDONLY) != (void *)-1 || errno != EACCES)
+	/* The registry says we may; the kernel, which guards the data, says no (or the lie
+	 * points at an object that is not there). */
+	char *p = shmkit_shmat(v->id, NULL, SHM_RDONLY);
+	if (p != (void *)-1 || (errno != EACCES && errno != EIDRM))
 		return 3;
 	return 0;
 }
@@ -319,38 +371,67 @@ static int victim_sets(void *arg)
 	return shmkit_shmctl(id, IPC_SET, &ds) ? -errno : 0;
 }
 
-Test(attacks, a_forged_creator_gains_no_access)
+static int acl_names(const char *path, uint32_t who)
+{
+	uint8_t buf[256];
+	ssize_t n = getxattr(path, "system.posix_acl_access", buf, sizeof(buf));
+	for (ssize_t off = 4; off + 8 <= n; off += 8) {
+		uint16_t tag;
+		uint32_t id;
+		memcpy(&tag, buf + off, 2);
+		memcpy(&id, buf + off + 4, 4);
+		if ((tag == 0x02 || tag == 0x08) && id == who)
+			return 1;
+	}
+	return 0;
+}
+
+Test(attacks, a_forged_owner_or_creator_gains_no_access)
 {
 	shared_ns();
-	/* A non-root owner. */
-	int id = as_user(VICTIM, victim_creates, &(int){0});
-	cr_assert_geq(id, 0);
-	cr_assert_eq(as_user(ATTACKER, forge_cuid, &id), 0);
-	cr_assert_eq(as_user(VICTIM, victim_sets, &id), 0);
-	cr_assert_eq(as_user(ATTACKER, read_data, &id), 0);
-	/* A root owner. */
-	int rid = shmkit_shmget(IPC_PRIVATE, 4096, 0600);
-	cr_assert_geq(rid, 0);
-	cr_assert_eq(as_user(ATTACKER, forge_cuid, &rid), 0);
-	struct shmid_ds ds;
-	cr_assert_eq(shmkit_shmctl(rid, IPC_STAT, &ds), 0);
-	ds.shm_perm.uid = 0;
-	ds.shm_perm.mode = 0600;
-	cr_assert_eq(shmkit_shmctl(rid, IPC_SET, &ds), 0);
-	char path[128];
-	uid_t u;
-	mode_t m;
-	obj_path(path, sizeof(path), rid);
-	cr_assert_eq(path_owner(path, &u, &m), 0);
-	cr_assert_eq(u, 0, "root's object went to the forged creator");
-	cr_assert_eq(as_user(ATTACKER, read_data, &rid), 0);
-	/* What root asks for itself still happens: giving the segment to the victim. */
-	ds.shm_perm.uid = VICTIM;
-	cr_assert_eq(shmkit_shmctl(rid, IPC_SET, &ds), 0);
-	cr_assert_eq(path_owner(path, &u, &m), 0);
-	cr_assert_eq(u, VICTIM);
-	shmkit_shmctl(rid, IPC_RMID, NULL);
-	shmkit_shmctl(id, IPC_RMID, NULL);
+	for (int creator = 0; creator < 2; creator++) {
+		/* A non-root owner's routine IPC_STAT, change the mode, IPC_SET. */
+		struct victim v = {.creator = VICTIM};
+		v.id = as_user(VICTIM, victim_creates, &(int){0});
+		cr_assert_geq(v.id, 0);
+		struct forged_owner w = {v.id, creator};
+		cr_assert_eq(as_user(ATTACKER, forge_owner, &w), 0);
+		cr_assert_eq(as_user(VICTIM, victim_sets, &v.id), 0);
+		cr_assert_eq(as_user(ATTACKER, read_data, &v), 0, "forged %s",
+		             creator ? "creator" : "owner");
+		char path[128];
+		obj_path(path, sizeof(path), VICTIM, v.id);
+		cr_assert_not(acl_names(path, ATTACKER), "the forged uid got an ACL entry");
+		/* A root owner. */
+		struct victim r = {.creator = 0};
+		r.id = shmkit_shmget(IPC_PRIVATE, 4096, 0600);
+		cr_assert_geq(r.id, 0);
+		w.id = r.id;
+		cr_assert_eq(as_user(ATTACKER, forge_owner, &w), 0);
+		struct shmid_ds ds;
+		cr_assert_eq(shmkit_shmctl(r.id, IPC_STAT, &ds), 0);
+		ds.shm_perm.mode = 0600;
+		cr_assert_eq(shmkit_shmctl(r.id, IPC_SET, &ds), 0);
+		uid_t u;
+		mode_t m;
+		obj_path(path, sizeof(path), 0, r.id);
+		cr_assert_eq(path_owner(path, &u, &m), 0);
+		cr_assert_eq(u, 0, "root's object went to the forger");
+		cr_assert_not(acl_names(path, ATTACKER));
+		cr_assert_eq(as_user(ATTACKER, read_data, &r), 0);
+		if (!creator) {
+			/* The registry heals from the object: it says root again. */
+			cr_assert_eq(shmkit_shmctl(r.id, IPC_STAT, &ds), 0);
+			cr_assert_eq(ds.shm_perm.uid, 0);
+			/* What root asks for itself still happens: giving it to the victim. */
+			ds.shm_perm.uid = VICTIM;
+			cr_assert_eq(shmkit_shmctl(r.id, IPC_SET, &ds), 0);
+			cr_assert_eq(path_owner(path, &u, &m), 0);
+			cr_assert_eq(u, VICTIM);
+		}
+		shmkit_shmctl(r.id, IPC_RMID, NULL);
+		shmkit_shmctl(v.id, IPC_RMID, NULL);
+	}
 }
 
 /* ---- a forged size: no SIGSEGV, no SIGBUS ---- */
@@ -447,18 +528,22 @@ Test(attacks, a_forged_lock_never_blocks_exit_or_inspection)
 	shared_ns();
 	int id = shmkit_shmget(KEY, 4096, IPC_CREAT | 0600);
 	cr_assert_neq(shmkit_shmat(id, NULL, 0), (void *)-1);
-	int pfd[2];
+	int pfd[2], ready[2];
 	cr_assert_eq(pipe(pfd), 0);
+	cr_assert_eq(pipe(ready), 0);
 	pid_t victim = fork();
 	if (victim == 0) {
-		char c;
-		if (shmkit_shmat(id, NULL, 0) == (void *)-1)
-			_exit(1);
-		shmkit_ns_set_wait(300ull * 1000 * 1000);
-		if (read(pfd[0], &c, 1) != 1)
-			_exit(2);
-		exit(0); /* the destructor detaches, waiting at most 300 ms */
+		char ids[16], rfd[16], wfd[16];
+		snprintf(ids, sizeof(ids), "%d", id);
+		snprintf(rfd, sizeof(rfd), "%d", pfd[0]);
+		snprintf(wfd, sizeof(wfd), "%d", ready[1]);
+		/* exit() with an attachment: the destructor detaches, waiting at most 300 ms */
+		execl(tu_helper("helper_trust"), "helper_trust", SHARED, ids, rfd, wfd, "300",
+		      (char *)NULL);
+		_exit(127);
 	}
+	char x;
+	cr_assert_eq(read(ready[0], &x, 1), 1, "the victim did not attach");
 	pid_t sleeper = fork();
 	if (sleeper == 0) {
 		pause();

@@ -20,6 +20,7 @@
 
 #define PRELOAD_NAME "libshmkit-sysv.so"
 #define PRELOAD_ENV  "SHMKIT_PRELOAD"
+#define AUDIT_NAME   "libshmkit-audit.so" /* beside the interposer */
 
 static void usage(void)
 {
@@ -250,20 +251,68 @@ static void warn_bypass(const char *path, const char *lib, int depth)
 
 /* ---- the command ---- */
 
-/* LD_PRELOAD with the interposer first, keeping what was there. */
-static int set_preload(const char *lib)
+/* var (LD_PRELOAD, LD_AUDIT) with lib first, keeping what was there. */
+static int prepend(const char *var, const char *lib)
 {
-	const char *old = getenv("LD_PRELOAD");
+	const char *old = getenv(var);
 	if (!old || !*old)
-		return setenv("LD_PRELOAD", lib, 1);
+		return setenv(var, lib, 1);
 	size_t len = strlen(lib) + 1 + strlen(old) + 1;
 	char *v = malloc(len);
 	if (!v)
 		return -1;
 	snprintf(v, len, "%s:%s", lib, old);
-	int r = setenv("LD_PRELOAD", v, 1);
+	int r = setenv(var, v, 1);
 	free(v);
 	return r;
+}
+
+/* The auditor that routes RTLD_DEEPBIND libraries (audit.c), beside the interposer. */
+static int find_audit(const char *lib, char out[PATH_MAX])
+{
+	char cand[PATH_MAX + 32];
+	snprintf(cand, sizeof(cand), "%s", lib);
+	char *slash = strrchr(cand, '/');
+	if (!slash)
+		return -1;
+	snprintf(slash + 1, sizeof(cand) - (size_t)(slash + 1 - cand), "%s", AUDIT_NAME);
+	return readable_file(cand) && realpath(cand, out) ? 0 : -1;
+}
+
+/*
+ * The namespace the command will use must be usable: a squatted or unsafe one would fail
+ * every call of the command, so say who squats it instead. A namespace shared with us by
+ * another user is noted.
+ */
+static int check_namespace(const char *ns)
+{
+	struct shmkit_ns_info in;
+	char who[64];
+	if (shmkit_ns_info(ns, &in) < 0)
+		return 0;
+	cli_user_name(in.owner, who, sizeof(who));
+	if (in.flags & SHMKIT_NS_SQUATTED) {
+		cli_warn("run",
+		         "namespace %s cannot be used: %s belongs to %s (uid %u), not to you; "
+		         "someone took its name first. Remove it (as root: rm -r %s) and run again",
+		         in.name, in.path, who, in.owner, in.path);
+		return -1;
+	}
+	if (in.flags & SHMKIT_NS_UNSAFE) {
+		cli_warn("run",
+		         "namespace %s cannot be used: %s has mode %04o, which lets others replace "
+		         "its objects",
+		         in.name, in.path, in.mode);
+		return -1;
+	}
+	if (in.error && in.error != -ENOENT) {
+		cli_warn("run", "namespace %s cannot be used: %s", in.name, strerror(-in.error));
+		return -1;
+	}
+	if (in.flags & SHMKIT_NS_SHARED)
+		cli_warn("run", "note: namespace %s belongs to %s (uid %u) and is shared with you",
+		         in.name, who, in.owner);
+	return 0;
 }
 
 int cmd_run(int argc, char **argv)
@@ -310,7 +359,14 @@ int cmd_run(int argc, char **argv)
 	if (resolve_command(cmd[0], path, sizeof(path)) == 0)
 		warn_bypass(path, lib, 0);
 
-	if (set_preload(lib) < 0 || (ns && setenv(SHMKIT_NS_ENV, ns, 1) < 0)) {
+	if (check_namespace(ns ? ns : env_ns && *env_ns ? env_ns : SHMKIT_NS_DEFAULT) < 0)
+		return EXIT_FAIL;
+	char audit[PATH_MAX];
+	if (find_audit(lib, audit) == 0 && prepend("LD_AUDIT", audit) < 0) {
+		cli_warn("run", "cannot set the environment: %s", strerror(errno));
+		return EXIT_FAIL;
+	}
+	if (prepend("LD_PRELOAD", lib) < 0 || (ns && setenv(SHMKIT_NS_ENV, ns, 1) < 0)) {
 		cli_warn("run", "cannot set the environment: %s", strerror(errno));
 		return EXIT_FAIL;
 	}

@@ -168,9 +168,8 @@ int cli_parse_user(const char *s, uid_t *out)
 
 bool cli_ns_valid(const char *s)
 {
-	size_t n = strlen(s);
-	return n >= 1 && n <= SHMKIT_NS_NAME_MAX &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") == n;
+	char canon[SHMKIT_NS_NAME_MAX + 1];
+	return shmkit_ns_canonical(s, canon, sizeof(canon)) == 0;
 }
 
 /* Same rounding as util-linux's lib/strutils.c, so that ipcs --human matches. */
