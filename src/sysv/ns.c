@@ -263,18 +263,13 @@ static int ns_join(struct sk_ns *ns)
 		return r;
 	ns->self = (uint32_t)r;
 	ns->pid = sk_self_pid();
-	size_t kept = 0;
 	for (size_t k = 0; k < ns->nlocal; k++) {
 		struct sk_local_att *l = &ns->local[k];
-		/* A segment destroyed meanwhile stays mapped here, uncounted, like after a rejoin.
-		 */
+		/* A segment destroyed meanwhile stays mapped here, uncounted: shmdt still unmaps
+		 * it (an attachment record of UINT32_MAX is none). */
 		int a = sk_att_add(ns, ns->self, l->idx, l->id, ns->pid);
-		if (a >= 0) {
-			l->att = (uint32_t)a;
-			ns->local[kept++] = *l;
-		}
+		l->att = a >= 0 ? (uint32_t)a : UINT32_MAX;
 	}
-	ns->nlocal = kept;
 	ns->rejoin = 0;
 	sk_reg_sweep(ns);
 	return 0;
@@ -464,15 +459,10 @@ static void fork_child(void)
 			ns->self = forking.child;
 			ns->pid = sk_self_pid();
 			__atomic_store_n(&ns->procs[ns->self].pid, ns->pid, __ATOMIC_RELAXED);
-			size_t kept = 0;
-			for (size_t k = 0; k < ns->nlocal; k++) {
-				if (!forking.atts[k])
-					continue;
-				ns->local[kept] = ns->local[k];
-				ns->local[kept].att = forking.atts[k] - 1;
-				kept++;
-			}
-			ns->nlocal = kept;
+			/* A piece the parent could not count for us stays mapped, uncounted. */
+			for (size_t k = 0; k < ns->nlocal; k++)
+				ns->local[k].att =
+				    forking.atts[k] ? forking.atts[k] - 1 : UINT32_MAX;
 		}
 		free(forking.atts);
 		forking.atts = NULL;

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <sys/syscall.h>
 
+#include <sys/mman.h>
+
 #include "sysvtest.h"
 
 TestSuite(lifetime, .init = ns_fresh, .fini = ns_gone, .timeout = 60);
@@ -281,6 +283,35 @@ Test(lifetime, a_process_taken_for_dead_counts_again_at_its_next_call)
 	flag[0] = 4;
 	cr_assert_eq(tu_wait_timeout(pid, 10000), 0);
 	cr_assert_eq(st(id).shm_nattch, 0);
+	tu_shared_free((void *)flag, 4096);
+	ns_check();
+}
+
+Test(lifetime, a_process_taken_for_dead_still_detaches_what_was_destroyed_meanwhile)
+{
+	int id = shmkit_shmget(IPC_PRIVATE, 4096, 0600);
+	volatile int *flag = tu_shared_alloc(4096);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *p = shmkit_shmat(id, NULL, 0);
+		if (p == (void *)-1)
+			_exit(10);
+		syscall(SYS_close_range, 3, ~0U, 0); /* our token goes: we look dead */
+		flag[0] = 1;
+		while (flag[0] != 2)
+			usleep(1000);
+		/* Destroyed meanwhile (nobody counted us): shmdt still finds and unmaps it. */
+		if (shmkit_shmdt(p) != 0)
+			_exit(11);
+		unsigned char vec;
+		_exit(mincore(p, 4096, &vec) == -1 && errno == ENOMEM ? 0 : 12);
+	}
+	while (flag[0] != 1)
+		usleep(1000);
+	cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0); /* nattch 0 to us: destroyed */
+	cr_assert_not(backing_exists(id));
+	flag[0] = 2;
+	cr_assert_eq(tu_wait_timeout(pid, 10000), 0);
 	tu_shared_free((void *)flag, 4096);
 	ns_check();
 }

@@ -5,6 +5,8 @@
  * throwaway uid, the victim root or another throwaway uid. The target keeps its owner and
  * contents, the victim gets an error or correct data, and nobody hangs or dies of a signal.
  */
+#include <grp.h>
+#include <stdlib.h>
 #include <sys/resource.h>
 #include <sys/xattr.h>
 
@@ -600,4 +602,139 @@ Test(attacks, inspection_never_returns_with_the_lock_held)
 	}
 	cr_assert_eq(tu_wait_timeout(pid, 5000), 0, "the registry lock was left held");
 	cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
+}
+
+/* ---- tokens: a reader can neither hold nor fake one ---- */
+
+static int read_lock_tokens(void *arg)
+{
+	(void)arg;
+	if (open_errno("/dev/shm/shmkit." SHARED "/live", O_RDONLY) != EACCES)
+		return 1; /* nobody may read the tokens file, so nobody takes a read lock there */
+	int fd = open("/dev/shm/shmkit." SHARED "/reg", O_RDONLY);
+	if (fd < 0)
+		return 2;
+	/* Read locks where the tokens used to be: they mean nothing now. */
+	struct flock fl = {.l_type = F_RDLCK,
+	                   .l_whence = SEEK_SET,
+	                   .l_start = SK_REG_LOCK_BASE,
+	                   .l_len = SK_REG_PROCS};
+	if (fcntl(fd, F_OFD_SETLK, &fl) < 0)
+		return 3;
+	pause(); /* holds them until killed */
+	return 0;
+}
+
+Test(attacks, a_reader_can_neither_hold_nor_block_a_token)
+{
+	shared_ns();
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (tu_become(ATTACKER, ATTACKER))
+			_exit(100);
+		_exit(read_lock_tokens(NULL));
+	}
+	usleep(100 * 1000);
+	cr_assert_eq(waitpid(pid, NULL, WNOHANG), 0, "the attacker's steps failed");
+	/* Joining and collecting the dead work as ever. */
+	int id = shmkit_shmget(KEY, 4096, IPC_CREAT | 0600);
+	cr_assert_geq(id, 0, "%s", strerror(errno));
+	pid_t dead = fork();
+	if (dead == 0) {
+		if (shmkit_shmat(id, NULL, 0) == (void *)-1)
+			_exit(1);
+		raise(SIGKILL);
+	}
+	cr_assert_eq(tu_wait_timeout(dead, 5000), 128 + SIGKILL);
+	struct shmid_ds ds;
+	cr_assert_eq(shmkit_shmctl(id, IPC_STAT, &ds), 0);
+	cr_assert_eq(ds.shm_nattch, 0, "a dead attacher kept alive by a read lock");
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	cr_assert_eq(shmkit_shmctl(id, IPC_RMID, NULL), 0);
+}
+
+/* ---- a group namespace is its group's ---- */
+
+#define GROUP 5000u
+
+static int member_uses(void *arg)
+{
+	gid_t g = GROUP;
+	int want = *(int *)arg;
+	if (setgroups(want ? 1 : 0, &g) < 0 || setgid(VICTIM) < 0 || setuid(VICTIM) < 0)
+		return 100;
+	if (shmkit_ns_use("team"))
+		return 101;
+	int id = shmkit_shmget(IPC_PRIVATE, 4096, 0600);
+	if (!want)
+		return id == -1 && errno == EACCES ? 0 : 102;
+	if (id < 0)
+		return 103;
+	char *p = shmkit_shmat(id, NULL, 0);
+	if (p == (void *)-1)
+		return 104;
+	return shmkit_shmdt(p) || shmkit_shmctl(id, IPC_RMID, NULL) ? 105 : 0;
+}
+
+Test(attacks, a_group_namespace_admits_its_group_only)
+{
+	cr_assert_eq(shmkit_ns_create_group("team", 0660, GROUP), 0);
+	struct stat st;
+	cr_assert_eq(stat("/dev/shm/shmkit.team/reg", &st), 0);
+	cr_assert_eq(st.st_gid, GROUP, "the registry keeps the group");
+	cr_assert_eq(st.st_mode & 0777, 0660);
+	cr_assert_eq(stat("/dev/shm/shmkit.team", &st), 0);
+	cr_assert_eq(st.st_mode & 07777, 01770);
+	int member = 1, outsider = 0;
+	cr_assert_eq(as_user(0, member_uses, &member), 0);
+	cr_assert_eq(as_user(0, member_uses, &outsider), 0);
+	cr_assert_eq(shmkit_ns_destroy("team"), 0);
+}
+
+/* ---- a destroyed namespace's name is free at once ---- */
+
+static int owner_makes(void *arg)
+{
+	(void)arg;
+	return -shmkit_ns_create("club", 0666);
+}
+
+static int member_leaves_objects(void *arg)
+{
+	(void)arg;
+	if (shmkit_ns_use("club") || shmkit_shmget(IPC_PRIVATE, 4096, 0600) < 0)
+		return 1;
+	/* and something the owner cannot remove */
+	return mkdir("/dev/shm/shmkit.club/u60002/junk", 0700) ? 2 : 0;
+}
+
+static int owner_destroys_and_remakes(void *arg)
+{
+	(void)arg;
+	if (shmkit_ns_destroy("club"))
+		return 1;
+	if (shmkit_ns_create("club", 0600))
+		return 2; /* the name is free, whatever the member left */
+	return shmkit_ns_destroy("club") ? 3 : 0;
+}
+
+static int gc_destroyed(void *arg)
+{
+	(void)arg;
+	return shmkit_ns_gc_destroyed();
+}
+
+Test(attacks, a_destroyed_namespace_frees_its_name_whatever_members_left)
+{
+	cr_assert_eq(as_user(VICTIM, owner_makes, NULL), 0);
+	cr_assert_eq(as_user(ATTACKER, member_leaves_objects, NULL), 0);
+	cr_assert_eq(as_user(VICTIM, owner_destroys_and_remakes, NULL), 0);
+	/* What the member left waits for it (or root): its part goes with its gc, the rest
+	 * with the owner's. */
+	cr_assert_eq(system("test -d /dev/shm/.shmkit-gone.club.*/u60002"), 0);
+	cr_assert_eq(as_user(ATTACKER, gc_destroyed, NULL), 0);
+	cr_assert_neq(system("test -e /dev/shm/.shmkit-gone.club.*/u60002"), 0);
+	cr_assert_eq(as_user(VICTIM, gc_destroyed, NULL), 1);
+	cr_assert_neq(system("ls -a /dev/shm | grep -q '^.shmkit-gone'"), 0, "left behind");
 }
