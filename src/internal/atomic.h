@@ -23,6 +23,14 @@ _Static_assert(sizeof(_Atomic(uint64_t)) == 8, "atomic u64 layout");
 #define sk_store_relaxed(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
 #define sk_store_release(p, v) atomic_store_explicit((p), (v), memory_order_release)
 
+/*
+ * One load of a plain field of shared memory that another process may write at any time
+ * (a hostile member does not take the lock): bounds-check the value read, then use that value,
+ * never the field again. Relaxed: it orders nothing, it only keeps the compiler from loading
+ * the field twice.
+ */
+#define SK_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
 static inline void sk_cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

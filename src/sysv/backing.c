@@ -58,15 +58,20 @@ int sk_backing_create(struct sk_ns *ns, int32_t id, uint64_t size, mode_t mode)
 	return fd;
 }
 
-/* The object of slot g, opened with flags and checked. -EIDRM when it is not there or is not
- * a plain object of this namespace. */
-static int object_open(struct sk_ns *ns, const struct sk_seg_rec *g, int flags, struct stat *st)
+/*
+ * The object of segment id (slot g), opened with flags and checked. The name comes from the id
+ * the caller looked up, never from the slot again: a member rewriting the slot meanwhile
+ * cannot turn this into another segment's object. -EIDRM when it is not there or is not a
+ * plain object of this namespace.
+ */
+static int object_open(struct sk_ns *ns, const struct sk_seg_rec *g, int32_t id, int flags,
+                       struct stat *st)
 {
 	char name[16];
-	int dfd = sk_ns_udir(ns, g->cuid, 0);
+	int dfd = sk_ns_udir(ns, SK_ONCE(g->cuid), 0);
 	if (dfd < 0)
 		return dfd == -EACCES ? -EIDRM : dfd;
-	sk_ns_seg_name(name, sizeof(name), g->id);
+	sk_ns_seg_name(name, sizeof(name), id);
 	int fd = sk_open_at(dfd, name, flags, st);
 	if (fd < 0) {
 		/* The kernel's refusal, or a lack of resources, is the caller's to know; anything
@@ -81,11 +86,12 @@ static int object_open(struct sk_ns *ns, const struct sk_seg_rec *g, int flags, 
 	return fd;
 }
 
-int sk_backing_open(struct sk_ns *ns, const struct sk_seg_rec *g, int rdonly, size_t *len)
+int sk_backing_open(struct sk_ns *ns, const struct sk_seg_rec *g, int32_t id, int rdonly,
+                    size_t *len)
 {
 	struct stat st;
-	uint64_t page = sk_page_size(), want = sk_pages(g->segsz, page) * page;
-	int fd = object_open(ns, g, rdonly ? O_RDONLY : O_RDWR, &st);
+	uint64_t page = sk_page_size(), want = sk_pages(SK_ONCE(g->segsz), page) * page;
+	int fd = object_open(ns, g, id, rdonly ? O_RDONLY : O_RDWR, &st);
 	if (fd < 0)
 		return fd;
 	/* Map the whole object: at least what the registry promises, and no more than it has. */
@@ -101,7 +107,7 @@ int sk_backing_open(struct sk_ns *ns, const struct sk_seg_rec *g, int rdonly, si
 uint64_t sk_backing_bytes(struct sk_ns *ns, const struct sk_seg_rec *g)
 {
 	struct stat st;
-	int fd = object_open(ns, g, O_PATH, &st);
+	int fd = object_open(ns, g, SK_ONCE(g->id), O_PATH, &st);
 	if (fd < 0)
 		return 0;
 	close(fd);
@@ -328,12 +334,13 @@ static uid_t root_target(const struct sk_seg_rec *g, uid_t uid, uid_t fu)
 	return fu;
 }
 
-int sk_backing_perms(struct sk_ns *ns, const struct sk_seg_rec *g, struct shmkit_ipc_perm *want)
+int sk_backing_perms(struct sk_ns *ns, const struct sk_seg_rec *g, int32_t id,
+                     struct shmkit_ipc_perm *want)
 {
 	char self[64];
 	struct stat st;
 	/* O_PATH: the owner may re-permission an object it cannot read (mode 0000). */
-	int fd = object_open(ns, g, O_PATH, &st);
+	int fd = object_open(ns, g, id, O_PATH, &st);
 	if (fd < 0)
 		return fd;
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);

@@ -17,8 +17,9 @@ static void fill_stat(struct sk_ns *ns, const struct sk_seg_rec *g, struct shmki
 	memset(st, 0, sizeof(*st));
 	sk_seg_fill_ds(g, &st->ds);
 	st->id = g->id;
-	st->creator_alive = g->creator_proc != 0 && g->creator_proc <= SK_REG_PROCS &&
-	                    ns->procs[g->creator_proc - 1].state == SK_PROC_LIVE;
+	uint32_t cp = SK_ONCE(g->creator_proc);
+	st->creator_alive =
+	    cp != 0 && cp <= SK_REG_PROCS && ns->procs[cp - 1].state == SK_PROC_LIVE;
 	if (!st->creator_alive && g->cpid > 0)
 		st->creator_alive = sk_proc_alive(g->cpid, g->creator_start) == 1;
 	snprintf(st->backing, sizeof(st->backing), SK_SHM_DIR "/shmkit.%s/u%u/%d", ns->name,
@@ -97,9 +98,10 @@ SK_EXPORT int shmkit_ns_attachers(const char *name, int shmid, struct shmkit_att
 	uint32_t hi = ns.hdr->atts_hi < SK_REG_ATTS ? ns.hdr->atts_hi : SK_REG_ATTS;
 	for (uint32_t a = 0; a < hi; a++) {
 		const struct sk_att_rec *r = &ns.atts[a];
-		if (!r->proc || r->proc > SK_REG_PROCS || r->idx != (uint32_t)idx || r->id != shmid)
+		uint32_t proc = SK_ONCE(r->proc);
+		if (!proc || proc > SK_REG_PROCS || r->idx != (uint32_t)idx || r->id != shmid)
 			continue;
-		const struct sk_proc_rec *p = &ns.procs[r->proc - 1];
+		const struct sk_proc_rec *p = &ns.procs[proc - 1];
 		int k;
 		for (k = 0; k < count && (size_t)k < max && out[k].pid != p->pid; k++)
 			;

@@ -280,9 +280,10 @@ void sk_ns_forget(const char *canon);
 /* Create segment id's object with exactly mode, among this process's objects (uEUID): a
  * descriptor, or -errno. */
 int sk_backing_create(struct sk_ns *ns, int32_t id, uint64_t size, mode_t mode);
-/* Open live segment g's object for mapping, checked; *len = the bytes to map. -EIDRM if it is
- * gone or is not what the registry says. */
-int sk_backing_open(struct sk_ns *ns, const struct sk_seg_rec *g, int rdonly, size_t *len);
+/* Open the object of live segment id (slot g) for mapping, checked; *len = the bytes to map.
+ * -EIDRM if it is gone or is not what the registry says. */
+int sk_backing_open(struct sk_ns *ns, const struct sk_seg_rec *g, int32_t id, int rdonly,
+                    size_t *len);
 /* Remove the object id of creator uid; one this process may not remove is left to uid. */
 int sk_backing_unlink(struct sk_ns *ns, uint32_t uid, int32_t id);
 /* Remove the objects left to this process by others (the registry's orphan table). */
@@ -300,7 +301,8 @@ struct shmkit_ipc_perm {
  * field of want equal to the registry's is replaced by what the object says (the registry may
  * be forged); want then holds what to store. -EIDRM when there is no object to re-permission.
  */
-int sk_backing_perms(struct sk_ns *ns, const struct sk_seg_rec *g, struct shmkit_ipc_perm *want);
+int sk_backing_perms(struct sk_ns *ns, const struct sk_seg_rec *g, int32_t id,
+                     struct shmkit_ipc_perm *want);
 /* Bytes g's object occupies (SHM_INFO's rss). */
 uint64_t sk_backing_bytes(struct sk_ns *ns, const struct sk_seg_rec *g);
 

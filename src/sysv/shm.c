@@ -356,7 +356,7 @@ static int do_shmat(struct sk_ns *ns, int shmid, uintptr_t addr, int flg, int fi
 	} else {
 		sk_ns_drop_fresh(ns);
 		/* The object's own size, checked against the registry's: see backing.c. */
-		fd = sk_backing_open(ns, g, flg & SHM_RDONLY, &len);
+		fd = sk_backing_open(ns, g, shmid, flg & SHM_RDONLY, &len);
 		if (fd < 0)
 			return fd;
 	}
@@ -575,7 +575,7 @@ static int do_lock(struct sk_ns *ns, struct sk_seg_rec *g, uint32_t idx, int loc
 	return 0;
 }
 
-static int do_set(struct sk_ns *ns, struct sk_seg_rec *g, const struct shmid_ds *in)
+static int do_set(struct sk_ns *ns, struct sk_seg_rec *g, int32_t id, const struct shmid_ds *in)
 {
 	if (!is_owner(g) && !sk_has_cap(CAP_SYS_ADMIN))
 		return -EPERM;
@@ -585,7 +585,7 @@ static int do_set(struct sk_ns *ns, struct sk_seg_rec *g, const struct shmid_ds 
 	 * merely repeat (it may be forged): see backing.c. */
 	struct shmkit_ipc_perm want = {in->shm_perm.uid, in->shm_perm.gid,
 	                               in->shm_perm.mode & 0777u};
-	sk_backing_perms(ns, g, &want);
+	sk_backing_perms(ns, g, id, &want);
 	g->uid = want.uid;
 	g->gid = want.gid;
 	g->mode = (g->mode & ~0777u) | (want.mode & 0777u);
@@ -624,7 +624,7 @@ static int do_shmctl(struct sk_ns *ns, int shmid, int cmd, struct shmid_ds *buf)
 	case IPC_STAT:
 		return stat_into(g, 1, buf);
 	case IPC_SET:
-		return do_set(ns, g, buf);
+		return do_set(ns, g, shmid, buf);
 	case IPC_RMID:
 		if (!is_owner(g) && !sk_has_cap(CAP_SYS_ADMIN))
 			return -EPERM;

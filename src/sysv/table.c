@@ -27,7 +27,7 @@ int sk_hash_find(struct sk_ns *ns, int32_t key)
 {
 	uint32_t h = key_hash(key);
 	for (uint32_t n = 0; n < SK_REG_HASH; n++, h = (h + 1) & (SK_REG_HASH - 1)) {
-		uint32_t e = ns->hash[h];
+		uint32_t e = SK_ONCE(ns->hash[h]);
 		if (e == SK_HASH_EMPTY)
 			return -ENOENT;
 		if (e == SK_HASH_TOMB || e - 1 >= SK_REG_SLOTS)
@@ -98,7 +98,7 @@ static int find_free(struct sk_ns *ns, uint32_t from, uint32_t max)
 static int32_t id_requested(struct sk_ns *ns, uint32_t *idx_out)
 {
 	struct sk_reg_hdr *h = ns->hdr;
-	uint32_t want = (uint32_t)h->next_id;
+	uint32_t want = (uint32_t)SK_ONCE(h->next_id);
 	int idx = find_free(ns, want & SK_IDX_MASK, SK_REG_SLOTS - 1);
 	if (idx < 0) {
 		h->next_id = -1;
@@ -119,14 +119,17 @@ int32_t sk_id_next(struct sk_ns *ns, uint32_t *idx_out)
 		max_idx = SK_MIN_CYCLE;
 	if (max_idx > SK_REG_SLOTS)
 		max_idx = SK_REG_SLOTS;
-	uint32_t max = max_idx - 1, start = h->idr_next;
+	uint32_t max = max_idx - 1, start = SK_ONCE(h->idr_next);
 	int idx = start <= max ? find_free(ns, start, max) : -1;
 	if (idx < 0 && start > 0)
 		idx = find_free(ns, 0, max);
 	if (idx < 0)
 		return -ENOSPC;
-	uint32_t seq = h->seq < SK_SEQ_MAX ? h->seq : 0; /* the registry is untrusted */
-	if (h->last_idx >= 0 && (uint32_t)idx <= (uint32_t)h->last_idx) {
+	uint32_t seq = SK_ONCE(h->seq);
+	int32_t last = SK_ONCE(h->last_idx);
+	if (seq >= SK_SEQ_MAX)
+		seq = 0; /* the registry is untrusted */
+	if (last >= 0 && (uint32_t)idx <= (uint32_t)last) {
 		if (++seq >= SK_SEQ_MAX)
 			seq = 0;
 	}
@@ -198,7 +201,9 @@ void sk_att_release(struct sk_ns *ns, uint32_t att, pid_t pid)
 {
 	if (att >= SK_REG_ATTS)
 		return;
-	struct sk_att_rec r = ns->atts[att];
+	struct sk_att_rec r = {.proc = SK_ONCE(ns->atts[att].proc),
+	                       .idx = SK_ONCE(ns->atts[att].idx),
+	                       .id = SK_ONCE(ns->atts[att].id)};
 	if (!r.proc)
 		return;
 	/* Free the record first: a crash from here on is settled by the nattch recount. */
@@ -239,8 +244,9 @@ void sk_seg_destroy(struct sk_ns *ns, uint32_t idx)
 	g->state = SK_SEG_BUSY;
 	SK_CRASH_POINT();
 	/* A slot names only its own object: a forged id cannot make us remove another's. */
-	if (((uint32_t)g->id & SK_IDX_MASK) == idx)
-		sk_backing_unlink(ns, g->cuid, g->id);
+	int32_t id = SK_ONCE(g->id);
+	if (((uint32_t)id & SK_IDX_MASK) == idx)
+		sk_backing_unlink(ns, SK_ONCE(g->cuid), id);
 	SK_CRASH_POINT();
 	if (ns->hdr->in_use)
 		ns->hdr->in_use--;
@@ -273,15 +279,16 @@ void sk_reg_repair(struct sk_ns *ns)
 		if (g->state != SK_SEG_LIVE || ((uint32_t)g->id & SK_IDX_MASK) != s ||
 		    g->segsz == 0 || g->segsz > SK_SEG_SIZE_MAX) {
 			/* Half-created, half-destroyed or nonsense: remove what may exist. */
-			if (((uint32_t)g->id & SK_IDX_MASK) == s)
-				sk_backing_unlink(ns, g->cuid, g->id);
+			int32_t id = SK_ONCE(g->id);
+			if (((uint32_t)id & SK_IDX_MASK) == s)
+				sk_backing_unlink(ns, SK_ONCE(g->cuid), id);
 			g->state = SK_SEG_FREE;
 			continue;
 		}
 		g->nattch = 0;
 		SK_CRASH_POINT();
-		if (g->creator_proc > SK_REG_PROCS ||
-		    (g->creator_proc && ns->procs[g->creator_proc - 1].state != SK_PROC_LIVE))
+		uint32_t cp = SK_ONCE(g->creator_proc);
+		if (cp > SK_REG_PROCS || (cp && ns->procs[cp - 1].state != SK_PROC_LIVE))
 			g->creator_proc = 0;
 		in_use++;
 		tot += sk_pages(g->segsz, page);
@@ -300,16 +307,17 @@ void sk_reg_repair(struct sk_ns *ns)
 
 	for (uint32_t a = 0; a < SK_REG_ATTS; a++) {
 		struct sk_att_rec *r = &ns->atts[a];
-		if (!r->proc)
+		uint32_t proc = SK_ONCE(r->proc), idx = SK_ONCE(r->idx);
+		if (!proc)
 			continue;
-		if (r->proc > SK_REG_PROCS || ns->procs[r->proc - 1].state != SK_PROC_LIVE ||
-		    r->idx >= SK_REG_SLOTS || ns->segs[r->idx].state != SK_SEG_LIVE ||
-		    ns->segs[r->idx].id != r->id) {
+		if (proc > SK_REG_PROCS || ns->procs[proc - 1].state != SK_PROC_LIVE ||
+		    idx >= SK_REG_SLOTS || ns->segs[idx].state != SK_SEG_LIVE ||
+		    ns->segs[idx].id != SK_ONCE(r->id)) {
 			r->proc = 0;
 			continue;
 		}
-		ns->procs[r->proc - 1].natt++;
-		ns->segs[r->idx].nattch++;
+		ns->procs[proc - 1].natt++;
+		ns->segs[idx].nattch++;
 		atts_hi = a + 1;
 	}
 	SK_CRASH_POINT();
@@ -344,16 +352,17 @@ int sk_reg_check(struct sk_ns *ns, char *why, size_t len)
 	memset(nattch, 0, sizeof(nattch));
 	for (uint32_t a = 0; a < SK_REG_ATTS; a++) {
 		const struct sk_att_rec *r = &ns->atts[a];
-		if (!r->proc)
+		uint32_t proc = SK_ONCE(r->proc), idx = SK_ONCE(r->idx);
+		if (!proc)
 			continue;
-		if (r->proc > SK_REG_PROCS || ns->procs[r->proc - 1].state != SK_PROC_LIVE)
-			FAIL("attachment %u of a free process record %u", a, r->proc);
-		if (r->idx >= SK_REG_SLOTS || ns->segs[r->idx].state != SK_SEG_LIVE ||
-		    ns->segs[r->idx].id != r->id)
+		if (proc > SK_REG_PROCS || ns->procs[proc - 1].state != SK_PROC_LIVE)
+			FAIL("attachment %u of a free process record %u", a, proc);
+		if (idx >= SK_REG_SLOTS || ns->segs[idx].state != SK_SEG_LIVE ||
+		    ns->segs[idx].id != SK_ONCE(r->id))
 			FAIL("attachment %u names no live segment", a);
 		if (a >= ns->hdr->atts_hi)
 			FAIL("attachment %u above atts_hi %u", a, ns->hdr->atts_hi);
-		nattch[r->idx]++;
+		nattch[idx]++;
 	}
 	for (uint32_t s = 0; s < SK_REG_SLOTS; s++) {
 		const struct sk_seg_rec *g = &ns->segs[s];
