@@ -3,7 +3,7 @@
 # Groups: build (compiling the library), check (tests), bench (benchmarks and plots).
 set -eu
 pkgs_build="pkg-config"
-pkgs_check="pkg-config libcriterion-dev util-linux procps bsdextrautils spin postgresql-15"
+pkgs_check="pkg-config libcriterion-dev util-linux procps bsdextrautils spin postgresql-15 php-cli xvfb libx11-dev libxext-dev"
 pkgs_bench="pkg-config gnuplot-nox"
 want=""
 for g in "$@"; do

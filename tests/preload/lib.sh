@@ -22,7 +22,7 @@ cleanup() {
 	CLEANED=1
 	"$HELPER" destroy "$NS" || fail "could not destroy namespace $NS"
 	local f
-	for f in /dev/shm/shmkit."$NS".*; do
+	for f in /dev/shm/shmkit."$NS" /dev/shm/.shmkit-gone."$NS".*; do
 		[ -e "$f" ] && fail "left in /dev/shm: $f"
 	done
 	rm -rf "$TMP"

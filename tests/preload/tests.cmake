@@ -44,6 +44,44 @@ if(TARGET shmkit_sysv_preload AND NOT SHMKIT_SANITIZE)
   set_tests_properties(preload_demo PROPERTIES TIMEOUT 60 FIXTURES_REQUIRED shm_clean
     LABELS preload)
 
+  # shmctl's copies fail with EFAULT as the kernel's do, never with SIGSEGV.
+  add_executable(preload_plain_efault ${PRELOAD_TEST_DIR}/plain_efault.c)
+  add_test(NAME preload_efault
+    COMMAND ${PRELOAD_TEST_DIR}/diffrun.sh ${PRELOAD_ARGS} $<TARGET_FILE:preload_plain_efault>)
+  set_tests_properties(preload_efault PROPERTIES TIMEOUT 60 FIXTURES_REQUIRED shm_clean
+    LABELS preload SKIP_RETURN_CODE 77)
+
+  # Libraries loaded with RTLD_DEEPBIND (libshmkit-audit.so), and PHP's shmop/sysvshm.
+  add_library(preload_deeplib SHARED ${PRELOAD_TEST_DIR}/deeplib.c)
+  add_executable(preload_plain_deepbind ${PRELOAD_TEST_DIR}/plain_deepbind.c)
+  target_link_libraries(preload_plain_deepbind PRIVATE ${CMAKE_DL_LIBS})
+  add_test(NAME preload_deepbind
+    COMMAND ${PRELOAD_TEST_DIR}/deepbind.sh ${PRELOAD_ARGS}
+      $<TARGET_FILE:preload_plain_deepbind> $<TARGET_FILE:preload_deeplib>)
+  set_tests_properties(preload_deepbind PROPERTIES TIMEOUT 60 FIXTURES_REQUIRED shm_clean
+    LABELS preload SKIP_RETURN_CODE 77)
+  add_test(NAME preload_php COMMAND ${PRELOAD_TEST_DIR}/php.sh ${PRELOAD_ARGS})
+  set_tests_properties(preload_php PROPERTIES TIMEOUT 60 FIXTURES_REQUIRED shm_clean
+    LABELS preload SKIP_RETURN_CODE 77)
+
+  # /proc/sys/kernel/shm* and /proc/sysvipc/shm act on the namespace.
+  add_test(NAME preload_sysctl COMMAND ${PRELOAD_TEST_DIR}/sysctl.sh ${PRELOAD_ARGS})
+  set_tests_properties(preload_sysctl PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED shm_clean
+    LABELS preload SKIP_RETURN_CODE 77)
+
+  # X11 MIT-SHM: Xvfb and a client (Debian xvfb, libx11-dev, libxext-dev).
+  pkg_check_modules(XSHM QUIET IMPORTED_TARGET x11 xext)
+  if(XSHM_FOUND)
+    add_executable(preload_plain_xshm ${PRELOAD_TEST_DIR}/plain_xshm.c)
+    target_link_libraries(preload_plain_xshm PRIVATE PkgConfig::XSHM)
+    set(XSHM_CLIENT $<TARGET_FILE:preload_plain_xshm>)
+  else()
+    set(XSHM_CLIENT "")
+  endif()
+  add_test(NAME preload_xshm COMMAND ${PRELOAD_TEST_DIR}/xshm.sh ${PRELOAD_ARGS} "${XSHM_CLIENT}")
+  set_tests_properties(preload_xshm PROPERTIES TIMEOUT 60 FIXTURES_REQUIRED shm_clean
+    LABELS preload SKIP_RETURN_CODE 77)
+
   # The differential suite under the interposer (conform_libc, plain libc, must print the
   # kernel's traces) is tests/conformance's conformance_preload_vs_kernel.
 
