@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /* Kinds of objects; also usable as a bit mask in filters. */
 #define SHMKIT_KIND_SYSV   1u /* kernel System V segment */
@@ -30,6 +31,10 @@
 #define SHMKIT_OBJ_LOCKED        0x2u /* SHM_LOCK'ed */
 #define SHMKIT_OBJ_ORPHANED      0x4u /* nobody attached and the creator is gone */
 #define SHMKIT_OBJ_CREATOR_ALIVE 0x8u /* the creating process still runs (PID-reuse safe) */
+/* Not an object: namespace ns could not be read now (id holds -errno: -ETIMEDOUT when a
+ * member holds its lock too long, -EBADMSG/-EPROTO when its registry is damaged). Listings
+ * of every namespace report such namespaces this way rather than leave them out silently. */
+#define SHMKIT_OBJ_UNREADABLE 0x10u
 
 #define SHMKIT_OBJ_NAME_MAX 255
 
@@ -139,5 +144,21 @@ struct shmkit_inspect_view {
  */
 int shmkit_inspect_map(const struct shmkit_obj *obj, struct shmkit_inspect_view *v);
 void shmkit_inspect_unmap(struct shmkit_inspect_view *v);
+
+/*
+ * Read an object's bytes without mapping what someone else may shrink: POSIX and shmkit
+ * objects are read with pread (an object truncated meanwhile reads short, never raises
+ * SIGBUS); kernel System V segments, which cannot shrink, through a read-only attach.
+ * shmkit_inspect_read returns the bytes read, 0 at the end, or -errno.
+ */
+struct shmkit_inspect_reader {
+	uint64_t size; /* bytes when opened */
+	uint32_t kind;
+	int32_t fd_;
+	struct shmkit_inspect_view view_;
+};
+int shmkit_inspect_open(const struct shmkit_obj *obj, struct shmkit_inspect_reader *r);
+ssize_t shmkit_inspect_read(struct shmkit_inspect_reader *r, uint64_t off, void *buf, size_t len);
+void shmkit_inspect_close(struct shmkit_inspect_reader *r);
 
 #endif

@@ -155,6 +155,13 @@ struct shmkit_attacher {
 int shmkit_ns_attachers(const char *ns, int shmid, struct shmkit_attacher *out, size_t max);
 
 /*
+ * IPC_RMID of shmid in ns, with the kernel's rules (the owner, the creator or CAP_SYS_ADMIN:
+ * -EPERM), without joining the namespace and waiting at most shmkit_ns_set_wait() for its
+ * lock (-ETIMEDOUT). -EINVAL: no such id.
+ */
+int shmkit_ns_rmid(const char *ns, int shmid);
+
+/*
  * Collect what dead processes left: detach their attachments, destroy segments marked for
  * removal that no live process has attached. Also done lazily by every shmctl and creating
  * shmget. Returns the number of segments destroyed.

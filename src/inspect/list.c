@@ -236,3 +236,63 @@ SK_EXPORT void shmkit_inspect_unmap(struct shmkit_inspect_view *v)
 		munmap((void *)v->addr, v->maplen_);
 	v->addr = NULL;
 }
+
+/* ---- reading without a mapping ---- */
+
+SK_EXPORT int shmkit_inspect_open(const struct shmkit_obj *obj, struct shmkit_inspect_reader *r)
+{
+	if (!obj || !r)
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	r->fd_ = -1;
+	r->kind = obj->kind;
+	if (obj->kind == SHMKIT_KIND_SYSV) {
+		/* A kernel segment cannot shrink under its attachers: a mapping is safe. */
+		int err = map_sysv(obj, &r->view_);
+		r->size = r->view_.size;
+		return err;
+	}
+	struct stat st;
+	int fd = open(obj->backing, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	r->fd_ = fd;
+	r->size = (uint64_t)st.st_size;
+	if (obj->kind == SHMKIT_KIND_SHMKIT && obj->size < r->size)
+		r->size = obj->size;
+	return 0;
+}
+
+SK_EXPORT ssize_t shmkit_inspect_read(struct shmkit_inspect_reader *r, uint64_t off, void *buf,
+                                      size_t len)
+{
+	if (!r || off >= r->size)
+		return 0;
+	if (len > r->size - off)
+		len = (size_t)(r->size - off);
+	if (r->kind == SHMKIT_KIND_SYSV) {
+		memcpy(buf, (const char *)r->view_.addr + off, len);
+		return (ssize_t)len;
+	}
+	/* pread: an object shrunk meanwhile reads short (0 at its new end), never SIGBUS. */
+	ssize_t n;
+	do
+		n = pread(r->fd_, buf, len, (off_t)off);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
+SK_EXPORT void shmkit_inspect_close(struct shmkit_inspect_reader *r)
+{
+	if (!r)
+		return;
+	if (r->kind == SHMKIT_KIND_SYSV)
+		shmkit_inspect_unmap(&r->view_);
+	else if (r->fd_ >= 0)
+		close(r->fd_);
+	r->fd_ = -1;
+}

@@ -94,10 +94,14 @@ static int read_segments(const char *ns, struct shmkit_seg_stat **out)
 	return read_all(fill_segments, ns, sizeof(**out), (void **)out);
 }
 
-static int walk_ns(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop)
+static int walk_ns(const char *name, shmkit_inspect_fn fn, void *arg, int *stop)
 {
 	struct shmkit_seg_stat *v = NULL;
-	int n = read_segments(ns, &v);
+	char ns[SHMKIT_NS_NAME_MAX + 1];
+	int n = shmkit_ns_canonical(name, ns, sizeof(ns)); /* "default" shows as default.EUID */
+	if (n < 0)
+		return n;
+	n = read_segments(ns, &v);
 	if (n < 0)
 		return n == -ENOENT ? 0 : n; /* destroyed meanwhile */
 	int count = 0;
@@ -122,6 +126,19 @@ static int read_names(sk_ns_name **out)
 	return read_all(fill_names, NULL, sizeof(**out), (void **)out);
 }
 
+/* A namespace that could not be read (busy, damaged) stands in the walk as one entry. */
+static int unreadable(const char *ns, int err, shmkit_inspect_fn fn, void *arg, int *stop)
+{
+	struct shmkit_obj o;
+	memset(&o, 0, sizeof(o));
+	o.kind = SHMKIT_KIND_SHMKIT;
+	o.flags = SHMKIT_OBJ_UNREADABLE;
+	o.id = err;
+	copy_str(o.ns, sizeof(o.ns), ns, SHMKIT_NS_NAME_MAX + 1);
+	*stop = fn(&o, arg);
+	return 1;
+}
+
 int sk_insp_ns_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop)
 {
 	if (ns)
@@ -134,8 +151,11 @@ int sk_insp_ns_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop)
 	for (int i = 0; i < n && !*stop; i++) {
 		names[i][SHMKIT_NS_NAME_MAX] = '\0';
 		int r = walk_ns(names[i], fn, arg, stop);
+		/* A namespace this caller may not read is not shown; one it cannot read now is. */
+		if (r < 0 && r != -EACCES && r != -ENOENT)
+			r = unreadable(names[i], r, fn, arg, stop);
 		if (r > 0)
-			count += r; /* a namespace this caller may not read is not shown */
+			count += r;
 	}
 	free(names);
 	return count;

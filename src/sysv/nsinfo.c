@@ -130,3 +130,15 @@ SK_EXPORT int shmkit_ns_gc(const char *name)
 	close_locked(&ns);
 	return destroyed;
 }
+
+SK_EXPORT int shmkit_ns_rmid(const char *name, int shmid)
+{
+	struct sk_ns ns;
+	int err = open_locked(&ns, name);
+	if (err < 0)
+		return err;
+	int idx = sk_id_lookup(&ns, shmid);
+	err = idx < 0 ? idx : sk_shm_rmid(&ns, (uint32_t)idx);
+	close_locked(&ns);
+	return err;
+}

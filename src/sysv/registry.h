@@ -352,6 +352,8 @@ int sk_id_lookup(struct sk_ns *ns, int id);
 int sk_att_add(struct sk_ns *ns, uint32_t proc, uint32_t idx, int32_t id, pid_t pid);
 /* Destroy slot idx: unlink its backing object, free the slot. Lock held. */
 void sk_seg_destroy(struct sk_ns *ns, uint32_t idx);
+/* IPC_RMID of slot idx, with the kernel's permission check (shm.c). Lock held. */
+int sk_shm_rmid(struct sk_ns *ns, uint32_t idx);
 /* A segment as IPC_STAT shows it (shm.c). */
 void sk_seg_fill_ds(const struct sk_seg_rec *g, struct shmid_ds *ds);
 /* Remove an attachment record (the attacher is gone or detached). Lock held. */

@@ -593,6 +593,25 @@ static int do_set(struct sk_ns *ns, struct sk_seg_rec *g, int32_t id, const stru
 	return 0;
 }
 
+/* IPC_RMID of slot idx, with the kernel's permission check (shmctl_down). Lock held. */
+int sk_shm_rmid(struct sk_ns *ns, uint32_t idx)
+{
+	struct sk_seg_rec *g = &ns->segs[idx];
+	if (!is_owner(g) && !sk_has_cap(CAP_SYS_ADMIN))
+		return -EPERM;
+	if (g->nattch == 0) {
+		sk_seg_destroy(ns, idx);
+	} else if (!(g->mode & SK_SHM_DEST)) {
+		if (g->key != IPC_PRIVATE)
+			sk_hash_remove(ns, g->key, idx);
+		SK_CRASH_POINT();
+		g->mode |= SK_SHM_DEST;
+		g->key = IPC_PRIVATE;
+	}
+	ns->hdr->ops++;
+	return 0;
+}
+
 static int do_shmctl(struct sk_ns *ns, int shmid, int cmd, struct shmid_ds *buf)
 {
 	sk_ns_drop_fresh(ns);
@@ -626,18 +645,7 @@ static int do_shmctl(struct sk_ns *ns, int shmid, int cmd, struct shmid_ds *buf)
 	case IPC_SET:
 		return do_set(ns, g, shmid, buf);
 	case IPC_RMID:
-		if (!is_owner(g) && !sk_has_cap(CAP_SYS_ADMIN))
-			return -EPERM;
-		if (g->nattch == 0) {
-			sk_seg_destroy(ns, (uint32_t)idx);
-		} else if (!(g->mode & SK_SHM_DEST)) {
-			if (g->key != IPC_PRIVATE)
-				sk_hash_remove(ns, g->key, (uint32_t)idx);
-			SK_CRASH_POINT();
-			g->mode |= SK_SHM_DEST;
-			g->key = IPC_PRIVATE;
-		}
-		return 0;
+		return sk_shm_rmid(ns, (uint32_t)idx);
 	case SHM_LOCK:
 	case SHM_UNLOCK:
 		return do_lock(ns, g, (uint32_t)idx, cmd == SHM_LOCK);

@@ -8,12 +8,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <signal.h>
+#include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/shm.h>
 #include <unistd.h>
 
 #include "cli_run.h"
 #include "shmkit.h"
+#include "sys/sys.h"
 #include "sysv/registry.h"
 #include "testutil.h"
 
@@ -181,10 +184,31 @@ Test(cli_ns, busy_namespace_does_not_hang_listings)
 	close(p[0]);
 	cr_assert_eq(c, 'y');
 
+	/* A busy namespace: the listing ends in time, names it, and fails. */
 	r = sh("SHMKIT_NS_TIMEOUT=0.3 %s ls -r -n -o kind,id -k sysv,shmkit --ns %s", SHMKIT, ns);
-	cr_expect_eq(r.rc, 0, "%s", r.err);
-	cr_expect(strstr(r.err, "did not answer"), "%s", r.err);
+	cr_expect_eq(r.rc, 1, "%s", r.err);
+	char busy[160];
+	snprintf(busy, sizeof(busy), "namespace %s is busy", ns);
+	cr_expect(strstr(r.err, busy), "%s", r.err);
 	cr_expect_str_empty(r.out);
+	result_free(&r);
+	/* limits, rm and gc too, never hanging: past 5 s when asked (the library's own default
+	 * wait must not cut SHMKIT_NS_TIMEOUT short). */
+	uint64_t t0 = sk_mono_ns();
+	r = sh("SHMKIT_NS_TIMEOUT=6 %s limits --ns %s", SHMKIT, ns);
+	uint64_t waited = sk_mono_ns() - t0;
+	cr_expect_eq(r.rc, 1, "%s", r.err);
+	cr_expect(strstr(r.err, busy), "%s", r.err);
+	cr_expect_geq(waited, 5900000000ull, "gave up after %llu ms",
+	              (unsigned long long)waited / 1000000);
+	result_free(&r);
+	r = sh("SHMKIT_NS_TIMEOUT=0.3 %s rm --ns %s %d", SHMKIT, ns, id);
+	cr_expect_eq(r.rc, 1, "%s", r.err);
+	cr_expect(strstr(r.err, busy), "%s", r.err);
+	result_free(&r);
+	r = sh("SHMKIT_NS_TIMEOUT=0.3 %s gc --ns %s", SHMKIT, ns);
+	cr_expect_eq(r.rc, 1, "%s", r.err);
+	cr_expect(strstr(r.err, busy), "%s", r.err);
 	result_free(&r);
 
 	/* The holder dies with the lock: the next reader repairs and sees the segment. */
@@ -198,4 +222,85 @@ Test(cli_ns, busy_namespace_does_not_hang_listings)
 	result_free(&r);
 	cr_expect_eq(shmkit_ns_destroy(ns), 0);
 	ns[0] = '\0';
+}
+
+Test(cli_ns, namespaces_are_made_and_removed_by_their_owner)
+{
+	snprintf(ns, sizeof(ns), "%s", tu_name("climk"));
+	struct result r = shmkit("mk --ns %s --mode 0660", ns);
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	char want[128];
+	snprintf(want, sizeof(want), "Namespace: %s\n", ns);
+	cr_expect_str_eq(r.out, want);
+	result_free(&r);
+	char dir[128];
+	struct stat st;
+	snprintf(dir, sizeof(dir), "/dev/shm/shmkit.%s", ns);
+	cr_assert_eq(stat(dir, &st), 0);
+	cr_expect_eq(st.st_mode & 07777, 01770, "a group namespace: sticky, the group's");
+	r = shmkit("mk --ns %s", ns);
+	cr_expect_eq(r.rc, 1);
+	cr_expect(strstr(r.err, "exists already"), "%s", r.err);
+	result_free(&r);
+	r = shmkit("mk --ns %s --mode 0755", ns);
+	cr_expect_eq(r.rc, 2, "%s", r.err);
+	result_free(&r);
+	r = shmkit("rm --ns %s", ns);
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	result_free(&r);
+	cr_expect_neq(stat(dir, &st), 0, "removed");
+	r = shmkit("rm --ns %s", ns);
+	cr_expect_eq(r.rc, 1);
+	cr_expect(strstr(r.err, "does not exist"), "%s", r.err);
+	result_free(&r);
+	ns[0] = '\0';
+}
+
+Test(cli_ns, a_damaged_registry_fails_the_listing_and_can_be_removed)
+{
+	snprintf(ns, sizeof(ns), "%s", tu_name("clibad"));
+	cr_assert_eq(shmkit_ns_create(ns, 0600), 0);
+	struct result r = shmkit("mk --ns %s 4096", ns);
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	result_free(&r);
+	char reg[128];
+	snprintf(reg, sizeof(reg), "/dev/shm/shmkit.%s/reg", ns);
+	FILE *f = fopen(reg, "r+");
+	cr_assert(f);
+	cr_assert_eq(fwrite("JUNK", 1, 4, f), 4); /* the magic */
+	fclose(f);
+	r = shmkit("ls");
+	cr_expect_eq(r.rc, 1, "a damaged registry must not be hidden");
+	char want[128];
+	snprintf(want, sizeof(want), "namespace %s is damaged", ns);
+	cr_expect(strstr(r.err, want), "%s", r.err);
+	result_free(&r);
+	r = shmkit("rm --ns %s", ns);
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	result_free(&r);
+	ns[0] = '\0';
+}
+
+Test(cli_ns, dump_of_a_shrinking_object_ends_cleanly)
+{
+	char name[64], path[128];
+	snprintf(name, sizeof(name), "%s", tu_name("clishrink"));
+	snprintf(path, sizeof(path), "/dev/shm/%s", name);
+	for (int round = 0; round < 5; round++) {
+		int fd = open(path, O_CREAT | O_RDWR | O_TRUNC, 0600);
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(ftruncate(fd, 16 << 20), 0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			usleep(1000 * (unsigned)round);
+			_exit(ftruncate(fd, 4096) ? 1 : 0);
+		}
+		/* -v: no squeezing, so the dump is long enough to be cut short */
+		struct result r = sh("%s dump -v -k posix %s > /dev/null", SHMKIT, name);
+		cr_expect(r.rc == 0 || r.rc == 1, "dump died (status %d): %s", r.rc, r.err);
+		result_free(&r);
+		tu_wait_timeout(pid, TIMEOUT_MS);
+		close(fd);
+		unlink(path);
+	}
 }

@@ -77,7 +77,8 @@ struct cli_filter {
 	int32_t keys[CLI_MAX_MATCH];
 	int32_t ids[CLI_MAX_MATCH];
 	const char *names[CLI_MAX_MATCH]; /* fnmatch patterns */
-	const char *ns;
+	const char *ns;                   /* canonical ("default" is default.EUID), in ns_buf */
+	char ns_buf[SHMKIT_NS_NAME_MAX + 1];
 };
 /* Long options every filtering subcommand accepts, and their handler. */
 #define CLI_FILTER_OPTS                                                                            \
@@ -96,10 +97,23 @@ bool cli_filter_match(const struct cli_filter *f, const struct shmkit_obj *o);
 struct cli_objs {
 	struct shmkit_obj *v;
 	size_t n, cap;
+	/* namespaces that could not be read (SHMKIT_OBJ_UNREADABLE entries: ns, id = -errno) */
+	struct shmkit_obj *bad;
+	size_t nbad, capbad;
 };
-/* Every object the filter selects, in listing order. 0 or -errno. */
+/*
+ * Every object the filter selects, in listing order. 0 or -errno. Namespaces are read by a
+ * child, each waiting at most $SHMKIT_NS_TIMEOUT for a busy registry lock; those that could
+ * not be read land in out->bad.
+ */
 int cli_collect(const struct cli_filter *f, struct cli_objs *out);
 void cli_objs_free(struct cli_objs *o);
+/* Say on stderr why each namespace in objs->bad could not be read; returns how many. */
+size_t cli_report_unreadable(const char *cmd, const struct cli_objs *objs);
+/* $SHMKIT_NS_TIMEOUT in seconds (default 5; 0: no limit); the library's waits follow it. */
+double cli_ns_timeout(void);
+/* Explain a namespace error (busy, damaged, not a member, squatted) on stderr. */
+void cli_ns_error(const char *cmd, const char *ns, int err);
 
 /*
  * Find the one object that ID|KEY|NAME names: "0x..." is a key, a decimal number an id,

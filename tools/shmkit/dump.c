@@ -36,25 +36,48 @@ static void line(const unsigned char *p, size_t n, uint64_t addr)
 	printf("|\n");
 }
 
-static void hexdump(const unsigned char *base, uint64_t start, uint64_t end, bool squeeze)
+/*
+ * hexdump -C of [start, end), read in chunks: a shared object can shrink under us, and then
+ * the dump ends where the object now ends (said on stderr) instead of faulting.
+ */
+static int hexdump(struct shmkit_inspect_reader *r, uint64_t start, uint64_t end, bool squeeze)
 {
-	const unsigned char *prev = NULL;
-	bool starred = false;
-	for (uint64_t off = start; off < end; off += 16) {
-		size_t n = end - off < 16 ? (size_t)(end - off) : 16;
-		const unsigned char *cur = base + off;
-		if (squeeze && n == 16 && prev && !memcmp(prev, cur, 16)) {
-			if (!starred)
-				printf("*\n");
-			starred = true;
-			continue;
+	unsigned char buf[65536], prev[16];
+	bool have_prev = false, starred = false;
+	uint64_t off = start;
+	while (off < end) {
+		size_t want = end - off < sizeof(buf) ? (size_t)(end - off) : sizeof(buf);
+		ssize_t n = shmkit_inspect_read(r, off, buf, want);
+		if (n <= 0) {
+			if (n < 0)
+				cli_warn("dump", "read failed at %" PRIu64 ": %s", off,
+				         strerror((int)-n));
+			else
+				cli_warn("dump", "the object shrank to %" PRIu64 " bytes meanwhile",
+				         off);
+			end = off;
+			break;
 		}
-		line(cur, n, off);
-		prev = n == 16 ? cur : NULL;
-		starred = false;
+		for (size_t i = 0; i < (size_t)n; i += 16) {
+			size_t len = (size_t)n - i < 16 ? (size_t)n - i : 16;
+			const unsigned char *cur = buf + i;
+			if (squeeze && len == 16 && have_prev && !memcmp(prev, cur, 16)) {
+				if (!starred)
+					printf("*\n");
+				starred = true;
+				continue;
+			}
+			line(cur, len, off + i);
+			have_prev = len == 16;
+			if (have_prev)
+				memcpy(prev, cur, 16);
+			starred = false;
+		}
+		off += (uint64_t)n;
 	}
 	if (end > start)
 		printf("%08" PRIx64 "\n", end);
+	return off < end ? -1 : 0;
 }
 
 int cmd_dump(int argc, char **argv)
@@ -104,21 +127,22 @@ int cmd_dump(int argc, char **argv)
 	int r = cli_resolve(argv[optind], f.kinds, f.ns, &o);
 	if (r < 0)
 		return cli_resolve_error("dump", argv[optind], r);
-	struct shmkit_inspect_view v;
-	r = shmkit_inspect_map(&o, &v);
+	struct shmkit_inspect_reader rd;
+	r = shmkit_inspect_open(&o, &rd);
 	if (r < 0) {
-		cli_warn("dump", "cannot attach '%s' read-only: %s", argv[optind], strerror(-r));
+		cli_warn("dump", "cannot read '%s': %s", argv[optind], strerror(-r));
 		return EXIT_FAIL;
 	}
 	int rc = EXIT_OK;
-	if (offset > v.size) {
+	if (offset > rd.size) {
 		cli_warn("dump", "offset %" PRIu64 " is past the end (%" PRIu64 " bytes)", offset,
-		         v.size);
+		         rd.size);
 		rc = EXIT_FAIL;
 	} else {
-		uint64_t end = length > v.size - offset ? v.size : offset + length;
-		hexdump(v.addr, offset, end, squeeze);
+		uint64_t end = length > rd.size - offset ? rd.size : offset + length;
+		if (hexdump(&rd, offset, end, squeeze) < 0)
+			rc = EXIT_FAIL;
 	}
-	shmkit_inspect_unmap(&v);
+	shmkit_inspect_close(&rd);
 	return rc;
 }

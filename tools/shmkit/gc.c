@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/shm.h>
 
@@ -36,6 +37,36 @@ static bool still_orphaned(const struct shmkit_obj *o)
 {
 	struct shmkit_inspect_filter f = {.kinds = o->kind, .ns = o->ns[0] ? o->ns : NULL};
 	return shmkit_inspect_list(&f, same_segment, (void *)o) == 1;
+}
+
+/* What dead processes left in every namespace (attachments, unclaimed objects), and what
+ * destroyed namespaces left. Returns how many namespaces could not be collected. */
+static int collect_namespaces(const struct cli_filter *f, bool dry_run)
+{
+	char(*names)[SHMKIT_NS_NAME_MAX + 1] = NULL;
+	int n = 1, failed = 0;
+	if (dry_run)
+		return 0;
+	if (!f->ns) {
+		n = shmkit_ns_list(NULL, 0);
+		names = n > 0 ? calloc((size_t)n + 16, sizeof(*names)) : NULL;
+		n = names ? shmkit_ns_list(names, (size_t)n + 16) : 0;
+		n = n < 0 ? 0 : n;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *ns = names ? names[i] : f->ns;
+		int r = shmkit_ns_gc(ns);
+		if (r > 0)
+			printf("collected %d segment%s of dead processes in namespace %s\n", r,
+			       r == 1 ? "" : "s", ns);
+		else if (r < 0 && r != -EACCES && r != -ENOENT)
+			cli_ns_error("gc", ns, r), failed++;
+	}
+	free(names);
+	int gone = shmkit_ns_gc_destroyed();
+	if (gone > 0)
+		printf("removed what %d destroyed namespace%s left\n", gone, gone == 1 ? "" : "s");
+	return failed;
 }
 
 static int collect(struct cli_objs *objs, bool dry_run)
@@ -99,6 +130,9 @@ int cmd_gc(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	int rc = collect(&objs, dry_run);
+	/* A namespace that could not be read could not be collected either: fail, saying so. */
+	if (cli_report_unreadable("gc", &objs) || collect_namespaces(&f, dry_run))
+		rc = EXIT_FAIL;
 	cli_objs_free(&objs);
 	return rc;
 }

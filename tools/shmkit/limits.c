@@ -75,8 +75,10 @@ int cmd_limits(int argc, char **argv)
 	struct shmkit_inspect_limits l;
 	int r = shmkit_inspect_limits(ns ? SHMKIT_KIND_SHMKIT : SHMKIT_KIND_SYSV, ns, &l);
 	if (r < 0) {
-		cli_warn("limits", "cannot read the limits of %s%s: %s",
-		         ns ? "namespace " : "the kernel", ns ? ns : "", strerror(-r));
+		if (ns)
+			cli_ns_error("limits", ns, r);
+		else
+			cli_warn("limits", "cannot read the kernel's limits: %s", strerror(-r));
 		return EXIT_FAIL;
 	}
 	const struct row rows[] = {

@@ -88,6 +88,8 @@ int cmd_ls(int argc, char **argv)
 		return EXIT_FAIL;
 	}
 	table_print(stdout, &to, objs.v, objs.n);
+	/* A namespace that could not be read is said so, and fails the listing. */
+	int rc = cli_report_unreadable("ls", &objs) ? EXIT_FAIL : EXIT_OK;
 	cli_objs_free(&objs);
-	return EXIT_OK;
+	return rc;
 }

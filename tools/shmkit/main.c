@@ -44,6 +44,8 @@ int main(int argc, char **argv)
 		printf("shmkit %s\n", shmkit_version());
 		return EXIT_OK;
 	}
+	/* Every wait of ours for a namespace's lock ends with $SHMKIT_NS_TIMEOUT. */
+	shmkit_ns_set_wait((uint64_t)(cli_ns_timeout() * 1e9));
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (!strcmp(argv[1], commands[i].name)) {
 			cli_getopt_reset();

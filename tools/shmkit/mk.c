@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -16,6 +17,7 @@ static void help(void)
 {
 	printf(
 	    "Usage: shmkit mk [options] SIZE\n"
+	    "       shmkit mk --ns NS [--mode MODE] [--group GROUP]\n"
 	    "Create a shared-memory segment of SIZE bytes (suffixes K, M, G, T, P, E or KiB,\n"
 	    "MiB... for powers of 1024; KB, MB... for powers of 1000).\n"
 	    "By default a kernel System V segment with a random key.\n\n"
@@ -25,7 +27,10 @@ static void help(void)
 	    "  -K, --key KEY        System V key (0x hex, 0 octal or decimal); fails if it exists\n"
 	    "      --private        key IPC_PRIVATE\n"
 	    "      --posix NAME     a POSIX object /dev/shm/NAME instead\n"
-	    "      --ns NS          a segment of shmkit namespace NS instead\n"
+	    "      --ns NS          a segment of shmkit namespace NS instead; without SIZE,\n"
+	    "                       the namespace NS itself, MODE saying who may be a member\n"
+	    "                       (0600 you alone, 0660 GROUP, 0666 everyone; default 0600)\n"
+	    "  -g, --group GROUP    the group of a new namespace (default: yours)\n"
 	    "  -h, --help           this help\n");
 }
 
@@ -94,20 +99,62 @@ static int mk_posix(const char *name, uint64_t size, unsigned mode)
 	return EXIT_OK;
 }
 
+/* shmkit mk --ns NS: a namespace of its own, private unless MODE shares it. */
+static int mk_ns(const char *ns, unsigned mode, const char *group)
+{
+	gid_t gid = (gid_t)-1;
+	if (group) {
+		struct group *gr = getgrnam(group);
+		long long v;
+		if (gr)
+			gid = gr->gr_gid;
+		else if (cli_parse_long(group, 0, UINT32_MAX - 1, &v) == 0)
+			gid = (gid_t)v;
+		else
+			return cli_usage("mk", "unknown group '%s'", group);
+	}
+	if ((mode & 0600) != 0600 || (mode & 0111))
+		return cli_usage("mk",
+		                 "a namespace's mode is rw bits with rw for you (0600, 0660, "
+		                 "0666): not %04o",
+		                 mode);
+	int r = shmkit_ns_create_group(ns, mode, gid);
+	if (r == -EEXIST) {
+		struct shmkit_ns_info in;
+		char who[64] = "?";
+		if (shmkit_ns_info(ns, &in) == 0)
+			cli_user_name(in.owner, who, sizeof(who));
+		cli_warn("mk", "namespace %s exists already (its owner is %s)", ns, who);
+		return EXIT_FAIL;
+	}
+	if (r < 0) {
+		cli_warn("mk", "cannot create namespace %s: %s", ns, strerror(-r));
+		return EXIT_FAIL;
+	}
+	printf("Namespace: %s\n", ns);
+	return EXIT_OK;
+}
+
 int cmd_mk(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"shmem", required_argument, NULL, 'M'}, {"mode", required_argument, NULL, 'p'},
-	    {"key", required_argument, NULL, 'K'},   {"private", no_argument, NULL, 'P'},
-	    {"posix", required_argument, NULL, 'x'}, {"ns", required_argument, NULL, 'S'},
-	    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+	    {"shmem", required_argument, NULL, 'M'},
+	    {"mode", required_argument, NULL, 'p'},
+	    {"key", required_argument, NULL, 'K'},
+	    {"private", no_argument, NULL, 'P'},
+	    {"posix", required_argument, NULL, 'x'},
+	    {"ns", required_argument, NULL, 'S'},
+	    {"group", required_argument, NULL, 'g'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
-	const char *size_arg = NULL, *posix = NULL, *ns = NULL;
+	const char *size_arg = NULL, *posix = NULL, *ns = NULL, *group = NULL;
 	unsigned mode = 0644;
+	bool has_mode = false;
 	int32_t key = 0;
 	bool has_key = false;
 	int c;
-	while ((c = getopt_long(argc, argv, "M:p:K:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "M:p:K:g:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'M':
 			size_arg = optarg;
@@ -116,6 +163,10 @@ int cmd_mk(int argc, char **argv)
 			if (cli_parse_mode(optarg, &mode) < 0)
 				return cli_usage("mk", "invalid mode '%s' (octal, e.g. 0600)",
 				                 optarg);
+			has_mode = true;
+			break;
+		case 'g':
+			group = optarg;
 			break;
 		case 'K':
 			if (cli_parse_key(optarg, &key) < 0)
@@ -147,6 +198,10 @@ int cmd_mk(int argc, char **argv)
 		size_arg = argv[optind++];
 	if (optind < argc)
 		return cli_usage("mk", "unexpected argument '%s'", argv[optind]);
+	if (!size_arg && ns && !posix && !has_key)
+		return mk_ns(ns, has_mode ? mode : 0600, group);
+	if (group)
+		return cli_usage("mk", "--group goes with --ns NS and no SIZE");
 	if (!size_arg)
 		return cli_usage("mk", "missing SIZE");
 	uint64_t size;

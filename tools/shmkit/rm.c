@@ -14,6 +14,7 @@ static void help(void)
 {
 	printf("Usage: shmkit rm [options] ID|KEY|NAME...\n"
 	       "       shmkit rm --all [filters]\n"
+	       "       shmkit rm --ns NS          remove namespace NS itself (its owner, or root)\n"
 	       "Remove shared-memory objects. KEY is 0x hex; a plain number is an id; anything\n"
 	       "else is a POSIX name. Every operand is checked before anything is removed.\n"
 	       "A System V segment that is still attached is marked for removal and goes away\n"
@@ -45,15 +46,13 @@ static void explain_sysv(const char *cmd, const struct shmkit_obj *o, int err)
 	}
 }
 
-/* IPC_RMID in o's namespace, which this process joins (it has nothing attached there). */
+/* IPC_RMID in o's namespace, without joining it, waiting at most $SHMKIT_NS_TIMEOUT. */
 static int rmid_shmkit(const struct shmkit_obj *o)
 {
-	int r = shmkit_ns_use(o->ns);
-	if (r < 0) {
+	int r = shmkit_ns_rmid(o->ns, o->id);
+	if (r < 0)
 		errno = -r;
-		return -1;
-	}
-	return shmkit_shmctl(o->id, IPC_RMID, NULL);
+	return r < 0 ? -1 : 0;
 }
 
 static void explain_posix(const char *cmd, const struct shmkit_obj *o, int err)
@@ -87,7 +86,10 @@ int cli_remove(const char *cmd, const struct shmkit_obj *o)
 		if (rmid_shmkit(o) == 0)
 			return 0;
 		err = errno;
-		explain_sysv(cmd, o, err);
+		if (err == ETIMEDOUT || err == EBADMSG || err == EPROTO)
+			cli_ns_error(cmd, o->ns, -err);
+		else
+			explain_sysv(cmd, o, err);
 		return -err;
 	case SHMKIT_KIND_POSIX:
 		snprintf(path, sizeof(path), "/%s", o->name);
@@ -126,6 +128,31 @@ static int remove_all(struct cli_objs *objs, bool verbose)
 		}
 	}
 	return failed ? EXIT_FAIL : EXIT_OK;
+}
+
+/* shmkit rm --ns NS: the namespace itself, with what is in it. */
+static int remove_ns(const char *ns, bool verbose)
+{
+	struct shmkit_ns_info in;
+	int r = shmkit_ns_destroy(ns);
+	if (r == 0) {
+		if (verbose)
+			printf("removed namespace %s\n", ns);
+		return EXIT_OK;
+	}
+	if (r == -EPERM && shmkit_ns_info(ns, &in) == 0) {
+		char who[64];
+		cli_user_name(in.owner, who, sizeof(who));
+		cli_warn("rm",
+		         "cannot remove namespace %s: it belongs to %s (uid %u); only its owner or "
+		         "root may remove it; you are uid %u",
+		         ns, who, in.owner, (unsigned)geteuid());
+	} else if (r == -ENOENT) {
+		cli_warn("rm", "namespace %s does not exist", ns);
+	} else {
+		cli_ns_error("rm", ns, r);
+	}
+	return EXIT_FAIL;
 }
 
 static bool already_listed(const struct cli_objs *objs, const struct shmkit_obj *o)
@@ -202,8 +229,11 @@ int cmd_rm(int argc, char **argv)
 	}
 	if (all && optind < argc)
 		return cli_usage("rm", "--all takes no operands");
+	if (!all && optind == argc && f.ns && !f.kinds && !f.has_uid && !f.nkeys && !f.nids &&
+	    !f.nnames)
+		return remove_ns(f.ns, verbose);
 	if (!all && optind == argc)
-		return cli_usage("rm", "nothing to remove (give ID|KEY|NAME or --all)");
+		return cli_usage("rm", "nothing to remove (give ID|KEY|NAME, --all or --ns NS)");
 	if (!all && (f.has_uid || f.nkeys || f.nids || f.nnames))
 		return cli_usage("rm", "filters other than --kind/--ns need --all");
 	(void)filtered;
@@ -221,6 +251,9 @@ int cmd_rm(int argc, char **argv)
 		return rc;
 	}
 	rc = remove_all(&objs, verbose);
+	/* With --all, a namespace that could not be read was not emptied: say so, and fail. */
+	if (cli_report_unreadable("rm", &objs))
+		rc = EXIT_FAIL;
 	cli_objs_free(&objs);
 	return rc;
 }

@@ -61,11 +61,11 @@ int cli_filter_opt(const char *cmd, struct cli_filter *f, int c, const char *arg
 		f->names[f->nnames++] = arg[0] == '/' ? arg + 1 : arg;
 		return 1;
 	case 'S':
-		if (!cli_ns_valid(arg)) {
+		if (shmkit_ns_canonical(arg, f->ns_buf, sizeof(f->ns_buf)) < 0) {
 			cli_usage(cmd, "invalid namespace name '%s'", arg);
 			return -1;
 		}
-		f->ns = arg;
+		f->ns = f->ns_buf;
 		return 1;
 	}
 	return 0;
@@ -108,31 +108,77 @@ struct collect {
 	struct cli_objs *out;
 };
 
-static int collect_one(const struct shmkit_obj *o, void *arg)
+static int push(struct shmkit_obj **v, size_t *n, size_t *cap, const struct shmkit_obj *o)
 {
-	struct collect *c = arg;
-	if (c->f && !cli_filter_match(c->f, o))
-		return 0;
-	struct cli_objs *v = c->out;
-	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 32;
-		struct shmkit_obj *nv = realloc(v->v, cap * sizeof(*nv));
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 32;
+		struct shmkit_obj *nv = realloc(*v, c * sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;
-		v->v = nv;
-		v->cap = cap;
+		*v = nv;
+		*cap = c;
 	}
-	v->v[v->n++] = *o;
+	(*v)[(*n)++] = *o;
 	return 0;
 }
 
-/* Seconds to wait for shmkit namespaces ($SHMKIT_NS_TIMEOUT, default 5; 0: no limit). */
-static double ns_timeout(void)
+static int collect_one(const struct shmkit_obj *o, void *arg)
+{
+	struct collect *c = arg;
+	struct cli_objs *v = c->out;
+	if (o->flags & SHMKIT_OBJ_UNREADABLE)
+		return push(&v->bad, &v->nbad, &v->capbad, o);
+	if (c->f && !cli_filter_match(c->f, o))
+		return 0;
+	return push(&v->v, &v->n, &v->cap, o);
+}
+
+double cli_ns_timeout(void)
 {
 	const char *e = getenv("SHMKIT_NS_TIMEOUT");
 	char *end;
 	double t = e ? strtod(e, &end) : 5.0;
 	return e && (end == e || *end || t < 0 || t > 86400) ? 5.0 : t;
+}
+
+void cli_ns_error(const char *cmd, const char *ns, int err)
+{
+	struct shmkit_ns_info in;
+	char who[64];
+	switch (err) {
+	case -ETIMEDOUT:
+		cli_warn(cmd,
+		         "namespace %s is busy: a member has held its registry lock for over %gs "
+		         "(SHMKIT_NS_TIMEOUT); try again, or find the member with 'shmkit stat'",
+		         ns, cli_ns_timeout());
+		return;
+	case -EBADMSG:
+	case -EPROTO:
+		cli_warn(cmd,
+		         "namespace %s is damaged (%s): its registry is not one this shmkit reads; "
+		         "its owner can remove it with 'shmkit rm --ns %s'",
+		         ns, strerror(-err), ns);
+		return;
+	case -EACCES:
+		if (shmkit_ns_info(ns, &in) == 0 && (in.flags & SHMKIT_NS_SQUATTED)) {
+			cli_user_name(in.owner, who, sizeof(who));
+			cli_warn(cmd,
+			         "namespace %s cannot be used: %s belongs to %s (uid %u), "
+			         "who took its name first",
+			         ns, in.path, who, in.owner);
+			return;
+		}
+		cli_warn(cmd, "namespace %s: permission denied (not a member)", ns);
+		return;
+	}
+	cli_warn(cmd, "namespace %s: %s", ns, strerror(-err));
+}
+
+size_t cli_report_unreadable(const char *cmd, const struct cli_objs *objs)
+{
+	for (size_t i = 0; i < objs->nbad; i++)
+		cli_ns_error(cmd, objs->bad[i].ns, objs->bad[i].id);
+	return objs->nbad;
 }
 
 static int send_obj(const struct shmkit_obj *o, void *arg)
@@ -147,24 +193,54 @@ static int send_obj(const struct shmkit_obj *o, void *arg)
 	return 0;
 }
 
-static int64_t ms_now(void)
+/* Marks, in the child's stream, the start of the next namespace (for the parent's report). */
+#define READING 0x80000000u
+
+/* The child: every selected namespace, each preceded by a mark; one it cannot read is sent
+ * as an unreadable entry. */
+static int stream_ns(const struct cli_filter *f, int fd)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	char(*names)[SHMKIT_NS_NAME_MAX + 1] = NULL;
+	int n = 1;
+	if (!f || !f->ns) {
+		n = shmkit_ns_list(NULL, 0);
+		if (n < 0)
+			return n;
+		names = calloc((size_t)n + 16, sizeof(*names));
+		if (!names)
+			return -ENOMEM;
+		int cap = n + 16;
+		n = shmkit_ns_list(names, (size_t)cap);
+		if (n > cap)
+			n = cap; /* more made meanwhile: the next listing has them */
+	}
+	for (int i = 0; i < n; i++) {
+		struct shmkit_obj mark = {.kind = SHMKIT_KIND_SHMKIT, .flags = READING};
+		const char *ns = names ? names[i] : f->ns;
+		snprintf(mark.ns, sizeof(mark.ns), "%s", ns);
+		send_obj(&mark, &fd);
+		struct shmkit_inspect_filter lf = {.kinds = SHMKIT_KIND_SHMKIT, .ns = ns};
+		int r = shmkit_inspect_list(&lf, send_obj, &fd);
+		if (r < 0 && r != -ENOENT && (r != -EACCES || !names)) {
+			mark.flags = SHMKIT_OBJ_UNREADABLE;
+			mark.id = r;
+			send_obj(&mark, &fd);
+		}
+	}
+	free(names);
+	return 0;
 }
 
 /*
- * A namespace is read under its registry lock, which a busy member may hold for long. The
- * namespaces are therefore read by a child that streams the objects back; past the deadline
- * the listing goes on without the rest. The child is not killed (it may hold the lock then):
- * it finishes on its own and dies writing to the closed pipe.
+ * A namespace is read under its registry lock, which a busy member may hold for long, and from
+ * a mapping that a member could truncate. The namespaces are therefore read by a child that
+ * streams the objects back, the library waiting at most the timeout for each lock; should the
+ * child fall silent for longer than that, the listing goes on without the rest, and says which
+ * namespace it was reading. The child is not killed (it may hold a lock then): it finishes on
+ * its own and dies writing to the closed pipe.
  */
 static int collect_ns(const struct cli_filter *f, struct collect *c, double timeout)
 {
-	struct shmkit_inspect_filter lf = {.kinds = SHMKIT_KIND_SHMKIT, .ns = f ? f->ns : NULL};
-	if (timeout <= 0)
-		return shmkit_inspect_list(&lf, collect_one, c);
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -errno;
@@ -179,21 +255,20 @@ static int collect_ns(const struct cli_filter *f, struct collect *c, double time
 	if (pid == 0) {
 		close(p[0]);
 		signal(SIGPIPE, SIG_DFL);
-		_exit(shmkit_inspect_list(&lf, send_obj, &p[1]) < 0 ? 1 : 0);
+		_exit(stream_ns(f, p[1]) < 0 ? 1 : 0);
 	}
 	close(p[1]);
-	struct shmkit_obj o;
+	struct shmkit_obj o, reading = {.kind = SHMKIT_KIND_SHMKIT};
 	size_t have = 0;
-	int64_t deadline = ms_now() + (int64_t)(timeout * 1000);
+	/* Silence allowed: one lock wait, and some time to read what the lock guards. */
+	int64_t quiet_ms = timeout > 0 ? (int64_t)(timeout * 1000) + 2000 : -1;
 	int r = 0;
 	for (;;) {
 		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-		int64_t left = deadline - ms_now();
-		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
-			fprintf(stderr,
-			        "shmkit: shmkit namespaces did not answer within %gs (a member "
-			        "holds a registry lock); the listing lacks some of them\n",
-			        timeout);
+		if (poll(&pfd, 1, (int)quiet_ms) == 0) {
+			reading.flags = SHMKIT_OBJ_UNREADABLE;
+			reading.id = -ETIMEDOUT;
+			collect_one(&reading, c);
 			break;
 		}
 		ssize_t n = read(p[0], (char *)&o + have, sizeof(o) - have);
@@ -204,11 +279,13 @@ static int collect_ns(const struct cli_filter *f, struct collect *c, double time
 			break;
 		}
 		have += (size_t)n;
-		if (have == sizeof(o)) {
-			have = 0;
-			if ((r = collect_one(&o, c)) < 0)
-				break;
-		}
+		if (have < sizeof(o))
+			continue;
+		have = 0;
+		if (o.flags == READING)
+			reading = o;
+		else if ((r = collect_one(&o, c)) < 0)
+			break;
 	}
 	close(p[0]);
 	return r;
@@ -224,7 +301,7 @@ int cli_collect(const struct cli_filter *f, struct cli_objs *out)
 		; /* namespace readers abandoned by an earlier listing (watch) */
 	int r = lf.kinds ? shmkit_inspect_list(&lf, collect_one, &c) : 0;
 	if (r >= 0 && (kinds & SHMKIT_KIND_SHMKIT)) {
-		int n = collect_ns(f, &c, ns_timeout());
+		int n = collect_ns(f, &c, cli_ns_timeout());
 		r = n < 0 && !lf.kinds ? n : r;
 	}
 	if (r < 0)
@@ -235,8 +312,9 @@ int cli_collect(const struct cli_filter *f, struct cli_objs *out)
 void cli_objs_free(struct cli_objs *o)
 {
 	free(o->v);
-	o->v = NULL;
-	o->n = o->cap = 0;
+	free(o->bad);
+	o->v = o->bad = NULL;
+	o->n = o->cap = o->nbad = o->capbad = 0;
 }
 
 int cli_resolve(const char *spec, uint32_t kinds, const char *ns, struct shmkit_obj *out)
@@ -274,6 +352,7 @@ int cli_resolve(const char *spec, uint32_t kinds, const char *ns, struct shmkit_
 	int r = cli_collect(&f, &objs);
 	if (r < 0)
 		return r;
+	cli_report_unreadable("shmkit", &objs);
 	/* fnmatch would accept a pattern: a name names exactly one object. */
 	size_t found = 0;
 	for (size_t i = 0; i < objs.n; i++) {
