@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The physical references, measured in the same run as everything else:
+ *
+ *   ref-pingpong  one shared slot per direction, the receiver spins on the message's first
+ *                 word: at 64 B a message is exactly one cache line moving between the two
+ *                 CPUs. The floor for any busy-polling shared-memory transport.
+ *   ref-futex     the same slots, the receiver sleeps in FUTEX_WAIT and the sender always
+ *                 calls FUTEX_WAKE: the floor for any transport whose receivers sleep.
+ *   memcpy        one copy of the message within one process: the bandwidth floor of a
+ *                 copying transport.
+ *
+ * Memory ordering: the sender copies the message's bytes after the first word, then stores
+ * the first word with release (BARRIER_1); the receiver's acquire load that sees the new
+ * word (BARRIER_1) makes the rest visible. A slot is written again only after its reader
+ * answered, so the receiver's copy never races with the next write.
+ */
+#include <linux/futex.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal/atomic.h"
+#include "transport.h"
+
+struct slots {
+	unsigned char *out, *in;
+	uint32_t last_in; /* the first word of the message received last */
+	size_t bytes;
+};
+
+static struct slots sl;
+
+static size_t slot_bytes(size_t max)
+{
+	return (max + 4095) & ~(size_t)4095;
+}
+
+static int slots_setup(struct bt_ctx *c)
+{
+	int fd = memfd_create("shmkit-bench-ref", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)(2 * slot_bytes(c->max_size))) < 0)
+		return bt_fail(c, -errno, "memfd");
+	c->fd[0] = fd;
+	c->nfd = 1;
+	return 0;
+}
+
+static int slots_attach(struct bt_ctx *c)
+{
+	sl.bytes = slot_bytes(c->max_size);
+	unsigned char *base =
+	    mmap(NULL, 2 * sl.bytes, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd[0], 0);
+	close(c->fd[0]);
+	if (base == MAP_FAILED)
+		return bt_fail(c, -errno, "mmap");
+	sl.out = base + (c->role == BT_CLIENT ? 0 : sl.bytes);
+	sl.in = base + (c->role == BT_CLIENT ? sl.bytes : 0);
+	return 0;
+}
+
+static SK_ATOMIC(uint32_t) * flag(unsigned char *slot)
+{
+	return (SK_ATOMIC(uint32_t) *)(void *)slot;
+}
+
+static void slot_put(const void *msg, size_t len)
+{
+	uint32_t first;
+	memcpy(sl.out + 4, (const unsigned char *)msg + 4, len - 4);
+	memcpy(&first, msg, sizeof(first));
+	sk_store_release(flag(sl.out), first); /* BARRIER_1: publishes the bytes before it */
+}
+
+static void slot_take(void *buf, size_t len)
+{
+	memcpy(buf, sl.in, len);
+	memcpy(&sl.last_in, sl.in, sizeof(sl.last_in));
+}
+
+static int spin_send(struct bt_ctx *c, const void *msg, size_t len)
+{
+	slot_put(msg, len);
+	return 0;
+}
+
+static int spin_recv(struct bt_ctx *c, void *buf, size_t len)
+{
+	while (sk_load_acquire(flag(sl.in)) == sl.last_in) /* BARRIER_1 */
+		sk_cpu_relax();
+	slot_take(buf, len);
+	return 0;
+}
+
+static const struct bt_transport ref_pingpong = {
+    .name = "ref-pingpong",
+    .what = "reference: one shared slot per direction, busy-polling receiver (one cache line "
+            "at 64 B)",
+    .order = BT_ORDER_REF + 1,
+    .flags = BT_BUSY | BT_RT_ONLY,
+    .setup = slots_setup,
+    .attach = slots_attach,
+    .send = spin_send,
+    .recv = spin_recv,
+};
+BT_REGISTER(ref_pingpong);
+
+/* ---- raw futex wait/wake ---- */
+
+static long futex(SK_ATOMIC(uint32_t) * w, int op, uint32_t val)
+{
+	return syscall(SYS_futex, w, op, val, NULL, NULL, 0);
+}
+
+static int futex_send(struct bt_ctx *c, const void *msg, size_t len)
+{
+	slot_put(msg, len);
+	futex(flag(sl.out), FUTEX_WAKE, 1); /* always: no waiter flag, the raw protocol */
+	return 0;
+}
+
+static int futex_recv(struct bt_ctx *c, void *buf, size_t len)
+{
+	while (sk_load_acquire(flag(sl.in)) == sl.last_in) /* BARRIER_1 */
+		if (futex(flag(sl.in), FUTEX_WAIT, sl.last_in) < 0 && errno != EAGAIN &&
+		    errno != EINTR)
+			return -errno;
+	slot_take(buf, len);
+	return 0;
+}
+
+static const struct bt_transport ref_futex = {
+    .name = "ref-futex",
+    .what = "reference: the same slots, receiver sleeps in FUTEX_WAIT at once, sender always "
+            "FUTEX_WAKEs",
+    .order = BT_ORDER_REF + 2,
+    .flags = BT_SLEEPING | BT_RT_ONLY,
+    .setup = slots_setup,
+    .attach = slots_attach,
+    .send = futex_send,
+    .recv = futex_recv,
+};
+BT_REGISTER(ref_futex);
+
+/* ---- memcpy ---- */
+
+static unsigned char *dst;
+
+static int none_setup(struct bt_ctx *c)
+{
+	return 0;
+}
+
+static int memcpy_attach(struct bt_ctx *c)
+{
+	dst = aligned_alloc(64, slot_bytes(c->max_size));
+	if (!dst)
+		return -ENOMEM;
+	memset(dst, 0, slot_bytes(c->max_size)); /* fault the pages in before timing */
+	return 0;
+}
+
+static int memcpy_send(struct bt_ctx *c, const void *msg, size_t len)
+{
+	memcpy(dst, msg, len);
+	return 0;
+}
+
+static int memcpy_view(struct bt_ctx *c, size_t len, const void **buf)
+{
+	*buf = dst;
+	return 0;
+}
+
+static const struct bt_transport memcpy_transport = {
+    .name = "memcpy",
+    .what = "reference: one memcpy of the message within the client process (bandwidth floor)",
+    .order = BT_ORDER_REF + 3,
+    .flags = BT_LOCAL | BT_TP_ONLY,
+    .setup = none_setup,
+    .attach = memcpy_attach,
+    .send = memcpy_send,
+    .view = memcpy_view,
+};
+BT_REGISTER(memcpy_transport);
