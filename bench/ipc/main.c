@@ -124,6 +124,10 @@ static int parse_args(struct bt_config *cfg, int argc, char **argv)
 	    {"ratio", required_argument, NULL, 'r'},  {"list", no_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},         {0},
 	};
+	size_t off = 0; /* the command as typed, before parsing cuts the lists */
+	for (int i = 0; i < argc && off < sizeof(cfg->command); i++)
+		off += (size_t)snprintf(cfg->command + off, sizeof(cfg->command) - off, "%s%s",
+		                        i ? " " : "", i ? argv[i] : "shmkit bench");
 	double duration = 0, passes = 0;
 	const char *sizes = default_sizes;
 	int c;
@@ -183,10 +187,6 @@ static int parse_args(struct bt_config *cfg, int argc, char **argv)
 		return -1;
 	cfg->duration = duration ? duration : cfg->quick ? 0.1 : 1.0;
 	cfg->passes = passes ? (int)passes : cfg->quick ? 1 : 3;
-	size_t off = 0;
-	for (int i = 0; i < argc && off < sizeof(cfg->command); i++)
-		off += (size_t)snprintf(cfg->command + off, sizeof(cfg->command) - off, "%s%s",
-		                        i ? " " : "", i ? argv[i] : "shmkit bench");
 	cfg->corrupt = getenv("SHMKIT_BENCH_CORRUPT");
 	return 0;
 }

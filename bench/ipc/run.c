@@ -240,15 +240,17 @@ static int case_deadline_ms(const struct bt_config *cfg, enum bt_mode m, size_t 
 	return (int)(1000 * (20 + 40 * nominal_s));
 }
 
+/* SHMKIT_BENCH_CORRUPT: "N" (every transport) or "NAME:N[,NAME:N...]" (tests only). */
 static uint32_t corrupt_at(const struct bt_config *cfg, const char *name)
 {
-	if (!cfg->corrupt)
-		return 0;
-	const char *colon = strchr(cfg->corrupt, ':');
-	if (colon && (strncmp(cfg->corrupt, name, (size_t)(colon - cfg->corrupt)) ||
-	              name[colon - cfg->corrupt]))
-		return 0;
-	return (uint32_t)strtoul(colon ? colon + 1 : cfg->corrupt, NULL, 10);
+	for (const char *p = cfg->corrupt; p && *p; p += strcspn(p, ","), p += *p == ',') {
+		const char *colon = strchr(p, ':'), *end = p + strcspn(p, ",");
+		if (!colon || colon > end)
+			return (uint32_t)strtoul(p, NULL, 10);
+		if ((size_t)(colon - p) == strlen(name) && !strncmp(p, name, strlen(name)))
+			return (uint32_t)strtoul(colon + 1, NULL, 10);
+	}
+	return 0;
 }
 
 static void fail_case(struct bt_case *k, enum bt_status st, const char *why)

@@ -81,11 +81,12 @@ static void roudi_objects(const struct bt_ctx *c,
 	fn(c, "path", ROUDI_SOCKET);
 	fn(c, "path", "/tmp/roudi.lock");
 	fn(c, "path", ROUDI_LOCK);
-	for (int side = 0; side < 2; side++) {
-		snprintf(app, sizeof(app), "/tmp/skb%dx%u%c", (int)getpid(), c->instance,
-		         "cs"[side]);
-		fn(c, "path", app);
-	}
+	for (int side = 0; side < 2; side++)
+		for (int lock = 0; lock < 2; lock++) { /* each application's socket and lock file */
+			snprintf(app, sizeof(app), "/tmp/skb%dx%u%c%s", (int)getpid(), c->instance,
+			         "cs"[side], lock ? ".lock" : "");
+			fn(c, "path", app);
+		}
 }
 
 static void track_one(const struct bt_ctx *c, const char *kind, const char *what)
