@@ -27,6 +27,7 @@ int cmd_dump(int argc, char **argv);
 int cmd_watch(int argc, char **argv);
 int cmd_ipcs(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* ---- messages ---- */
 /* "shmkit CMD: ..." on stderr. */
@@ -35,6 +36,11 @@ void cli_warn(const char *cmd, const char *fmt, ...) __attribute__((format(print
 int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Reset getopt for a subcommand's own argument vector. */
 void cli_getopt_reset(void);
+
+/* Directory of this executable, without the trailing slash: 0 or -1. */
+int cli_self_dir(char *buf, size_t len);
+/* A regular file this process may read. */
+bool cli_readable_file(const char *path);
 
 /* ---- parsing (all return 0 or -EINVAL/-ERANGE) ---- */
 /* Decimal, 0x hex or 0 octal, like ipcrm. */

@@ -20,6 +20,7 @@ static const struct {
     {"watch", cmd_watch, "live view of segments and their attach counts"},
     {"ipcs", cmd_ipcs, "util-linux ipcs compatible output"},
     {"run", cmd_run, "run a program on shmkit's System V model"},
+    {"bench", cmd_bench, "measure every IPC mechanism side by side on this machine"},
 };
 
 static void usage(FILE *f)

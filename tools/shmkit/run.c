@@ -46,26 +46,6 @@ static void usage(void)
 
 /* ---- finding the interposer ---- */
 
-static bool readable_file(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
-}
-
-/* Directory of this executable, without the trailing slash. */
-static int self_dir(char *buf, size_t len)
-{
-	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	char *slash = strrchr(buf, '/');
-	if (!slash)
-		return -1;
-	*slash = '\0';
-	return 0;
-}
-
 /*
  * The interposer's absolute path: $SHMKIT_PRELOAD, else the build tree's
  * <build>/preload (this binary is <build>/tools/shmkit/shmkit), else the install layout's
@@ -82,11 +62,11 @@ static int find_preload(char out[PATH_MAX])
 		return 0;
 	}
 	char dir[PATH_MAX];
-	if (self_dir(dir, sizeof(dir)) < 0)
+	if (cli_self_dir(dir, sizeof(dir)) < 0)
 		return -1;
 	char cand[PATH_MAX + 64];
 	snprintf(cand, sizeof(cand), "%s/../../preload/%s", dir, PRELOAD_NAME);
-	if (readable_file(cand) && realpath(cand, out))
+	if (cli_readable_file(cand) && realpath(cand, out))
 		return 0;
 	/* Installed: <prefix>/bin/shmkit and <prefix>/<libdir>/ (libdir may be absolute). */
 	static const char *const libdirs[] = {
@@ -101,7 +81,7 @@ static int find_preload(char out[PATH_MAX])
 			snprintf(cand, sizeof(cand), "%s/%s", libdirs[i], PRELOAD_NAME);
 		else
 			snprintf(cand, sizeof(cand), "%s/../%s/%s", dir, libdirs[i], PRELOAD_NAME);
-		if (readable_file(cand) && realpath(cand, out))
+		if (cli_readable_file(cand) && realpath(cand, out))
 			return 0;
 	}
 	return -1;
@@ -276,7 +256,7 @@ static int find_audit(const char *lib, char out[PATH_MAX])
 	if (!slash)
 		return -1;
 	snprintf(slash + 1, sizeof(cand) - (size_t)(slash + 1 - cand), "%s", AUDIT_NAME);
-	return readable_file(cand) && realpath(cand, out) ? 0 : -1;
+	return cli_readable_file(cand) && realpath(cand, out) ? 0 : -1;
 }
 
 /*
