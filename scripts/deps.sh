@@ -3,8 +3,10 @@
 # Groups: build (compiling the library), check (tests), bench (benchmarks and plots).
 set -eu
 pkgs_build="pkg-config"
-pkgs_check="pkg-config libcriterion-dev util-linux procps bsdextrautils spin postgresql-15 php-cli xvfb libx11-dev libxext-dev"
-pkgs_bench="pkg-config gnuplot-nox"
+# The bench tests use the peers when they are there (and skip them when not): a few MB.
+pkgs_peers="libck-dev libzmq3-dev libnng-dev iceoryx libiceoryx-binding-c-dev"
+pkgs_check="pkg-config libcriterion-dev util-linux procps bsdextrautils spin postgresql-15 php-cli xvfb libx11-dev libxext-dev $pkgs_peers"
+pkgs_bench="pkg-config gnuplot-nox $pkgs_peers"
 want=""
 for g in "$@"; do
 	eval "want=\"\$want \$pkgs_$g\""
