@@ -1,6 +1,8 @@
 #!/bin/sh
-# run.sh BUILD_DIR — run every benchmark program of a build (BUILD_DIR/bench/bench_*) in turn and
-# write docs/bench.md: how it was made (command, date, kernel, CPU) and each program's section.
+# run.sh BUILD_DIR — run shmkit bench (every IPC mechanism side by side, BUILD_DIR/bench/ipc) and
+# every benchmark program of a build (BUILD_DIR/bench/bench_*) in turn, and write docs/bench.md:
+# how it was made (command, date, kernel, CPU) and each one's section. SHMKIT_BENCH_ARGS adds
+# options to shmkit bench (e.g. --quick).
 set -eu
 build=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,8 +25,22 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 } >"$tmp"
 status=0
 data=$(mktemp -d)
-trap 'rm -rf "$data" "$tmp"' EXIT
+trap 'rm -rf "$data" "$tmp" "$tmp.ipc"' EXIT
 export SHMKIT_BENCH_DATA="$data"
+# Every IPC mechanism side by side (shmkit bench): its own tables, ratios and charts.
+mkdir -p "$root/docs/plots"
+echo "bench: running shmkit bench (every IPC mechanism; ${SHMKIT_BENCH_ARGS:-full run})" >&2
+# shellcheck disable=SC2086 # SHMKIT_BENCH_ARGS is a list of options
+if "$build/bench/ipc/shmkit-bench" ${SHMKIT_BENCH_ARGS:-} --markdown "$tmp.ipc" \
+	--plot "$root/docs/plots" >/dev/null; then
+	cat "$tmp.ipc" >>"$tmp"
+else
+	echo "bench: shmkit bench failed" >&2
+	[ -f "$tmp.ipc" ] && cat "$tmp.ipc" >>"$tmp"
+	echo "**shmkit bench failed (exit status non-zero): a case failed, see above.**" >>"$tmp"
+	status=1
+fi
+echo >>"$tmp"
 for prog in "$build"/bench/bench_*; do
 	[ -x "$prog" ] && [ -f "$prog" ] || continue
 	name=$(basename "$prog")

@@ -11,7 +11,7 @@ _shmkit()
 	local cur prev words cword
 	_init_completion || return
 
-	local commands="ls stat mk rm gc limits dump watch ipcs run"
+	local commands="ls stat mk rm gc limits dump watch ipcs run bench"
 	local filters="--kind --owner --key --id --name --ns"
 	if ((cword == 1)); then
 		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
@@ -62,6 +62,7 @@ _shmkit()
 	watch) opts="--interval --count --bytes $filters" ;;
 	ipcs) opts="--shmems --id --time --pid --creator --limits --summary --bytes --human --ns --shmkit" ;;
 	run) return ;;
+	bench) opts="--quick --sizes --only --duration --passes --json --plot --markdown --ratio --list" ;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))

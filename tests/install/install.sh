@@ -1,7 +1,7 @@
 #!/bin/sh
 # install.sh BUILD_DIR — `make install` into a staging DESTDIR, then use what was installed the
 # way a user would: pkg-config and CMake's find_package, from C and from C++; the shared
-# library exports shmkit_* only; the CLI, man pages and the interposer are in place.
+# library exports shmkit_* only; the CLI, man pages, the interposer and shmkit bench are in place.
 set -eu
 build=$1
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -66,4 +66,16 @@ cmake --build "$stage/proj/build" >/dev/null
 LD_LIBRARY_PATH=$libdir "$stage/proj/build/use" >/dev/null || fail "CMake-built program failed"
 
 "$root/bin/shmkit" --version >/dev/null || fail "installed CLI does not run"
+
+# shmkit bench finds its harness and the peer plugins that were built, installed in libexec.
+[ -x "$root/libexec/shmkit/shmkit-bench" ] || fail "missing libexec/shmkit/shmkit-bench"
+list=$("$root/bin/shmkit" bench --list)
+for so in "$build"/bench/ipc/shmkit-bench-*.so; do
+	[ -e "$so" ] || continue
+	[ -e "$root/libexec/shmkit/${so##*/}" ] || fail "missing libexec/shmkit/${so##*/}"
+	plugin=${so##*/shmkit-bench-}
+	! echo "$list" | grep -q "^${plugin%.so} .*skipped" || fail "installed plugin ${so##*/} not found"
+done
+"$root/bin/shmkit" bench --only pipe --sizes 64 --duration 0.001 --passes 1 >/dev/null ||
+	fail "installed shmkit bench does not run"
 echo "install: headers, libraries, pkg-config, CMake package, CLI and man pages work from $prefix"
