@@ -67,13 +67,24 @@ static const struct chart charts[] = {
 };
 
 /* The gnuplot commands of one chart, for one terminal. */
-static void script(FILE *g, const struct chart *c, const char *tmp, const char *dir,
-                   const char *term, const char *ext, const char *const *names, int n)
+static void script(FILE *g, const struct bt_run *run, const struct chart *c, const char *tmp,
+                   const char *dir, const char *term, const char *ext, const char *const *names,
+                   int n)
 {
 	fprintf(g, "set terminal %s\nset output '%s/%s.%s'\n", term, dir, c->name, ext);
 	fprintf(g, "set title '%s'\nset xlabel '%s'\nset ylabel '%s'\nset logscale %s\n", c->title,
 	        c->xlabel, c->ylabel, c->logscale);
-	fprintf(g, "set grid\nset key outside right top font ',9'\nplot ");
+	fprintf(g, "set grid\nset format y '%%g'\nset key outside right top font ',9'\n");
+	if (c->data != cdf64) { /* the run's sizes as the x tics: 8 B ... 4 MiB */
+		fprintf(g, "set xtics (");
+		for (int s = 0; s < run->cfg->nsizes; s++) {
+			char sz[16];
+			bt_size_name(run->cfg->sizes[s], sz, sizeof(sz));
+			fprintf(g, "%s\"%s\" %zu", s ? ", " : "", sz, run->cfg->sizes[s]);
+		}
+		fprintf(g, ")\n");
+	}
+	fprintf(g, "plot ");
 	for (int i = 0; i < n; i++)
 		fprintf(g, "%s'%s/%s.%s.dat' using 1:2 with %s lw 2 dt %d title '%s'",
 		        i ? ", " : "", tmp, c->name, names[i],
@@ -102,8 +113,8 @@ static int chart(const struct bt_run *run, const struct chart *c, const char *tm
 	}
 	if (n == 0)
 		return 0;
-	script(g, c, tmp, dir, "pngcairo size 1200,720 noenhanced", "png", names, n);
-	script(g, c, tmp, dir, "svg size 1200,720 dynamic noenhanced", "svg", names, n);
+	script(g, run, c, tmp, dir, "pngcairo size 1200,720 noenhanced", "png", names, n);
+	script(g, run, c, tmp, dir, "svg size 1200,720 dynamic noenhanced", "svg", names, n);
 	return 0;
 }
 

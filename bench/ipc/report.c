@@ -66,30 +66,41 @@ static void cell(const struct bt_run *run, const struct bt_row *row, const struc
 		snprintf(buf, len, "-");
 }
 
-static bool measured(const struct bt_run *run, const struct bt_row *row)
-{
-	return !row->skipped;
-}
-
 /* ---- terminal ---- */
 
-static void table_view(const struct bt_run *run, const struct view *v, FILE *f)
+/* A row is shown in a view unless the transport has no such mode at all (memcpy: no round
+ * trip); a failed case shows FAIL. */
+static bool has_mode(const struct bt_run *run, const struct bt_row *row, enum bt_mode m)
+{
+	for (int s = 0; s < run->cfg->nsizes; s++)
+		if (row->c[m][s].status != BT_ST_NA)
+			return true;
+	return false;
+}
+
+/* One table: a row per transport, a column per size; fixed columns or markdown. */
+static void print_view(const struct bt_run *run, const struct view *v, FILE *f, bool md)
 {
 	char sz[16], buf[32];
-	fprintf(f, "\n%s\n%-20s", v->title, "transport");
+	if (md)
+		fprintf(f, "\n#### %s\n\n| transport |", v->title);
+	else
+		fprintf(f, "\n%s\n%-20s", v->title, "transport");
 	for (int s = 0; s < run->cfg->nsizes; s++) {
 		bt_size_name(run->cfg->sizes[s], sz, sizeof(sz));
-		fprintf(f, " %9s", sz);
+		fprintf(f, md ? " %s |" : " %9s", sz);
 	}
-	fprintf(f, "\n");
+	fprintf(f, md ? "\n| --- |" : "\n");
+	for (int s = 0; md && s < run->cfg->nsizes; s++)
+		fprintf(f, " ---: |%s", s + 1 == run->cfg->nsizes ? "\n" : "");
 	for (size_t i = 0; i < run->nrows; i++) {
 		const struct bt_row *row = &run->rows[i];
-		if (!measured(run, row))
+		if (row->skipped || !has_mode(run, row, v->mode))
 			continue;
-		fprintf(f, "%-20s", row->name);
+		fprintf(f, md ? "| %s |" : "%-20s", row->name);
 		for (int s = 0; s < run->cfg->nsizes; s++) {
 			cell(run, row, v, s, buf, sizeof(buf));
-			fprintf(f, " %9s", buf);
+			fprintf(f, md ? " %s |" : " %9s", buf);
 		}
 		fprintf(f, "\n");
 	}
@@ -206,16 +217,17 @@ static void ratio_lines(const struct bt_run *run, FILE *f, bool md)
 static void header_line(const struct bt_run *run, FILE *f)
 {
 	fprintf(f,
-	        "shmkit bench: %d passes, %.3g s nominal per case, client on CPU %d, server on CPU "
+	        "shmkit bench: %d pass%s, %.3g s nominal per case, client on CPU %d, server on CPU "
 	        "%d; %.0f s\n",
-	        run->cfg->passes, run->cfg->duration, run->cpu[0], run->cpu[1], run->seconds);
+	        run->cfg->passes, run->cfg->passes == 1 ? "" : "es", run->cfg->duration,
+	        run->cpu[0], run->cpu[1], run->seconds);
 }
 
 void bt_report_table(const struct bt_run *run, FILE *f)
 {
 	header_line(run, f);
 	for (int v = 0; v < NVIEWS; v++)
-		table_view(run, &views[v], f);
+		print_view(run, &views[v], f, false);
 	fprintf(f, "\nNot measured (a figure is shown only for a case whose every message "
 	           "checked):\n");
 	reasons(run, f, "  ");
@@ -386,31 +398,6 @@ void bt_report_json(const struct bt_run *run, const struct bt_machine *m, FILE *
 
 /* ---- markdown ---- */
 
-static void md_view(const struct bt_run *run, const struct view *v, FILE *f)
-{
-	char sz[16], buf[32];
-	fprintf(f, "\n#### %s\n\n| transport |", v->title);
-	for (int s = 0; s < run->cfg->nsizes; s++) {
-		bt_size_name(run->cfg->sizes[s], sz, sizeof(sz));
-		fprintf(f, " %s |", sz);
-	}
-	fprintf(f, "\n| --- |");
-	for (int s = 0; s < run->cfg->nsizes; s++)
-		fprintf(f, " ---: |");
-	fprintf(f, "\n");
-	for (size_t i = 0; i < run->nrows; i++) {
-		const struct bt_row *row = &run->rows[i];
-		if (!measured(run, row))
-			continue;
-		fprintf(f, "| %s |", row->name);
-		for (int s = 0; s < run->cfg->nsizes; s++) {
-			cell(run, row, v, s, buf, sizeof(buf));
-			fprintf(f, " %s |", buf);
-		}
-		fprintf(f, "\n");
-	}
-}
-
 static void md_legend(const struct bt_run *run, FILE *f)
 {
 	fprintf(f, "\n#### Transports\n\n| transport | what |\n| --- | --- |\n");
@@ -431,11 +418,11 @@ int bt_report_markdown(const struct bt_run *run, const struct bt_machine *m, con
 	}
 	fprintf(f, "### IPC mechanisms side by side (`shmkit bench`)\n\n");
 	fprintf(f,
-	        "`%s`: %d passes interleaved, %.3g s nominal per case, client on CPU %d, "
+	        "`%s`: %d pass%s interleaved, %.3g s nominal per case, client on CPU %d, "
 	        "server on CPU %d, %.0f s in all. Machine: %s, %d cores, kernel %s%s%s.\n",
-	        run->cfg->command, run->cfg->passes, run->cfg->duration, run->cpu[0], run->cpu[1],
-	        run->seconds, m->cpu, m->cores, m->kernel, m->governor[0] ? ", governor " : "",
-	        m->governor);
+	        run->cfg->command, run->cfg->passes, run->cfg->passes == 1 ? "" : "es",
+	        run->cfg->duration, run->cpu[0], run->cpu[1], run->seconds, m->cpu, m->cores,
+	        m->kernel, m->governor[0] ? ", governor " : "", m->governor);
 	fprintf(f, "\nEvery transport carries the same messages (sequence number at both ends and "
 	           "a checksum, checked by the receiver) with the same number of samples per "
 	           "size; a case with one bad message shows no figure. Latency is client-side, "
@@ -443,7 +430,7 @@ int bt_report_markdown(const struct bt_run *run, const struct bt_machine *m, con
 	           "acknowledged.\n");
 	md_legend(run, f);
 	for (int v = 0; v < NVIEWS; v++)
-		md_view(run, &views[v], f);
+		print_view(run, &views[v], f, true);
 	fprintf(f, "\n#### Ratios (same run)\n\n");
 	ratio_lines(run, f, true);
 	fprintf(f, "\n#### Not measured\n\n");
