@@ -150,6 +150,7 @@ struct bt_run {
 };
 
 int bt_run_all(struct bt_run *run);
+void bt_run_free(struct bt_run *run);
 void bt_case_finish(struct bt_case *c, enum bt_mode m, size_t size);
 /* Round trips and messages per size: the same for every transport. */
 uint64_t bt_count(const struct bt_config *cfg, enum bt_mode m, size_t size);

@@ -282,9 +282,10 @@ int main(int argc, char **argv)
 	int r = bt_run_all(&run);
 	if (r < 0) {
 		fprintf(stderr, "shmkit bench: %s\n", strerror(-r));
+		bt_run_free(&run);
 		return 1;
 	}
-	if (report(&run) < 0)
-		return 1;
-	return any_failed(&run) ? 1 : 0;
+	int status = report(&run) < 0 || any_failed(&run) ? 1 : 0;
+	bt_run_free(&run);
+	return status;
 }

@@ -582,3 +582,14 @@ int bt_run_all(struct bt_run *run)
 		bt_host_tracked.untrack("dir", run->rundir);
 	return r;
 }
+
+void bt_run_free(struct bt_run *run)
+{
+	for (size_t i = 0; i < run->nrows; i++)
+		for (int m = 0; m < BT_NMODES; m++)
+			for (int s = 0; s < run->cfg->nsizes; s++)
+				bn_samples_free(&run->rows[i].c[m][s].s);
+	free(run->rows);
+	run->rows = NULL;
+	run->nrows = 0;
+}
