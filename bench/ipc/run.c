@@ -40,9 +40,9 @@ static const char *const side_name[2] = {"client", "server"};
 uint64_t bt_count(const struct bt_config *cfg, enum bt_mode m, size_t size)
 {
 	/* A nominal cost per message (not any transport's): only the duration scales it. */
-	double nominal_ns = m == BT_RT ? 20000.0 + (double)size : 2000.0 + (double)size / 4;
+	double nominal_ns = m == BT_RT ? 20000.0 + (double)size : 5000.0 + (double)size / 4;
 	double n = cfg->duration * 1e9 / nominal_ns;
-	double lo = m == BT_RT ? 50 : 100;
+	double lo = 50;
 	n = n < lo ? lo : n > 1e8 ? 1e8 : n;
 	uint64_t unit = (uint64_t)cfg->passes * (m == BT_TP ? TP_BATCHES : 1);
 	return ((uint64_t)n + unit - 1) / unit * unit;
@@ -236,7 +236,7 @@ struct job {
 static int case_deadline_ms(const struct bt_config *cfg, enum bt_mode m, size_t size)
 {
 	double nominal_s = (double)bt_count(cfg, m, size) / cfg->passes *
-	                   (m == BT_RT ? 20e-6 + (double)size * 1e-9 : 2e-6 + (double)size / 4e9);
+	                   (m == BT_RT ? 20e-6 + (double)size * 1e-9 : 5e-6 + (double)size / 4e9);
 	return (int)(1000 * (20 + 40 * nominal_s));
 }
 
