@@ -72,6 +72,8 @@ int bt_registry_load(const char *want_plugin);
 size_t bt_registry_count(void);
 struct bt_entry *bt_registry_get(size_t i);
 struct bt_entry *bt_registry_find(const char *name);
+/* Does an --only pattern select this entry? */
+bool bt_entry_matches(const struct bt_entry *e, const char *pattern);
 /* Directory of the running executable. */
 const char *bt_self_dir(void);
 const char *bt_self_exe(void);

@@ -4,7 +4,6 @@
  * machine. `shmkit bench` execs this program (installed in libexec). See bench/README.md.
  */
 #include <errno.h>
-#include <fnmatch.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -196,10 +195,8 @@ static int check_only(const struct bt_config *cfg)
 {
 	for (int i = 0; i < cfg->nonly; i++) {
 		bool hit = false;
-		for (size_t k = 0; k < bt_registry_count() && !hit; k++) {
-			struct bt_entry *e = bt_registry_get(k);
-			hit = fnmatch(cfg->only[i], e->t ? e->t->name : e->plugin, 0) == 0;
-		}
+		for (size_t k = 0; k < bt_registry_count() && !hit; k++)
+			hit = bt_entry_matches(bt_registry_get(k), cfg->only[i]);
 		if (!hit) {
 			bad("no transport matches --only '%s' (see --list)", cfg->only[i]);
 			return -1;

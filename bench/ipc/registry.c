@@ -8,6 +8,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <glob.h>
 #include <limits.h>
 #include <stdio.h>
@@ -157,4 +158,14 @@ struct bt_entry *bt_registry_find(const char *name)
 		if (entries[i].t && !strcmp(entries[i].t->name, name))
 			return &entries[i];
 	return NULL;
+}
+
+bool bt_entry_matches(const struct bt_entry *e, const char *pattern)
+{
+	if (e->t)
+		return fnmatch(pattern, e->t->name, 0) == 0;
+	/* A plugin that did not load stands for its transports: "iceoryx-busy" names it too. */
+	size_t n = strlen(e->plugin);
+	return fnmatch(pattern, e->plugin, 0) == 0 ||
+	       (!strncmp(pattern, e->plugin, n) && pattern[n] == '-');
 }

@@ -10,7 +10,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <math.h>
 #include <poll.h>
 #include <sched.h>
@@ -465,12 +464,12 @@ static void run_row_pass(struct bt_run *run, struct bt_row *row, int pass)
 
 /* ---- rows ---- */
 
-static bool selected(const struct bt_config *cfg, const char *name)
+static bool selected(const struct bt_config *cfg, const struct bt_entry *e)
 {
 	if (cfg->nonly == 0)
 		return true;
 	for (int i = 0; i < cfg->nonly; i++)
-		if (fnmatch(cfg->only[i], name, 0) == 0)
+		if (bt_entry_matches(e, cfg->only[i]))
 			return true;
 	return false;
 }
@@ -507,7 +506,7 @@ static int make_rows(struct bt_run *run)
 	for (size_t i = 0; i < n; i++) {
 		struct bt_entry *e = bt_registry_get(i);
 		const char *name = e->t ? e->t->name : e->plugin;
-		if (!selected(run->cfg, name))
+		if (!selected(run->cfg, e))
 			continue;
 		struct bt_row *row = &run->rows[run->nrows++];
 		row->e = e;
