@@ -19,7 +19,8 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	echo "- CPU: ${cpu:-unknown} ($(nproc) cores online)"
 	echo "- build: Release, \`$build\`"
 	echo
-	echo "Every ratio compares two figures measured in the same run; lower is better."
+	echo "Every ratio compares two figures measured in the same run; lower is better for times"
+	echo "and CPU, higher for throughput."
 	echo "Targets are stated beside the figures, which are reported as measured."
 	echo
 } >"$tmp"
@@ -31,8 +32,8 @@ export SHMKIT_BENCH_DATA="$data"
 mkdir -p "$root/docs/plots"
 echo "bench: running shmkit bench (every IPC mechanism; ${SHMKIT_BENCH_ARGS:-full run})" >&2
 # shellcheck disable=SC2086 # SHMKIT_BENCH_ARGS is a list of options
-if "$build/bench/ipc/shmkit-bench" ${SHMKIT_BENCH_ARGS:-} --markdown "$tmp.ipc" \
-	--plot "$root/docs/plots" >/dev/null; then
+if (cd "$root" && "$build/bench/ipc/shmkit-bench" ${SHMKIT_BENCH_ARGS:-} --markdown "$tmp.ipc" \
+	--plot docs/plots >/dev/null); then
 	cat "$tmp.ipc" >>"$tmp"
 else
 	echo "bench: shmkit bench failed" >&2

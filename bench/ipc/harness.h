@@ -148,6 +148,7 @@ struct bt_run {
 	unsigned instance;
 	char rundir[256];
 	double seconds;
+	char load_start[64], load_end[64]; /* /proc/loadavg: was the machine quiet? */
 	int ncpus, cpu[2];
 };
 

@@ -32,7 +32,7 @@ static void usage(FILE *f)
 	        "  -s, --sizes LIST      message sizes, e.g. 8,64,1K,4K,64K,1M,4M (the default)\n"
 	        "  -o, --only LIST       transports to run: names or patterns, e.g. 'pipe,unix-*'\n"
 	        "  -d, --duration S      nominal seconds per transport, size and mode (default 1)\n"
-	        "  -p, --passes N        repeat every case N times, interleaved (default 3)\n"
+	        "  -p, --passes N        split every case into N interleaved passes (default 5)\n"
 	        "  -j, --json            print every figure and the machine as JSON\n"
 	        "      --plot DIR        write gnuplot charts (PNG and SVG) into DIR\n"
 	        "      --markdown FILE   write the report as markdown (make bench)\n"
@@ -123,10 +123,17 @@ static int parse_args(struct bt_config *cfg, int argc, char **argv)
 	    {"ratio", required_argument, NULL, 'r'},  {"list", no_argument, NULL, 'l'},
 	    {"help", no_argument, NULL, 'h'},         {0},
 	};
-	size_t off = 0; /* the command as typed, before parsing cuts the lists */
-	for (int i = 0; i < argc && off < sizeof(cfg->command); i++)
+	/* The command as typed, before parsing cuts the lists (where the report goes is left
+	 * out: it is not how the figures were made). */
+	size_t off = 0;
+	for (int i = 0; i < argc && off < sizeof(cfg->command); i++) {
+		if (!strcmp(argv[i], "--markdown") && i + 1 < argc) {
+			i++;
+			continue;
+		}
 		off += (size_t)snprintf(cfg->command + off, sizeof(cfg->command) - off, "%s%s",
 		                        i ? " " : "", i ? argv[i] : "shmkit bench");
+	}
 	double duration = 0, passes = 0;
 	const char *sizes = default_sizes;
 	int c;
@@ -185,7 +192,7 @@ static int parse_args(struct bt_config *cfg, int argc, char **argv)
 	if (parse_sizes(cfg, sizes) < 0)
 		return -1;
 	cfg->duration = duration ? duration : cfg->quick ? 0.05 : 1.0;
-	cfg->passes = passes ? (int)passes : cfg->quick ? 1 : 3;
+	cfg->passes = passes ? (int)passes : cfg->quick ? 1 : 5;
 	cfg->corrupt = getenv("SHMKIT_BENCH_CORRUPT");
 	return 0;
 }

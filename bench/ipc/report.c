@@ -218,9 +218,9 @@ static void header_line(const struct bt_run *run, FILE *f)
 {
 	fprintf(f,
 	        "shmkit bench: %d pass%s, %.3g s nominal per case, client on CPU %d, server on CPU "
-	        "%d; %.0f s\n",
+	        "%d; %.0f s; load average %s at the start, %s at the end\n",
 	        run->cfg->passes, run->cfg->passes == 1 ? "" : "es", run->cfg->duration,
-	        run->cpu[0], run->cpu[1], run->seconds);
+	        run->cpu[0], run->cpu[1], run->seconds, run->load_start, run->load_end);
 }
 
 void bt_report_table(const struct bt_run *run, FILE *f)
@@ -372,6 +372,8 @@ void bt_report_json(const struct bt_run *run, const struct bt_machine *m, FILE *
 		json_str(f, m->governor);
 	else
 		fprintf(f, "null");
+	fprintf(f, ", \"loadavg_start\": \"%s\", \"loadavg_end\": \"%s\"", run->load_start,
+	        run->load_end);
 	fprintf(f, "},\n  \"config\": {\"sizes\": [");
 	for (int s = 0; s < cfg->nsizes; s++)
 		fprintf(f, "%s%zu", s ? ", " : "", cfg->sizes[s]);
@@ -419,10 +421,12 @@ int bt_report_markdown(const struct bt_run *run, const struct bt_machine *m, con
 	fprintf(f, "### IPC mechanisms side by side (`shmkit bench`)\n\n");
 	fprintf(f,
 	        "`%s`: %d pass%s interleaved, %.3g s nominal per case, client on CPU %d, "
-	        "server on CPU %d, %.0f s in all. Machine: %s, %d cores, kernel %s%s%s.\n",
+	        "server on CPU %d, %.0f s in all. Machine: %s, %d cores, kernel %s%s%s; load "
+	        "average %s at the start, %s at the end.\n",
 	        run->cfg->command, run->cfg->passes, run->cfg->passes == 1 ? "" : "es",
 	        run->cfg->duration, run->cpu[0], run->cpu[1], run->seconds, m->cpu, m->cores,
-	        m->kernel, m->governor[0] ? ", governor " : "", m->governor);
+	        m->kernel, m->governor[0] ? ", governor " : "", m->governor, run->load_start,
+	        run->load_end);
 	fprintf(f, "\nEvery transport carries the same messages (sequence number at both ends and "
 	           "a checksum, checked by the receiver) with the same number of samples per "
 	           "size; a case with one bad message shows no figure. Latency is client-side, "

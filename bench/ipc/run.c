@@ -551,6 +551,19 @@ void bt_case_finish(struct bt_case *c, enum bt_mode m, size_t size)
 	}
 }
 
+/* The 1, 5 and 15 minute load averages: other work on the machine shows in every figure. */
+static void read_load(char *buf, size_t len)
+{
+	FILE *f = fopen("/proc/loadavg", "r");
+	double a[3];
+	if (f && fscanf(f, "%lf %lf %lf", &a[0], &a[1], &a[2]) == 3)
+		snprintf(buf, len, "%.2f %.2f %.2f", a[0], a[1], a[2]);
+	else
+		snprintf(buf, len, "unknown");
+	if (f)
+		fclose(f);
+}
+
 int bt_run_all(struct bt_run *run)
 {
 	const struct bt_config *cfg = run->cfg;
@@ -562,6 +575,7 @@ int bt_run_all(struct bt_run *run)
 	bt_host_tracked.track("dir", run->rundir);
 	pick_cpus(run);
 	int r = make_rows(run);
+	read_load(run->load_start, sizeof(run->load_start));
 	uint64_t t0 = bn_now_ns();
 	for (int pass = 0; r == 0 && pass < cfg->passes; pass++)
 		for (size_t i = 0; i < run->nrows; i++) {
@@ -571,6 +585,7 @@ int bt_run_all(struct bt_run *run)
 		}
 	progress_end();
 	run->seconds = (double)(bn_now_ns() - t0) / 1e9;
+	read_load(run->load_end, sizeof(run->load_end));
 	for (size_t i = 0; i < run->nrows; i++)
 		for (int m = 0; m < BT_NMODES; m++)
 			for (int s = 0; s < cfg->nsizes; s++)
