@@ -28,7 +28,7 @@ static void usage(FILE *f)
 	        "to two CPUs, every message checked.\n"
 	        "\n"
 	        "Options:\n"
-	        "  -q, --quick           a short run (under a minute): 1 pass, 0.05 s per case\n"
+	        "  -q, --quick           a short run (under a minute): 1 pass, 0.025 s per case\n"
 	        "  -s, --sizes LIST      message sizes, e.g. 8,64,1K,4K,64K,1M,4M (the default)\n"
 	        "  -o, --only LIST       transports to run: names or patterns, e.g. 'pipe,unix-*'\n"
 	        "  -d, --duration S      nominal seconds per transport, size and mode (default 1)\n"
@@ -191,7 +191,7 @@ static int parse_args(struct bt_config *cfg, int argc, char **argv)
 		return bad("unexpected argument '%s'", argv[optind]);
 	if (parse_sizes(cfg, sizes) < 0)
 		return -1;
-	cfg->duration = duration ? duration : cfg->quick ? 0.05 : 1.0;
+	cfg->duration = duration ? duration : cfg->quick ? 0.025 : 1.0;
 	cfg->passes = passes ? (int)passes : cfg->quick ? 1 : 5;
 	cfg->corrupt = getenv("SHMKIT_BENCH_CORRUPT");
 	return 0;
