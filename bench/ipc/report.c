@@ -431,7 +431,8 @@ int bt_report_markdown(const struct bt_run *run, const struct bt_machine *m, con
 	           "a checksum, checked by the receiver) with the same number of samples per "
 	           "size; a case with one bad message shows no figure. Latency is client-side, "
 	           "request sent to reply received; throughput is one-way, each batch "
-	           "acknowledged.\n");
+	           "acknowledged. Zero-copy rows (-zc) hand over a buffer in place: their GB/s is "
+	           "the payload handed over per second, not bytes copied.\n");
 	md_legend(run, f);
 	for (int v = 0; v < NVIEWS; v++)
 		print_view(run, &views[v], f, true);
