@@ -41,6 +41,7 @@
 
 #include "internal/atomic.h"
 #include "internal/compiler.h"
+#include "internal/crash.h"
 #include "seg/seg.h"
 #include "shmkit.h"
 
@@ -363,19 +364,6 @@ void sk_hash_rebuild(struct sk_ns *ns);
 /* Effective limits (overrides or the kernel's live values). */
 void sk_ns_limits(struct sk_ns *ns, uint64_t *shmmax, uint64_t *shmall, uint64_t *shmmni,
                   int *rmid_forced);
-
-/*
- * Crash-point injection for the crash tests: when sk_crash_countdown is set to n > 0, the n-th
- * crash point reached kills the process with SIGKILL, as a kill -9 there would. Zero (always,
- * outside the tests) costs one predictable branch.
- */
-extern int sk_crash_countdown;
-void sk_crash_now(void);
-#define SK_CRASH_POINT()                                                                           \
-	do {                                                                                       \
-		if (SK_UNLIKELY(sk_crash_countdown) && --sk_crash_countdown == 0)                  \
-			sk_crash_now();                                                            \
-	} while (0)
 
 /* Check every invariant between facts and derived fields. Lock held. 0 or -EBADMSG. */
 int sk_reg_check(struct sk_ns *ns, char *why, size_t len);

@@ -329,14 +329,7 @@ void sk_reg_repair(struct sk_ns *ns)
 	h->repairs++;
 }
 
-/* ---- crash points and the invariant check (used by the tests) ---- */
-
-int sk_crash_countdown;
-
-void sk_crash_now(void)
-{
-	raise(SIGKILL);
-}
+/* ---- the invariant check (used by the tests) ---- */
 
 #define FAIL(...)                                                                                  \
 	do {                                                                                       \
