@@ -32,6 +32,7 @@ const char *shmkit_version(void);
 #include "shmkit/seg.h"
 #include "shmkit/sync.h"
 #include "shmkit/sysv.h"
+#include "shmkit/heap.h"
 #include "shmkit/inspect.h"
 
 #ifdef __cplusplus

@@ -10,6 +10,8 @@ if ! echo 'int x;' | "$cc" -m32 -ffreestanding -x c -fsyntax-only - 2>/dev/null;
 	echo "$cc cannot compile for -m32: skipped"
 	exit 77
 fi
+# -Wno-psabi: GCC 11 changed the alignment of 64-bit atomics on i386 and says so; the offsets
+# the heap relies on are asserted, whatever the compiler.
 "$cc" -m32 -std=gnu11 -ffreestanding -nostdinc -isystem "$here" -isystem "$gccinc" \
-	-I"$src/include" -I"$src/src" -fsyntax-only "$here/check.c"
-echo "32-bit layout of the sync objects: OK"
+	-I"$src/include" -I"$src/src" -Wno-psabi -fsyntax-only "$here/check.c"
+echo "32-bit layout of the sync and heap objects: OK"

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * heap: the allocation entry points. Requests up to SK_HEAP_SMALL_MAX bytes are slots of a
+ * run (run.c, no lock on the fast path); larger ones are spans of whole pages (pages.c).
+ * A free finds what an offset is from the descriptor of its page alone, so anything that is
+ * not the start of a live allocation is refused with -EINVAL.
+ */
+#include <errno.h>
+
+#include "heap/heap.h"
+
+#define NONE UINT32_MAX
+
+int sk_heap_alloc_in(struct shmkit_heap *h, uint32_t arena, size_t size, uint64_t *off)
+{
+	if (size > SK_HEAP_SMALL_MAX)
+		return sk_large_alloc(h, arena, size, off);
+	return sk_small_alloc(h, arena, sk_class_of(size), off);
+}
+
+int sk_heap_free_in(struct shmkit_heap *h, int names, uint64_t off)
+{
+	uint32_t p = sk_page_of(h, off), t;
+	if (p == NONE || off % SHMKIT_HEAP_ALIGN)
+		return -EINVAL;
+	uint32_t head = sk_run_head(h, p, &t);
+	if (head != NONE)
+		return sk_small_free(h, head, t, off, names);
+	t = sk_load_acquire(&h->pages[p].tag); /* see BARRIER_H3 */
+	if (SK_TAG_KIND(t) == SK_PG_LARGE && off == sk_page_off(h, p))
+		return sk_large_free(h, p, names);
+	return -EINVAL;
+}
+
+int sk_heap_block(struct shmkit_heap *h, uint64_t off, uint64_t *size, uint32_t *arena)
+{
+	uint32_t p = sk_page_of(h, off), t;
+	if (p == NONE || off % SHMKIT_HEAP_ALIGN)
+		return -EINVAL;
+	uint32_t head = sk_run_head(h, p, &t);
+	if (head != NONE) {
+		struct sk_heap_page *d = &h->pages[head];
+		uint32_t c = sk_load_relaxed(&d->klass); /* checked by sk_run_head */
+		uint64_t delta = off - sk_page_off(h, head);
+		uint64_t slot = delta / sk_class_size[c];
+		if (slot * sk_class_size[c] != delta || slot >= sk_class_slots[c] ||
+		    !(sk_load_relaxed(&d->bits[slot / 64]) & (uint64_t)1 << (slot % 64)))
+			return -EINVAL;
+		*size = sk_class_size[c];
+		*arena = sk_load_relaxed(&d->arena);
+		return 0;
+	}
+	t = sk_load_acquire(&h->pages[p].tag); /* see BARRIER_H3 */
+	uint32_t n = sk_load_relaxed(&h->pages[p].npages);
+	if (SK_TAG_KIND(t) != SK_PG_LARGE || off != sk_page_off(h, p) || n == 0 ||
+	    n > h->max_pages - p)
+		return -EINVAL;
+	*size = (uint64_t)n << SK_HEAP_PAGE_SHIFT;
+	*arena = sk_load_relaxed(&h->pages[p].arena);
+	return 0;
+}
+
+SK_EXPORT int shmkit_heap_alloc(shmkit_heap_t *h, size_t size, uint64_t *off)
+{
+	if (!h || !off)
+		return -EINVAL;
+	*off = 0;
+	if (SK_UNLIKELY(h->rdonly))
+		return -EACCES;
+	uint32_t a = sk_load_relaxed(&h->arena) % SK_HEAP_ARENAS;
+	return sk_heap_alloc_in(h, a, size, off);
+}
+
+SK_EXPORT int shmkit_heap_free(shmkit_heap_t *h, uint64_t off)
+{
+	if (!h)
+		return -EINVAL;
+	if (off == 0)
+		return 0;
+	if (SK_UNLIKELY(h->rdonly))
+		return -EACCES;
+	return sk_heap_free_in(h, 0, off);
+}
+
+SK_EXPORT int shmkit_heap_usable_size(shmkit_heap_t *h, uint64_t off, uint64_t *size)
+{
+	uint64_t n;
+	uint32_t a;
+	if (!h || !size)
+		return -EINVAL;
+	int err = sk_heap_block(h, off, &n, &a);
+	if (err || !sk_arena_ok(a, 0))
+		return -EINVAL; /* not a user allocation (a named object's block is not one) */
+	*size = n;
+	return 0;
+}
