@@ -7,7 +7,7 @@
  */
 #include <errno.h>
 
-#include "heap/heap.h"
+#include "heap/fast.h"
 
 #define NONE UINT32_MAX
 
@@ -15,17 +15,19 @@ int sk_heap_alloc_in(struct shmkit_heap *h, uint32_t arena, size_t size, uint64_
 {
 	if (size > SK_HEAP_SMALL_MAX)
 		return sk_large_alloc(h, arena, size, off);
-	return sk_small_alloc(h, arena, sk_class_of(size), off);
+	uint32_t c = sk_class_of(size);
+	int r = sk_small_alloc_fast(h, arena, c, off);
+	return SK_LIKELY(r != -EAGAIN) ? r : sk_small_alloc(h, arena, c, off);
 }
 
 int sk_heap_free_in(struct shmkit_heap *h, int names, uint64_t off)
 {
-	uint32_t p = sk_page_of(h, off), t;
+	uint32_t p = sk_page_of(h, off), t, c;
 	if (p == NONE || off % SHMKIT_HEAP_ALIGN)
 		return -EINVAL;
-	uint32_t head = sk_run_head(h, p, &t);
+	uint32_t head = sk_run_head(h, p, &t, &c);
 	if (head != NONE)
-		return sk_small_free(h, head, t, off, names);
+		return sk_small_free(h, head, t, c, off, names);
 	t = sk_load_acquire(&h->pages[p].tag); /* see BARRIER_H3 */
 	if (SK_TAG_KIND(t) == SK_PG_LARGE && off == sk_page_off(h, p))
 		return sk_large_free(h, p, names);
@@ -34,20 +36,19 @@ int sk_heap_free_in(struct shmkit_heap *h, int names, uint64_t off)
 
 int sk_heap_block(struct shmkit_heap *h, uint64_t off, uint64_t *size, uint32_t *arena)
 {
-	uint32_t p = sk_page_of(h, off), t;
+	uint32_t p = sk_page_of(h, off), t, c;
 	if (p == NONE || off % SHMKIT_HEAP_ALIGN)
 		return -EINVAL;
-	uint32_t head = sk_run_head(h, p, &t);
+	uint32_t head = sk_run_head(h, p, &t, &c);
 	if (head != NONE) {
 		struct sk_heap_page *d = &h->pages[head];
-		uint32_t c = sk_load_relaxed(&d->klass); /* checked by sk_run_head */
 		uint64_t delta = off - sk_page_off(h, head);
-		uint64_t slot = delta / sk_class_size[c];
-		if (slot * sk_class_size[c] != delta || slot >= sk_class_slots[c] ||
+		uint64_t slot = delta / sk_classes[c].size;
+		if (slot * sk_classes[c].size != delta || slot >= sk_classes[c].slots ||
 		    !(sk_load_relaxed(&d->bits[slot / 64]) & (uint64_t)1 << (slot % 64)))
 			return -EINVAL;
-		*size = sk_class_size[c];
-		*arena = sk_load_relaxed(&d->arena);
+		*size = sk_classes[c].size;
+		*arena = SK_TAG_ARENA(t);
 		return 0;
 	}
 	t = sk_load_acquire(&h->pages[p].tag); /* see BARRIER_H3 */
@@ -56,7 +57,7 @@ int sk_heap_block(struct shmkit_heap *h, uint64_t off, uint64_t *size, uint32_t 
 	    n > h->max_pages - p)
 		return -EINVAL;
 	*size = (uint64_t)n << SK_HEAP_PAGE_SHIFT;
-	*arena = sk_load_relaxed(&h->pages[p].arena);
+	*arena = SK_TAG_ARENA(t);
 	return 0;
 }
 
@@ -64,11 +65,18 @@ SK_EXPORT int shmkit_heap_alloc(shmkit_heap_t *h, size_t size, uint64_t *off)
 {
 	if (!h || !off)
 		return -EINVAL;
-	*off = 0;
-	if (SK_UNLIKELY(h->rdonly))
+	if (SK_UNLIKELY(h->rdonly)) {
+		*off = 0;
 		return -EACCES;
+	}
 	uint32_t a = sk_load_relaxed(&h->arena) % SK_HEAP_ARENAS;
-	return sk_heap_alloc_in(h, a, size, off);
+	if (SK_LIKELY(size <= SK_HEAP_SMALL_MAX) &&
+	    SK_LIKELY(sk_small_alloc_fast(h, a, sk_class_of(size), off) == 0))
+		return 0;
+	int r = sk_heap_alloc_in(h, a, size, off);
+	if (SK_UNLIKELY(r))
+		*off = 0;
+	return r;
 }
 
 SK_EXPORT int shmkit_heap_free(shmkit_heap_t *h, uint64_t off)

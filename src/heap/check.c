@@ -73,8 +73,8 @@ static void walk_run(struct walk *w, uint32_t p, uint32_t t, uint32_t c)
 {
 	struct shmkit_heap *h = w->h;
 	struct sk_heap_page *d = &h->pages[p];
-	uint32_t a = sk_load_relaxed(&d->arena), slots = sk_class_slots[c], size = sk_class_size[c];
-	uint32_t used = sk_run_used(d, c), k = sk_class_pages[c];
+	uint32_t a = SK_TAG_ARENA(t), slots = sk_classes[c].slots, size = sk_classes[c].size;
+	uint32_t used = sk_run_used(d, c), k = sk_classes[c].pages;
 	uint64_t freeb = (uint64_t)(slots - used) * size;
 	w->r->slack += (uint64_t)k * P - (uint64_t)slots * size;
 	for (uint32_t i = 1; i < k; i++)
@@ -126,9 +126,9 @@ static void walk_run(struct walk *w, uint32_t p, uint32_t t, uint32_t c)
 
 static void walk_large(struct walk *w, uint32_t p, uint32_t n)
 {
-	uint32_t a = sk_load_relaxed(&w->h->pages[p].arena);
+	uint32_t a = SK_TAG_ARENA(sk_load_relaxed(&w->h->pages[p].tag));
 	uint64_t bytes = (uint64_t)n * P;
-	if (a == SK_HEAP_FENCE) {
+	if (a == SK_ARENA_FENCE) {
 		w->r->slack += bytes; /* counted as damage when the repair fenced it */
 	} else if (a == SK_HEAP_NAMES_ARENA) {
 		names_block(w, sk_page_off(w->h, p), bytes);
@@ -147,7 +147,7 @@ static void walk_spans(struct walk *w)
 	for (uint32_t p = 0; p < w->tot;) {
 		struct sk_heap_page *d = &h->pages[p];
 		uint32_t t = sk_load_relaxed(&d->tag), n = sk_load_relaxed(&d->npages);
-		uint32_t kind = SK_TAG_KIND(t), c = sk_load_relaxed(&d->klass);
+		uint32_t kind = SK_TAG_KIND(t), c = SK_TAG_CLASS(t);
 		int ok = n >= 1 && n <= w->tot - p;
 		if (kind == SK_PG_FREE && ok) {
 			if (prev_free)
@@ -161,7 +161,7 @@ static void walk_spans(struct walk *w)
 		} else if (kind == SK_PG_LARGE && ok) {
 			walk_large(w, p, n);
 		} else if (kind == SK_PG_RUN && ok && c < SK_HEAP_CLASSES &&
-		           n == sk_class_pages[c]) {
+		           n == sk_classes[c].pages) {
 			walk_run(w, p, t, c);
 		} else {
 			problem(w, 1, "page %u: tag %#x npages %u is no span head", p, t, n);
@@ -215,10 +215,8 @@ static void check_lists(struct walk *w)
 			for (; e && n <= w->tot; n++) {
 				struct sk_heap_page *d = e - 1 < w->tot ? &h->pages[e - 1] : NULL;
 				uint32_t t = d ? sk_load_relaxed(&d->tag) : 0;
-				if (!d || SK_TAG_KIND(t) != SK_PG_RUN ||
-				    SK_TAG_SUB(t) != SK_RUN_PARTIAL ||
-				    sk_load_relaxed(&d->klass) != c ||
-				    sk_load_relaxed(&d->arena) != a) {
+				if (!d || (t & (SK_TAG_OWNER_MASK | SK_TAG_SUB_MASK)) !=
+				              SK_TAG(SK_PG_RUN, SK_RUN_PARTIAL, c, a, 0)) {
 					problem(w, 1,
 					        "arena %u class %u: partial list names page %u", a,
 					        c, e - 1);

@@ -297,7 +297,7 @@ static void format(uint8_t *base, uint64_t size, uint64_t max_size, uint32_t fla
 		shmkit_mutex_init(&hdr->arenas[a].lock);
 	/* All data pages: one free span. */
 	sk_store_relaxed(&pages[0].npages, n);
-	sk_store_relaxed(&pages[0].tag, SK_TAG(SK_PG_FREE, 0, 0));
+	sk_store_relaxed(&pages[0].tag, SK_TAG(SK_PG_FREE, 0, 0, 0, 0));
 	sk_store_relaxed(&pages[n - 1].tail, n);
 	sk_store_relaxed(&hdr->bins[sk_bin_of(n)], 1);
 	sk_store_relaxed(&hdr->bin_mask, (uint64_t)1 << sk_bin_of(n));

@@ -38,9 +38,14 @@ struct shmkit_heap {
 };
 
 /* ---- size classes (run.c) ---- */
-extern const uint32_t sk_class_size[SK_HEAP_CLASSES];
-extern const uint8_t sk_class_pages[SK_HEAP_CLASSES];
-extern const uint16_t sk_class_slots[SK_HEAP_CLASSES];
+struct sk_class {
+	uint32_t size;  /* bytes of a slot */
+	uint32_t recip; /* ceil(2^32 / size): slot = delta * recip >> 32, exact below 2^16 */
+	uint16_t slots; /* slots of a run */
+	uint8_t pages;  /* pages of a run: the fewest that hold 8 slots with at most 1/16 left */
+	uint8_t pad;
+};
+extern const struct sk_class sk_classes[SK_HEAP_CLASSES] SK_HIDDEN;
 /* The class of a small request (1 .. SK_HEAP_SMALL_MAX bytes). */
 static inline uint32_t sk_class_of(size_t size)
 {
@@ -92,7 +97,6 @@ int sk_heap_lock(struct shmkit_heap *h, shmkit_mutex_t *m,
 void sk_heap_unlock(shmkit_mutex_t *m);
 
 /* ---- page allocator (pages.c) ---- */
-#define SK_HEAP_FENCE UINT32_MAX /* arena of pages a repair fenced off: never handed out */
 /* The bin of a free span of n pages: exact up to 32 pages, then one per power of two. */
 static inline uint32_t sk_bin_of(uint32_t n)
 {
@@ -120,15 +124,16 @@ int sk_large_alloc(struct shmkit_heap *h, uint32_t arena, size_t size, uint64_t 
 int sk_large_free(struct shmkit_heap *h, uint32_t page, int names);
 
 /* ---- runs of small slots (run.c) ---- */
+/* Take a clear bit of a run's bitmap: the slot, or -1 if none (see take_bit in fast.h). */
+int sk_take_bit(struct sk_heap_page *d, uint32_t slots);
 int sk_small_alloc(struct shmkit_heap *h, uint32_t arena, uint32_t klass, uint64_t *off);
-/* Free the slot at off of the run headed at page (tag already read as t). */
-int sk_small_free(struct shmkit_heap *h, uint32_t page, uint32_t t, uint64_t off, int names);
+/* After a lock-free free into run p (tag t, class c, bitmap word) that is not current: relist
+ * the run if it was full, retire it if it is empty now (fast.h has the free itself). */
+void sk_small_freed(struct shmkit_heap *h, uint32_t p, uint32_t t, uint32_t c, uint32_t word);
 /* Retire every empty run of every arena (before -ENOMEM). Takes the arena locks in turn, so
  * the caller holds none of them (names_lock is fine). Returns how many runs went. */
 int sk_sweep(struct shmkit_heap *h);
 void sk_arena_repair(struct shmkit_heap *h, uint32_t arena);
-/* The head of the run covering page, if page is a RUN or CONT page (tag out): else UINT32_MAX */
-uint32_t sk_run_head(struct shmkit_heap *h, uint32_t page, uint32_t *tag);
 /* Slots in use in a run's bitmap (tail bits excluded). */
 uint32_t sk_run_used(struct sk_heap_page *d, uint32_t klass);
 

@@ -113,7 +113,7 @@
 
 #define SK_HEAP_NAME_MAX 255u
 
-/* sk_heap_page.tag: kind (4 bits) | sub (4 bits) | generation (24 bits) */
+/* sk_heap_page.tag: kind (4 bits) | sub (4) | class (5) | arena (5) | generation (14) */
 #define SK_PG_NONE  0u /* inside a span, not its head (or a page nobody has described yet) */
 #define SK_PG_FREE  1u
 #define SK_PG_LARGE 2u
@@ -126,34 +126,45 @@
 #define SK_RUN_FULL     3u /* on no list: no free slot when last looked at */
 #define SK_RUN_RETIRING 4u /* being turned back into free pages (BARRIER_H4) */
 
-#define SK_TAG(kind, sub, gen)  ((kind) | (sub) << 4 | ((gen)&0xffffffu) << 8)
-#define SK_TAG_KIND(t)          ((t)&0xfu)
-#define SK_TAG_SUB(t)           (((t) >> 4) & 0xfu)
-#define SK_TAG_GEN(t)           ((t) >> 8)
-#define SK_TAG_INCARNATION(t)   ((t) & ~0xf0u) /* kind and generation: sub-states do not count */
-#define SK_TAG_NEXT(t, kind, s) SK_TAG(kind, s, SK_TAG_GEN(t) + 1)
+#define SK_TAG(kind, sub, klass, arena, gen)                                                       \
+	((kind) | (sub) << 4 | (klass) << 8 | (arena) << 13 | ((gen)&0x3fffu) << 18)
+#define SK_TAG_KIND(t)        ((t)&0xfu)
+#define SK_TAG_SUB(t)         (((t) >> 4) & 0xfu)
+#define SK_TAG_CLASS(t)       (((t) >> 8) & 0x1fu)
+#define SK_TAG_ARENA(t)       (((t) >> 13) & 0x1fu)
+#define SK_TAG_GEN(t)         ((t) >> 18)
+#define SK_TAG_SUB_MASK       0xf0u
+#define SK_TAG_INCARNATION(t) ((t) & ~SK_TAG_SUB_MASK) /* all but the sub-state */
+/* The next incarnation of a page whose tag was t: the generation counts kind changes. */
+#define SK_TAG_NEXT(t, kind, sub, klass, arena) SK_TAG(kind, sub, klass, arena, SK_TAG_GEN(t) + 1)
+#define SK_ARENA_FENCE                          31u /* the arena of pages a repair fenced off: never handed out */
+/* kind, class and arena: whose the page is, without its state or generation */
+#define SK_TAG_OWNER_MASK 0x3ff0fu
 
 /* hdr->flags */
 #define SK_HEAP_F_ATTACHED 0x1u /* formatted in caller's memory (e.g. a SysV segment): fixed */
 
-/* One descriptor per data page. Read without locks by the fast paths and the inspection, so
- * every field is atomic (relaxed unless a barrier says otherwise). */
+/*
+ * One descriptor per data page. Read without locks by the fast paths and the inspection, so
+ * every field is atomic (relaxed unless a barrier says otherwise). The tag holds everything
+ * the fast paths need in one word: kind, run state, the run's class, the arena of a run or a
+ * large span (SK_ARENA_FENCE for pages a repair fenced off), and a generation.
+ */
 struct sk_heap_page {
-	SK_ATOMIC(uint32_t) tag;    /* SK_TAG(kind, sub, gen) */
+	SK_ATOMIC(uint32_t) tag;    /* SK_TAG(kind, sub, klass, arena, gen) */
 	SK_ATOMIC(uint32_t) npages; /* head: pages of the span; CONT: distance back to the head */
-	SK_ATOMIC(uint32_t) klass;  /* RUN: size class */
-	SK_ATOMIC(uint32_t) arena;  /* RUN, LARGE: the arena it belongs to */
 	SK_ATOMIC(uint32_t) prev;   /* FREE: bin list; RUN: partial list (page + 1, 0 = none) */
 	SK_ATOMIC(uint32_t) next;
 	SK_ATOMIC(uint32_t) tail; /* last page of a FREE span: the span's length (derived) */
-	uint32_t reserved;        /* zero */
+	uint32_t reserved[3];     /* zero */
 	SK_ATOMIC(uint64_t) bits[SK_HEAP_WORDS]; /* RUN: slot i taken <=> bit i; zero otherwise */
 };
 SK_ASSERT_SIZE(struct sk_heap_page, SK_HEAP_DESC_SIZE);
 SK_ASSERT_OFFSET(struct sk_heap_page, npages, 4);
-SK_ASSERT_OFFSET(struct sk_heap_page, arena, 12);
-SK_ASSERT_OFFSET(struct sk_heap_page, tail, 24);
+SK_ASSERT_OFFSET(struct sk_heap_page, prev, 8);
+SK_ASSERT_OFFSET(struct sk_heap_page, tail, 16);
 SK_ASSERT_OFFSET(struct sk_heap_page, bits, 32);
+_Static_assert(SK_HEAP_CLASSES <= 32 && SK_HEAP_NARENAS < SK_ARENA_FENCE, "tag fields");
 
 /* One arena: 256 bytes, four cache lines of its own. */
 struct sk_heap_arena {
@@ -168,17 +179,23 @@ SK_ASSERT_OFFSET(struct sk_heap_arena, current, 16);
 SK_ASSERT_OFFSET(struct sk_heap_arena, partial, 124);
 SK_ASSERT_OFFSET(struct sk_heap_arena, repairs, 232);
 
-/* One named object. Entries are read by lock-free readers (BARRIER_H6): all atomic. */
+/*
+ * One named object: one cache line. Entries are read by lock-free readers (BARRIER_H6), so
+ * every field is atomic. The first 40 bytes of the name are kept here too, so that a lookup
+ * of a name that short touches this line only.
+ */
+#define SK_HEAP_NAME_HEAD 5 /* words of the name kept in the entry */
 struct sk_heap_name {
 	SK_ATOMIC(uint32_t) hash;  /* 0 = empty entry (real hashes are never 0) */
 	SK_ATOMIC(uint32_t) len;   /* name length, 1..SK_HEAP_NAME_MAX */
 	SK_ATOMIC(uint64_t) block; /* the allocation: the name, NUL-padded to 16, then the object */
 	SK_ATOMIC(uint64_t) size;  /* the object's size as asked */
-	uint64_t reserved;
+	SK_ATOMIC(uint64_t) head[SK_HEAP_NAME_HEAD]; /* the name's first bytes, NUL-padded */
 };
-SK_ASSERT_SIZE(struct sk_heap_name, 32);
+SK_ASSERT_SIZE(struct sk_heap_name, 64);
 SK_ASSERT_OFFSET(struct sk_heap_name, block, 8);
 SK_ASSERT_OFFSET(struct sk_heap_name, size, 16);
+SK_ASSERT_OFFSET(struct sk_heap_name, head, 24);
 
 struct sk_heap_hdr {
 	SK_ATOMIC(uint32_t) magic;

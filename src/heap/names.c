@@ -4,9 +4,10 @@
  *
  * A named object is one allocation of the names arena: its name, NUL-padded to 16 bytes,
  * then the object. So the object's offset is never the start of an allocation, and
- * shmkit_heap_free() refuses it. The names are found through a table of 32-byte entries (open
- * addressing, linear probing, backward-shift deletion, at most half full), itself an
- * allocation of the names arena that the header points to.
+ * shmkit_heap_free() refuses it. The names are found through a table of 64-byte entries, each
+ * with the first 40 bytes of its name (open addressing, linear probing, backward-shift
+ * deletion, at most 3/4 full: a smaller table stays in the caches, which matters more than
+ * the longer probes), itself an allocation of the names arena that the header points to.
  *
  * Every change happens under names_lock, inside a write section of the sequence word; a
  * lookup takes no lock: it reads the table between two reads of the sequence word and tries
@@ -28,17 +29,30 @@
 #define TABLE_MAX  (1u << 24)
 #define FIND_TRIES 1000 /* lock-free attempts before -EAGAIN (or the lock, when writable) */
 
+#define KEY_WORDS  ((SK_HEAP_NAME_MAX + 1 + 15) / 8)
+#define HEAD_WORDS SK_HEAP_NAME_HEAD
+
 struct key {
-	uint64_t w[(SK_HEAP_NAME_MAX + 1 + 15) / 8]; /* the name, NUL-padded to 16 bytes */
+	uint64_t w[KEY_WORDS]; /* the name, NUL-padded to 16 bytes */
 	uint32_t len, words, hash;
 };
 
-static uint32_t name_hash(const char *s, size_t n)
+/* One entry, process-local. */
+struct ent {
+	uint32_t hash, len;
+	uint64_t block, size, head[HEAD_WORDS];
+};
+
+/* A hash of the NUL-padded name's words: one multiply per 8 bytes. Never 0 (empty entry). */
+static uint32_t words_hash(const uint64_t *w, uint32_t words)
 {
-	uint32_t x = 2166136261u; /* FNV-1a */
-	for (size_t i = 0; i < n; i++)
-		x = (x ^ (uint8_t)s[i]) * 16777619u;
-	return x ? x : 1; /* 0 marks an empty entry */
+	uint64_t x = 0x9e3779b97f4a7c15ull ^ words;
+	for (uint32_t i = 0; i < words; i++) {
+		x = (x ^ w[i]) * 0xff51afd7ed558ccdull;
+		x ^= x >> 32;
+	}
+	uint32_t r = (uint32_t)(x ^ (x >> 29));
+	return r ? r : 1;
 }
 
 static int key_make(struct key *k, const char *name)
@@ -50,11 +64,11 @@ static int key_make(struct key *k, const char *name)
 		return -EINVAL;
 	if (n > SK_HEAP_NAME_MAX)
 		return -ENAMETOOLONG;
-	memset(k->w, 0, sizeof(k->w));
-	memcpy(k->w, name, n);
 	k->len = (uint32_t)n;
 	k->words = (uint32_t)(SK_ALIGN_UP(n + 1, 16) / 8);
-	k->hash = name_hash(name, n);
+	memset(k->w, 0, (size_t)k->words * 8);
+	memcpy(k->w, name, n);
+	k->hash = words_hash(k->w, k->words);
 	return 0;
 }
 
@@ -95,11 +109,20 @@ static int table_get(struct shmkit_heap *h, struct table *t)
 	return t->e ? 0 : -EBADMSG;
 }
 
-static int words_equal(const void *shared, const struct key *k)
+static int words_equal(const void *shared, const struct key *k, uint32_t from)
 {
 	SK_ATOMIC(uint64_t) *w = (SK_ATOMIC(uint64_t) *)(uintptr_t)shared;
-	for (uint32_t i = 0; i < k->words; i++)
+	for (uint32_t i = from; i < k->words; i++)
 		if (sk_load_relaxed(&w[i]) != k->w[i])
+			return 0;
+	return 1;
+}
+
+/* The entry's copy of the name's first words against k's. */
+static int head_equal(struct sk_heap_name *e, const struct key *k)
+{
+	for (uint32_t i = 0; i < k->words && i < HEAD_WORDS; i++)
+		if (sk_load_relaxed(&e->head[i]) != k->w[i])
 			return 0;
 	return 1;
 }
@@ -119,11 +142,12 @@ static int probe(struct shmkit_heap *h, const struct table *t, const struct key 
 			*slot = i;
 			return -ENOENT;
 		}
-		if (eh != k->hash || sk_load_relaxed(&e->len) != k->len)
+		if (eh != k->hash || sk_load_relaxed(&e->len) != k->len || !head_equal(e, k))
 			continue;
+		/* A short name is all in the entry; a long one's rest is in the block. */
 		uint64_t b = sk_load_relaxed(&e->block);
-		const void *name = at(h, b, (uint64_t)k->words * 8);
-		if (name && words_equal(name, k)) {
+		const void *name = k->words > HEAD_WORDS ? at(h, b, (uint64_t)k->words * 8) : NULL;
+		if (k->words <= HEAD_WORDS || (name && words_equal(name, k, HEAD_WORDS))) {
 			*slot = i;
 			*block = b;
 			*size = sk_load_relaxed(&e->size);
@@ -172,27 +196,50 @@ static void write_end(struct shmkit_heap *h, uint32_t s)
 	sk_store_release(&h->hdr->names_seq, s + 2); /* see BARRIER_H6 */
 }
 
+static void ent_load(struct sk_heap_name *e, struct ent *v)
+{
+	v->hash = sk_load_relaxed(&e->hash);
+	v->len = sk_load_relaxed(&e->len);
+	v->block = sk_load_relaxed(&e->block);
+	v->size = sk_load_relaxed(&e->size);
+	for (uint32_t i = 0; i < HEAD_WORDS; i++)
+		v->head[i] = sk_load_relaxed(&e->head[i]);
+}
+
+/* The hash last: it is what makes the entry used. */
+static void ent_store(struct sk_heap_name *e, const struct ent *v)
+{
+	sk_store_relaxed(&e->len, v->len);
+	sk_store_relaxed(&e->block, v->block);
+	sk_store_relaxed(&e->size, v->size);
+	for (uint32_t i = 0; i < HEAD_WORDS; i++)
+		sk_store_relaxed(&e->head[i], v->head[i]);
+	sk_store_relaxed(&e->hash, v->hash);
+}
+
+static void ent_of_key(struct ent *v, const struct key *k, uint64_t block, uint64_t size)
+{
+	*v = (struct ent){.hash = k->hash, .len = k->len, .block = block, .size = size};
+	for (uint32_t i = 0; i < HEAD_WORDS && i < k->words; i++)
+		v->head[i] = k->w[i];
+}
+
 static void entry_copy(struct sk_heap_name *to, struct sk_heap_name *from)
 {
-	sk_store_relaxed(&to->block, sk_load_relaxed(&from->block));
-	sk_store_relaxed(&to->size, sk_load_relaxed(&from->size));
-	sk_store_relaxed(&to->len, sk_load_relaxed(&from->len));
-	sk_store_relaxed(&to->hash, sk_load_relaxed(&from->hash));
+	struct ent v;
+	ent_load(from, &v);
+	ent_store(to, &v);
 }
 
 /* Put an entry into the first empty place of its probe sequence. */
-static void entry_put(struct sk_heap_name *e, uint32_t cap, uint32_t hash, uint32_t len,
-                      uint64_t block, uint64_t size)
+static void entry_put(struct sk_heap_name *e, uint32_t cap, const struct ent *v)
 {
-	uint32_t mask = cap - 1, i = hash & mask;
+	uint32_t mask = cap - 1, i = v->hash & mask;
 	for (uint32_t n = 0; n < cap; n++, i = (i + 1) & mask) {
-		if (sk_load_relaxed(&e[i].hash))
-			continue;
-		sk_store_relaxed(&e[i].block, block);
-		sk_store_relaxed(&e[i].size, size);
-		sk_store_relaxed(&e[i].len, len);
-		sk_store_relaxed(&e[i].hash, hash);
-		return;
+		if (!sk_load_relaxed(&e[i].hash)) {
+			ent_store(&e[i], v);
+			return;
+		}
 	}
 }
 
@@ -226,11 +273,10 @@ static int rehash(struct shmkit_heap *h, struct table *t, uint32_t cap)
 			return err;
 		ne = (struct sk_heap_name *)(void *)(h->base + off);
 		for (uint32_t i = 0; t->e && i < t->cap; i++) {
-			struct sk_heap_name *o = &t->e[i];
-			if (sk_load_relaxed(&o->hash))
-				entry_put(ne, cap, sk_load_relaxed(&o->hash),
-				          sk_load_relaxed(&o->len), sk_load_relaxed(&o->block),
-				          sk_load_relaxed(&o->size));
+			struct ent v;
+			ent_load(&t->e[i], &v);
+			if (v.hash)
+				entry_put(ne, cap, &v);
 		}
 	}
 	SK_CRASH_POINT();
@@ -277,7 +323,7 @@ static int create(struct shmkit_heap *h, struct table *t, const struct key *k, s
 	int err = 0;
 	if (!t->e)
 		err = rehash(h, t, TABLE_MIN);
-	else if ((n + 1) * 2 > t->cap)
+	else if ((n + 1) * 4 > t->cap * 3)
 		err = t->cap < TABLE_MAX ? rehash(h, t, t->cap * 2) : -ENOSPC;
 	if (err)
 		return err;
@@ -290,8 +336,10 @@ static int create(struct shmkit_heap *h, struct table *t, const struct key *k, s
 		return err;
 	memcpy(h->base + *block, k->w, k->len); /* the padding is already zero */
 	SK_CRASH_POINT();
+	struct ent v;
+	ent_of_key(&v, k, *block, size);
 	uint32_t s = write_begin(h);
-	entry_put(t->e, t->cap, k->hash, k->len, *block, size);
+	entry_put(t->e, t->cap, &v);
 	sk_store_relaxed(&h->hdr->names_count, n + 1);
 	SK_CRASH_POINT();
 	write_end(h, s);
@@ -486,13 +534,15 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Does entry e check out: its block a names-arena allocation that holds its name? */
+/* Does entry e check out: its block a names-arena allocation that holds its name, which its
+ * hash and its copy of the name's head agree with? */
 static int entry_ok(struct shmkit_heap *h, struct sk_heap_name *e)
 {
 	char name[SK_HEAP_NAME_MAX + 1];
+	struct key k;
 	uint64_t usable;
 	uint32_t arena, len = entry_name(h, e, name);
-	if (!len || name_hash(name, len) != sk_load_relaxed(&e->hash))
+	if (!len || key_make(&k, name) || k.hash != sk_load_relaxed(&e->hash) || !head_equal(e, &k))
 		return 0;
 	if (sk_heap_block(h, sk_load_relaxed(&e->block), &usable, &arena) ||
 	    arena != SK_HEAP_NAMES_ARENA)
@@ -535,39 +585,30 @@ int sk_names_referenced(const uint64_t *refs, size_t n, uint64_t off)
 	return n && bsearch(&off, refs, n, sizeof(*refs), cmp_u64) != NULL;
 }
 
-struct kept {
-	uint64_t block, size;
-	uint32_t hash, len;
-};
-
-static int cmp_kept(const void *a, const void *b)
+static int cmp_block(const void *a, const void *b)
 {
-	return cmp_u64(&((const struct kept *)a)->block, &((const struct kept *)b)->block);
+	return cmp_u64(&((const struct ent *)a)->block, &((const struct ent *)b)->block);
 }
 
 /* Rebuild the table in place from the entries that check out, dropping duplicates (an entry
  * a backward shift had copied when its writer died). Returns how many there are. */
 static uint32_t rebuild(struct shmkit_heap *h, struct table *t)
 {
-	struct kept *v = malloc((size_t)t->cap * sizeof(*v));
+	struct ent *v = malloc((size_t)t->cap * sizeof(*v));
 	uint32_t n = 0, kept = 0;
 	if (!v)
 		return count_of(h, t);
-	for (uint32_t i = 0; i < t->cap; i++) {
-		struct sk_heap_name *e = &t->e[i];
-		if (sk_load_relaxed(&e->hash) && entry_ok(h, e))
-			v[n++] =
-			    (struct kept){sk_load_relaxed(&e->block), sk_load_relaxed(&e->size),
-			                  sk_load_relaxed(&e->hash), sk_load_relaxed(&e->len)};
-	}
-	qsort(v, n, sizeof(*v), cmp_kept);
+	for (uint32_t i = 0; i < t->cap; i++)
+		if (sk_load_relaxed(&t->e[i].hash) && entry_ok(h, &t->e[i]))
+			ent_load(&t->e[i], &v[n++]);
+	qsort(v, n, sizeof(*v), cmp_block);
 	for (uint32_t i = 0; i < t->cap; i++)
 		sk_store_relaxed(&t->e[i].hash, 0);
 	SK_CRASH_POINT();
 	for (uint32_t i = 0; i < n; i++) {
 		if (i && v[i].block == v[i - 1].block)
 			continue;
-		entry_put(t->e, t->cap, v[i].hash, v[i].len, v[i].block, v[i].size);
+		entry_put(t->e, t->cap, &v[i]);
 		kept++;
 	}
 	free(v);
@@ -584,18 +625,18 @@ static void free_unreferenced(struct shmkit_heap *h)
 	uint32_t tot = sk_load_relaxed(&h->npages);
 	for (uint32_t p = 0; p < tot; p++) {
 		struct sk_heap_page *d = &h->pages[p];
-		uint32_t t = sk_load_relaxed(&d->tag), c = sk_load_relaxed(&d->klass);
-		if (sk_load_relaxed(&d->arena) != SK_HEAP_NAMES_ARENA)
+		uint32_t t = sk_load_relaxed(&d->tag), c = SK_TAG_CLASS(t);
+		if (SK_TAG_ARENA(t) != SK_HEAP_NAMES_ARENA)
 			continue;
 		uint32_t kind = SK_TAG_KIND(t), nslots = kind == SK_PG_LARGE ? 1 : 0;
 		if (kind == SK_PG_RUN && c < SK_HEAP_CLASSES)
-			nslots = sk_class_slots[c];
+			nslots = sk_classes[c].slots;
 		for (uint32_t s = 0; s < nslots; s++) {
 			uint64_t off = sk_page_off(h, p);
 			if (kind == SK_PG_RUN) {
 				if (!(sk_load_relaxed(&d->bits[s / 64]) & (uint64_t)1 << (s % 64)))
 					continue;
-				off += (uint64_t)s * sk_class_size[c];
+				off += (uint64_t)s * sk_classes[c].size;
 			}
 			if (sk_names_referenced(refs, nrefs, off))
 				continue;

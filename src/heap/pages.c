@@ -38,7 +38,7 @@ static inline uint32_t tag_of(struct shmkit_heap *h, uint32_t p)
 
 static inline void set_tag(struct shmkit_heap *h, uint32_t p, uint32_t kind, uint32_t sub)
 {
-	sk_store_relaxed(&pg(h, p)->tag, SK_TAG_NEXT(tag_of(h, p), kind, sub));
+	sk_store_relaxed(&pg(h, p)->tag, SK_TAG_NEXT(tag_of(h, p), kind, sub, 0, 0));
 }
 
 /* Data pages the allocator may hand out: what the header says, as far as it is mapped here
@@ -271,10 +271,9 @@ int sk_large_alloc(struct shmkit_heap *h, uint32_t arena, size_t size, uint64_t 
 			struct sk_heap_page *d = pg(h, p);
 			sk_store_relaxed(&h->hdr->intent, p + 1);
 			SK_CRASH_POINT();
-			sk_store_relaxed(&d->arena, arena);
-			sk_store_relaxed(&d->klass, 0);
 			/* see BARRIER_H3: a lock-free free() reads arena after this tag */
-			sk_store_release(&d->tag, SK_TAG_NEXT(tag_of(h, p), SK_PG_LARGE, 0));
+			sk_store_release(&d->tag,
+			                 SK_TAG_NEXT(tag_of(h, p), SK_PG_LARGE, 0, 0, arena));
 			SK_CRASH_POINT();
 			sk_store_relaxed(&h->hdr->intent, 0);
 			sk_pages_unlock(h);
@@ -297,8 +296,7 @@ int sk_large_free(struct shmkit_heap *h, uint32_t p, int names)
 	if (err)
 		return err;
 	uint32_t tot = total(h), t = tag_of(h, p), n = sk_load_relaxed(&pg(h, p)->npages);
-	if (p >= tot || SK_TAG_KIND(t) != SK_PG_LARGE ||
-	    !sk_arena_ok(sk_load_relaxed(&pg(h, p)->arena), names)) {
+	if (p >= tot || SK_TAG_KIND(t) != SK_PG_LARGE || !sk_arena_ok(SK_TAG_ARENA(t), names)) {
 		err = -EINVAL;
 	} else if (n == 0 || n > tot - p) {
 		sk_heap_damaged(h);
@@ -346,8 +344,8 @@ static uint32_t head_len(struct shmkit_heap *h, uint32_t p, uint32_t tot)
 	if (n == 0 || n > tot - p)
 		return 0;
 	if (SK_TAG_KIND(t) == SK_PG_RUN) {
-		uint32_t c = sk_load_relaxed(&pg(h, p)->klass);
-		return c < SK_HEAP_CLASSES && n == sk_class_pages[c] ? n : 0;
+		uint32_t c = SK_TAG_CLASS(t);
+		return c < SK_HEAP_CLASSES && n == sk_classes[c].pages ? n : 0;
 	}
 	return SK_TAG_KIND(t) == SK_PG_FREE || SK_TAG_KIND(t) == SK_PG_LARGE ? n : 0;
 }
@@ -375,8 +373,8 @@ void sk_pages_repair(struct shmkit_heap *h, uint32_t unused)
 		if (!n) {
 			/* A CONT without its run, or a head that does not add up: fence it off. */
 			sk_store_relaxed(&pg(h, p)->npages, 1);
-			sk_store_relaxed(&pg(h, p)->arena, SK_HEAP_FENCE);
-			set_tag(h, p, SK_PG_LARGE, 0);
+			sk_store_relaxed(&pg(h, p)->tag, SK_TAG_NEXT(tag_of(h, p), SK_PG_LARGE, 0,
+			                                             0, SK_ARENA_FENCE));
 			sk_store_relaxed(&pg(h, p)->tail, 0);
 			sk_heap_damaged(h);
 			p++;
@@ -399,8 +397,10 @@ void sk_pages_repair(struct shmkit_heap *h, uint32_t unused)
 	SK_CRASH_POINT();
 	/* A span in flight when the holder died: the call never returned it, so it is free. */
 	uint32_t e = sk_load_relaxed(&hdr->intent);
-	if (e && e - 1 < tot && SK_TAG_KIND(tag_of(h, e - 1)) == SK_PG_LARGE &&
-	    head_len(h, e - 1, tot))
-		sk_pages_give(h, e - 1, sk_load_relaxed(&pg(h, e - 1)->npages));
+	uint32_t n = e && e - 1 < tot && SK_TAG_KIND(tag_of(h, e - 1)) == SK_PG_LARGE
+	                 ? head_len(h, e - 1, tot)
+	                 : 0;
+	if (n)
+		sk_pages_give(h, e - 1, n);
 	sk_store_relaxed(&hdr->intent, 0);
 }

@@ -30,104 +30,31 @@
 #include <errno.h>
 #include <string.h>
 
-#include "heap/heap.h"
+#include "heap/fast.h"
 
 #define NONE   UINT32_MAX
 #define ROUNDS 8 /* refills of one allocation before it gives up (each hands out a slot) */
 
-/* clang-format off */
-const uint32_t sk_class_size[SK_HEAP_CLASSES] = {
-	16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384, 448, 512,
-	640, 768, 896, 1024, 1280, 1536, 1792, 2048, 2560, 3072, 3584};
-/* Pages per run: the fewest that hold 8 slots or more with at most 1/16 left over. */
-const uint8_t sk_class_pages[SK_HEAP_CLASSES] = {
-	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 4, 5, 6, 7};
-const uint16_t sk_class_slots[SK_HEAP_CLASSES] = {
-	256, 128, 85, 64, 51, 42, 36, 32, 25, 21, 18, 16, 12, 10, 9, 8,
-	12, 10, 9, 8, 9, 8, 9, 8, 8, 8, 8};
-/* ceil(2^32 / size): slot = delta * recip >> 32 is exact for delta < 2^16 (a run's bytes). */
-#define RECIP(s) ((uint32_t)((0x100000000ull + (s) - 1) / (s)))
-static const uint32_t class_recip[SK_HEAP_CLASSES] = {
-	RECIP(16), RECIP(32), RECIP(48), RECIP(64), RECIP(80), RECIP(96), RECIP(112),
-	RECIP(128), RECIP(160), RECIP(192), RECIP(224), RECIP(256), RECIP(320), RECIP(384),
-	RECIP(448), RECIP(512), RECIP(640), RECIP(768), RECIP(896), RECIP(1024), RECIP(1280),
-	RECIP(1536), RECIP(1792), RECIP(2048), RECIP(2560), RECIP(3072), RECIP(3584)};
-/* clang-format on */
-
-/* Bits of bitmap word w that are not slots of a run with that many slots. */
-static inline uint64_t tail_bits(uint32_t slots, uint32_t w)
-{
-	uint32_t lo = w * 64;
-	if (slots >= lo + 64)
-		return 0;
-	return slots <= lo ? ~(uint64_t)0 : ~(uint64_t)0 << (slots - lo);
-}
+#define CLASS(size, pages, slots)                                                                  \
+	{                                                                                          \
+		(size), (uint32_t)((0x100000000ull + (size)-1) / (size)), (slots), (pages), 0      \
+	}
+const struct sk_class sk_classes[SK_HEAP_CLASSES] = {
+    CLASS(16, 1, 256), CLASS(32, 1, 128), CLASS(48, 1, 85),  CLASS(64, 1, 64),  CLASS(80, 1, 51),
+    CLASS(96, 1, 42),  CLASS(112, 1, 36), CLASS(128, 1, 32), CLASS(160, 1, 25), CLASS(192, 1, 21),
+    CLASS(224, 1, 18), CLASS(256, 1, 16), CLASS(320, 1, 12), CLASS(384, 1, 10), CLASS(448, 1, 9),
+    CLASS(512, 1, 8),  CLASS(640, 2, 12), CLASS(768, 2, 10), CLASS(896, 2, 9),  CLASS(1024, 2, 8),
+    CLASS(1280, 3, 9), CLASS(1536, 3, 8), CLASS(1792, 4, 9), CLASS(2048, 4, 8), CLASS(2560, 5, 8),
+    CLASS(3072, 6, 8), CLASS(3584, 7, 8),
+};
 
 uint32_t sk_run_used(struct sk_heap_page *d, uint32_t klass)
 {
-	uint32_t slots = sk_class_slots[klass], n = 0;
+	uint32_t slots = sk_classes[klass].slots, n = 0;
 	for (uint32_t w = 0; w < (slots + 63) / 64; w++) /* seq_cst: BARRIER_H4 and H5 */
 		n +=
 		    (uint32_t)__builtin_popcountll(atomic_load(&d->bits[w]) & ~tail_bits(slots, w));
 	return n;
-}
-
-/* Take the first free slot: its index, or -1 if none. At most one RMW per bit seen clear. */
-static inline int take_bit(struct sk_heap_page *d, uint32_t slots)
-{
-	for (uint32_t w = 0; w < (slots + 63) / 64; w++) {
-		uint64_t x = sk_load_relaxed(&d->bits[w]);
-		while (x != ~(uint64_t)0) {
-			uint64_t m = (uint64_t)1 << __builtin_ctzll(~x);
-			/* seq_cst: acquire for BARRIER_H2, and the store half of BARRIER_H4 */
-			uint64_t old = atomic_fetch_or(&d->bits[w], m);
-			if (!(old & m)) {
-				uint32_t slot = w * 64 + (uint32_t)__builtin_ctzll(m);
-				if (SK_LIKELY(slot < slots))
-					return (int)slot;
-				/* A tail bit an undo cleared: set again now, and not a slot. */
-			}
-			x = old | m;
-		}
-	}
-	return -1;
-}
-
-static inline void untake(struct sk_heap_page *d, uint32_t slot)
-{
-	atomic_fetch_and(&d->bits[slot / 64], ~((uint64_t)1 << (slot % 64)));
-}
-
-static inline int is_run_of(struct sk_heap_page *d, uint32_t t, uint32_t a, uint32_t c)
-{
-	return SK_TAG_KIND(t) == SK_PG_RUN && sk_load_relaxed(&d->klass) == c &&
-	       sk_load_relaxed(&d->arena) == a;
-}
-
-/*
- * Still the run whose tag was t, and not being retired? (BARRIER_H4, the load half.) A new
- * incarnation writes klass and arena before its tag, so after seeing the tag unchanged they
- * are the new run's: even a generation that wrapped around leaves a slot of the same class.
- */
-static inline int same_run(struct sk_heap_page *d, uint32_t t, uint32_t a, uint32_t c)
-{
-	uint32_t now = atomic_load(&d->tag);
-	return SK_TAG_INCARNATION(now) == SK_TAG_INCARNATION(t) &&
-	       SK_TAG_SUB(now) != SK_RUN_RETIRING && is_run_of(d, now, a, c);
-}
-
-static inline int hand_out(struct shmkit_heap *h, struct sk_heap_page *d, uint32_t p, uint32_t c,
-                           uint32_t slot, uint64_t *off)
-{
-	/* The run may be in space another process added: map it before touching it. */
-	if (SK_UNLIKELY(sk_heap_have(h, p + sk_class_pages[c] - 1) < 0)) {
-		untake(d, slot);
-		return -EBADMSG;
-	}
-	uint64_t o = sk_page_off(h, p) + (uint64_t)slot * sk_class_size[c];
-	memset(h->base + o, 0, sk_class_size[c]);
-	*off = o;
-	return 0;
 }
 
 /* ---- lists, under the arena lock ---- */
@@ -145,7 +72,7 @@ static void arena_unlock(struct shmkit_heap *h, uint32_t a)
 static void set_sub(struct sk_heap_page *d, uint32_t sub)
 {
 	uint32_t t = sk_load_relaxed(&d->tag);
-	atomic_store(&d->tag, SK_TAG(SK_TAG_KIND(t), sub, SK_TAG_GEN(t))); /* seq_cst: H4, H5 */
+	atomic_store(&d->tag, (t & ~SK_TAG_SUB_MASK) | sub << 4); /* seq_cst: H4, H5 */
 }
 
 static void partial_push(struct shmkit_heap *h, uint32_t a, uint32_t c, uint32_t p)
@@ -186,15 +113,13 @@ static int partial_remove(struct shmkit_heap *h, uint32_t a, uint32_t c, uint32_
 /* A new run of class c for arena a, tagged CURRENT (BARRIER_H3): its page, or -errno. */
 static int new_run(struct shmkit_heap *h, uint32_t a, uint32_t c, int may_grow)
 {
-	uint32_t k = sk_class_pages[c], slots = sk_class_slots[c], p;
+	uint32_t k = sk_classes[c].pages, slots = sk_classes[c].slots, p;
 	int err = sk_pages_lock(h);
 	if (err)
 		return err;
 	err = sk_pages_take(h, k, may_grow, &p);
 	if (!err) {
 		struct sk_heap_page *d = &h->pages[p];
-		sk_store_relaxed(&d->klass, c);
-		sk_store_relaxed(&d->arena, a);
 		for (uint32_t w = 0; w < SK_HEAP_WORDS; w++)
 			if (tail_bits(slots, w))
 				atomic_fetch_or_explicit(&d->bits[w], tail_bits(slots, w),
@@ -202,12 +127,12 @@ static int new_run(struct shmkit_heap *h, uint32_t a, uint32_t c, int may_grow)
 		for (uint32_t i = 1; i < k; i++) {
 			sk_store_relaxed(&h->pages[p + i].npages, i);
 			uint32_t t = sk_load_relaxed(&h->pages[p + i].tag);
-			sk_store_relaxed(&h->pages[p + i].tag, SK_TAG_NEXT(t, SK_PG_CONT, 0));
+			sk_store_relaxed(&h->pages[p + i].tag, SK_TAG_NEXT(t, SK_PG_CONT, 0, 0, 0));
 		}
 		SK_CRASH_POINT();
 		uint32_t t = sk_load_relaxed(&d->tag);
-		sk_store_release(&d->tag,
-		                 SK_TAG_NEXT(t, SK_PG_RUN, SK_RUN_CURRENT)); /* BARRIER_H3 */
+		/* see BARRIER_H3: the bitmap above is published with the tag */
+		sk_store_release(&d->tag, SK_TAG_NEXT(t, SK_PG_RUN, SK_RUN_CURRENT, c, a));
 	}
 	sk_pages_unlock(h);
 	return err ? err : (int)p;
@@ -220,7 +145,7 @@ static int new_run(struct shmkit_heap *h, uint32_t a, uint32_t c, int may_grow)
 static int retire(struct shmkit_heap *h, uint32_t a, uint32_t c, uint32_t p)
 {
 	struct sk_heap_page *d = &h->pages[p];
-	uint32_t t = sk_load_relaxed(&d->tag), k = sk_class_pages[c], slots = sk_class_slots[c];
+	uint32_t t = sk_load_relaxed(&d->tag), k = sk_classes[c].pages, slots = sk_classes[c].slots;
 	if (sk_load_relaxed(&d->npages) != k || k > sk_load_relaxed(&h->npages) - p)
 		return 0;            /* not a run that adds up: the pages repair's business */
 	set_sub(d, SK_RUN_RETIRING); /* see BARRIER_H4 */
@@ -239,7 +164,7 @@ static int retire(struct shmkit_heap *h, uint32_t a, uint32_t c, uint32_t p)
 			                          memory_order_relaxed);
 	for (uint32_t i = 1; i < k; i++) {
 		uint32_t ti = sk_load_relaxed(&h->pages[p + i].tag);
-		sk_store_relaxed(&h->pages[p + i].tag, SK_TAG_NEXT(ti, SK_PG_NONE, 0));
+		sk_store_relaxed(&h->pages[p + i].tag, SK_TAG_NEXT(ti, SK_PG_NONE, 0, 0, 0));
 		sk_store_relaxed(&h->pages[p + i].npages, 0);
 	}
 	SK_CRASH_POINT();
@@ -256,7 +181,7 @@ static int mark_full(struct shmkit_heap *h, uint32_t a, uint32_t c, uint32_t p)
 {
 	struct sk_heap_page *d = &h->pages[p];
 	set_sub(d, SK_RUN_FULL);
-	if (sk_run_used(d, c) < sk_class_slots[c]) {
+	if (sk_run_used(d, c) < sk_classes[c].slots) {
 		set_sub(d, SK_RUN_CURRENT);
 		return 0;
 	}
@@ -274,7 +199,7 @@ static uint32_t partial_pop(struct shmkit_heap *h, uint32_t a, uint32_t c)
 		if (p < h->max_pages) {
 			struct sk_heap_page *d = &h->pages[p];
 			uint32_t t = sk_load_relaxed(&d->tag);
-			if (is_run_of(d, t, a, c) && SK_TAG_SUB(t) == SK_RUN_PARTIAL &&
+			if (is_run_of(t, a, c) && SK_TAG_SUB(t) == SK_RUN_PARTIAL &&
 			    partial_remove(h, a, c, p) == 0)
 				return p;
 		}
@@ -294,7 +219,7 @@ static int install(struct shmkit_heap *h, uint32_t a, uint32_t c, int create)
 	uint32_t e = sk_load_relaxed(cur), p = e - 1;
 	if (e && p < h->max_pages) {
 		uint32_t t = sk_load_relaxed(&h->pages[p].tag);
-		if (is_run_of(&h->pages[p], t, a, c) && SK_TAG_SUB(t) == SK_RUN_CURRENT)
+		if (is_run_of(t, a, c) && SK_TAG_SUB(t) == SK_RUN_CURRENT)
 			return (int)p;
 	}
 	if (e)
@@ -325,7 +250,7 @@ static int refill(struct shmkit_heap *h, uint32_t a, uint32_t c, int create, uin
 		uint32_t p = (uint32_t)err;
 		/* Under the lock no retire can happen: whatever bit we get is a slot of this run.
 		 */
-		int slot = take_bit(&h->pages[p], sk_class_slots[c]);
+		int slot = take_bit(&h->pages[p], sk_classes[c].slots);
 		if (slot >= 0) {
 			arena_unlock(h, a);
 			return hand_out(h, &h->pages[p], p, c, (uint32_t)slot, off);
@@ -353,23 +278,32 @@ static int alloc_slow(struct shmkit_heap *h, uint32_t a, uint32_t c, uint64_t *o
 	return r;
 }
 
+int sk_take_bit(struct sk_heap_page *d, uint32_t slots)
+{
+	for (uint32_t w = 0; w < (slots + 63) / 64; w++) {
+		uint64_t x = sk_load_relaxed(&d->bits[w]);
+		/* At most 64 tries a word, so that frees racing with us cannot keep us here. */
+		for (int tries = 0; x != ~(uint64_t)0 && tries < 64; tries++) {
+			uint32_t b = (uint32_t)__builtin_ctzll(~x);
+			uint64_t m = (uint64_t)1 << b;
+			/* seq_cst: acquire for BARRIER_H2, and the store half of BARRIER_H4 */
+			if (!(atomic_fetch_or(&d->bits[w], m) & m)) {
+				if (SK_LIKELY(w * 64 + b < slots))
+					return (int)(w * 64 + b);
+				/* A tail bit an undo cleared: set again now, and not a slot. */
+			}
+			x = sk_load_relaxed(&d->bits[w]) | m;
+		}
+	}
+	return -1;
+}
+
 int sk_small_alloc(struct shmkit_heap *h, uint32_t a, uint32_t c, uint64_t *off)
 {
-	struct sk_heap_arena *ar = &h->hdr->arenas[a];
 	for (int i = 0; i < 4; i++) {
-		uint32_t e = sk_load_acquire(&ar->current[c]), p = e - 1; /* see BARRIER_H3 */
-		if (SK_UNLIKELY(p >= h->max_pages))
-			break;
-		struct sk_heap_page *d = &h->pages[p];
-		uint32_t t = sk_load_acquire(&d->tag); /* see BARRIER_H3 */
-		if (SK_UNLIKELY(!is_run_of(d, t, a, c) || SK_TAG_SUB(t) != SK_RUN_CURRENT))
-			break;
-		int slot = take_bit(d, sk_class_slots[c]);
-		if (slot < 0)
-			break;
-		if (SK_LIKELY(same_run(d, t, a, c)))
-			return hand_out(h, d, p, c, (uint32_t)slot, off);
-		untake(d, (uint32_t)slot); /* retired meanwhile: BARRIER_H4 */
+		int r = sk_small_alloc_fast(h, a, c, off);
+		if (r != -EAGAIN)
+			return r;
 	}
 	return alloc_slow(h, a, c, off);
 }
@@ -385,7 +319,7 @@ static void after_free(struct shmkit_heap *h, uint32_t a, uint32_t c, uint32_t p
 	uint32_t t = sk_load_relaxed(&d->tag);
 	if (SK_TAG_INCARNATION(t) == SK_TAG_INCARNATION(seen)) {
 		uint32_t used = sk_run_used(d, c);
-		if (SK_TAG_SUB(t) == SK_RUN_FULL && used < sk_class_slots[c]) {
+		if (SK_TAG_SUB(t) == SK_RUN_FULL && used < sk_classes[c].slots) {
 			set_sub(d, SK_RUN_PARTIAL);
 			partial_push(h, a, c, p);
 		} else if (SK_TAG_SUB(t) == SK_RUN_PARTIAL && used == 0) {
@@ -395,53 +329,17 @@ static void after_free(struct shmkit_heap *h, uint32_t a, uint32_t c, uint32_t p
 	arena_unlock(h, a);
 }
 
-int sk_small_free(struct shmkit_heap *h, uint32_t p, uint32_t t, uint64_t off, int names)
+void sk_small_freed(struct shmkit_heap *h, uint32_t p, uint32_t t, uint32_t c, uint32_t word)
 {
 	struct sk_heap_page *d = &h->pages[p];
-	uint32_t c = sk_load_relaxed(&d->klass), a = sk_load_relaxed(&d->arena);
-	if (c >= SK_HEAP_CLASSES || !sk_arena_ok(a, names))
-		return -EINVAL;
-	uint64_t delta = off - sk_page_off(h, p);
-	if (delta >= (uint64_t)sk_class_pages[c] << SK_HEAP_PAGE_SHIFT)
-		return -EINVAL;
-	uint32_t slot = (uint32_t)((delta * class_recip[c]) >> 32);
-	if ((uint64_t)slot * sk_class_size[c] != delta || slot >= sk_class_slots[c])
-		return -EINVAL; /* inside a slot, or in the run's tail */
-	uint64_t m = (uint64_t)1 << (slot % 64);
-	/* seq_cst: release for BARRIER_H2, and the store half of BARRIER_H5 */
-	uint64_t old = atomic_fetch_and(&d->bits[slot / 64], ~m);
-	if (!(old & m))
-		return -EINVAL; /* not taken: a double free */
-	SK_CRASH_POINT();
-	uint32_t now = atomic_load(&d->tag); /* see BARRIER_H5 */
-	uint32_t sub = SK_TAG_SUB(now);
-	if (SK_LIKELY(sub == SK_RUN_CURRENT))
-		return 0;
+	uint32_t a = SK_TAG_ARENA(t), sub = SK_TAG_SUB(atomic_load(&d->tag)); /* H5 */
+	if (a >= SK_HEAP_NARENAS)
+		return;
+	/* A word that looks empty may be the last: after_free looks at the whole run. */
 	if (sub == SK_RUN_FULL ||
-	    (sub == SK_RUN_PARTIAL && !(old & ~m & ~tail_bits(sk_class_slots[c], slot / 64))))
+	    (sub == SK_RUN_PARTIAL &&
+	     !(sk_load_relaxed(&d->bits[word]) & ~tail_bits(sk_classes[c].slots, word))))
 		after_free(h, a, c, p, t);
-	return 0;
-}
-
-uint32_t sk_run_head(struct shmkit_heap *h, uint32_t page, uint32_t *tag)
-{
-	uint32_t t = sk_load_acquire(&h->pages[page].tag); /* see BARRIER_H3 */
-	uint32_t head = page;
-	if (SK_TAG_KIND(t) == SK_PG_CONT) {
-		uint32_t back = sk_load_relaxed(&h->pages[page].npages);
-		if (back == 0 || back >= SK_HEAP_RUN_PAGES || back > page)
-			return NONE;
-		head = page - back;
-		t = sk_load_acquire(&h->pages[head].tag); /* see BARRIER_H3 */
-		uint32_t c = sk_load_relaxed(&h->pages[head].klass);
-		if (SK_TAG_KIND(t) != SK_PG_RUN || c >= SK_HEAP_CLASSES ||
-		    back >= sk_class_pages[c])
-			return NONE;
-	} else if (SK_TAG_KIND(t) != SK_PG_RUN) {
-		return NONE;
-	}
-	*tag = t;
-	return head;
 }
 
 /* ---- sweep and repair ---- */
@@ -454,7 +352,7 @@ static int sweep_class(struct shmkit_heap *h, uint32_t a, uint32_t c)
 	if (e && e - 1 < h->max_pages) {
 		struct sk_heap_page *d = &h->pages[e - 1];
 		uint32_t t = sk_load_relaxed(&d->tag);
-		if (is_run_of(d, t, a, c) && SK_TAG_SUB(t) == SK_RUN_CURRENT && !sk_run_used(d, c))
+		if (is_run_of(t, a, c) && SK_TAG_SUB(t) == SK_RUN_CURRENT && !sk_run_used(d, c))
 			n += retire(h, a, c, e - 1);
 	}
 	e = sk_load_relaxed(&h->hdr->arenas[a].partial[c]);
@@ -464,7 +362,7 @@ static int sweep_class(struct shmkit_heap *h, uint32_t a, uint32_t c)
 			break;
 		struct sk_heap_page *d = &h->pages[p];
 		uint32_t t = sk_load_relaxed(&d->tag);
-		if (!is_run_of(d, t, a, c) || SK_TAG_SUB(t) != SK_RUN_PARTIAL)
+		if (!is_run_of(t, a, c) || SK_TAG_SUB(t) != SK_RUN_PARTIAL)
 			break; /* the list is broken: the next repair rebuilds it */
 		e = sk_load_relaxed(&d->next);
 		if (!sk_run_used(d, c))
@@ -491,7 +389,7 @@ static void relist(struct shmkit_heap *h, uint32_t a, uint32_t c, uint32_t p)
 {
 	struct sk_heap_page *d = &h->pages[p];
 	set_sub(d, SK_RUN_FULL); /* see BARRIER_H5: a free from now on relists it itself */
-	if (sk_run_used(d, c) < sk_class_slots[c]) {
+	if (sk_run_used(d, c) < sk_classes[c].slots) {
 		set_sub(d, SK_RUN_PARTIAL);
 		partial_push(h, a, c, p);
 	}
@@ -507,9 +405,9 @@ void sk_arena_repair(struct shmkit_heap *h, uint32_t a)
 	SK_CRASH_POINT();
 	for (uint32_t p = 0; p < tot; p++) {
 		struct sk_heap_page *d = &h->pages[p];
-		uint32_t t = sk_load_relaxed(&d->tag), c = sk_load_relaxed(&d->klass);
-		if (SK_TAG_KIND(t) != SK_PG_RUN || sk_load_relaxed(&d->arena) != a ||
-		    c >= SK_HEAP_CLASSES || sk_load_relaxed(&d->npages) != sk_class_pages[c])
+		uint32_t t = sk_load_relaxed(&d->tag), c = SK_TAG_CLASS(t);
+		if (SK_TAG_KIND(t) != SK_PG_RUN || SK_TAG_ARENA(t) != a || c >= SK_HEAP_CLASSES ||
+		    sk_load_relaxed(&d->npages) != sk_classes[c].pages)
 			continue; /* not a run of ours (or not one at all: the pages repair's
 			             business) */
 		if (sk_load_relaxed(&ar->current[c]) == p + 1)
@@ -523,7 +421,7 @@ void sk_arena_repair(struct shmkit_heap *h, uint32_t a)
 		if (!e)
 			continue;
 		struct sk_heap_page *d = e - 1 < tot ? &h->pages[e - 1] : NULL;
-		if (!d || !is_run_of(d, sk_load_relaxed(&d->tag), a, c) ||
+		if (!d || !is_run_of(sk_load_relaxed(&d->tag), a, c) ||
 		    SK_TAG_SUB(sk_load_relaxed(&d->tag)) != SK_RUN_CURRENT)
 			sk_store_relaxed(&ar->current[c], 0);
 	}

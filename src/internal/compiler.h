@@ -7,7 +7,9 @@
 
 #include <stddef.h>
 
-#define SK_EXPORT         __attribute__((visibility("default")))
+#define SK_EXPORT __attribute__((visibility("default")))
+/* On an extern declaration of internal data: addressed directly, not through the GOT. */
+#define SK_HIDDEN         __attribute__((visibility("hidden")))
 #define SK_LIKELY(x)      __builtin_expect(!!(x), 1)
 #define SK_UNLIKELY(x)    __builtin_expect(!!(x), 0)
 #define SK_ARRAY_SIZE(a)  (sizeof(a) / sizeof((a)[0]))

@@ -14,7 +14,7 @@
 
 #include "internal/compiler.h"
 
-extern int sk_crash_countdown;
+extern int sk_crash_countdown SK_HIDDEN;
 void sk_crash_now(void);
 #define SK_CRASH_POINT()                                                                           \
 	do {                                                                                       \

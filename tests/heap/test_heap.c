@@ -18,7 +18,7 @@
 Test(heap, class_tables_are_consistent)
 {
 	for (uint32_t c = 0; c < SK_HEAP_CLASSES; c++) {
-		uint32_t s = sk_class_size[c], k = sk_class_pages[c], n = sk_class_slots[c];
+		uint32_t s = sk_classes[c].size, k = sk_classes[c].pages, n = sk_classes[c].slots;
 		cr_assert_eq(s % SHMKIT_HEAP_ALIGN, 0);
 		cr_assert(n >= 8 && n <= SK_HEAP_SLOTS, "class %u: %u slots", c, n);
 		cr_assert(k >= 1 && k < SK_HEAP_RUN_PAGES);
@@ -26,11 +26,14 @@ Test(heap, class_tables_are_consistent)
 		cr_assert_lt((uint64_t)k * SK_HEAP_PAGE - (uint64_t)n * s, s,
 		             "class %u wastes a slot", c);
 		cr_assert_eq(sk_class_of(s), c, "class_of(%u)", s);
+		for (uint64_t delta = 0; delta < (uint64_t)k * SK_HEAP_PAGE; delta += 16)
+			cr_assert_eq((delta * sk_classes[c].recip) >> 32, delta / s, "recip of %u",
+			             s);
 		cr_assert_eq(sk_class_of(s - 15), c, "class_of(%u)", s - 15);
 		if (c + 1 < SK_HEAP_CLASSES)
 			cr_assert_eq(sk_class_of(s + 1), c + 1, "class_of(%u)", s + 1);
 	}
-	cr_assert_eq(sk_class_size[SK_HEAP_CLASSES - 1], SK_HEAP_SMALL_MAX);
+	cr_assert_eq(sk_classes[SK_HEAP_CLASSES - 1].size, SK_HEAP_SMALL_MAX);
 	cr_assert_eq(sk_class_of(0), 0);
 }
 

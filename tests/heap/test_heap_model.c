@@ -32,7 +32,7 @@ struct model {
 static uint64_t named_usable(const char *name, uint64_t size)
 {
 	uint64_t room = SK_ALIGN_UP(strlen(name) + 1, 16) + (size ? size : 16);
-	return room <= SK_HEAP_SMALL_MAX ? sk_class_size[sk_class_of(room)]
+	return room <= SK_HEAP_SMALL_MAX ? sk_classes[sk_class_of(room)].size
 	                                 : SK_ALIGN_UP(room, (uint64_t)SK_HEAP_PAGE);
 }
 
