@@ -6,7 +6,7 @@ pkgs_build="pkg-config"
 # The bench tests use the peers when they are there (and skip them when not): a few MB.
 pkgs_peers="libck-dev libzmq3-dev libnng-dev iceoryx libiceoryx-binding-c-dev"
 pkgs_check="pkg-config libcriterion-dev util-linux procps bsdextrautils spin postgresql-15 php-cli xvfb libx11-dev libxext-dev $pkgs_peers"
-pkgs_bench="pkg-config gnuplot-nox $pkgs_peers"
+pkgs_bench="pkg-config gnuplot-nox libboost-dev $pkgs_peers"
 want=""
 for g in "$@"; do
 	eval "want=\"\$want \$pkgs_$g\""
