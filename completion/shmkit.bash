@@ -11,7 +11,7 @@ _shmkit()
 	local cur prev words cword
 	_init_completion || return
 
-	local commands="ls stat mk rm gc limits dump watch ipcs run bench"
+	local commands="ls stat mk rm gc limits dump watch ipcs run bench heap"
 	local filters="--kind --owner --key --id --name --ns"
 	if ((cword == 1)); then
 		COMPREPLY=($(compgen -W "$commands --help --version" -- "$cur"))
@@ -20,7 +20,7 @@ _shmkit()
 
 	case $prev in
 	-k | --kind)
-		local kinds="sysv posix shmkit"
+		local kinds="sysv posix shmkit heap"
 		COMPREPLY=($(compgen -W "$kinds" -- "${cur##*,}"))
 		[[ $cur == *,* ]] && COMPREPLY=("${COMPREPLY[@]/#/${cur%,*},}")
 		return
@@ -33,7 +33,7 @@ _shmkit()
 		;;
 	-o | --output)
 		local cols="KIND KEY ID NAME NS OWNER UID GROUP GID CUSER CUID CGROUP CGID PERMS SIZE
-			NATTCH STATUS CPID LPID ATIME DTIME CTIME COMMAND BACKING"
+			USED FREE LARGEST NAMED NATTCH STATUS CPID LPID ATIME DTIME CTIME COMMAND BACKING"
 		COMPREPLY=($(compgen -W "$cols" -- "${cur##*,}"))
 		[[ $cur == *,* ]] && COMPREPLY=("${COMPREPLY[@]/#/${cur%,*},}")
 		return
@@ -63,6 +63,13 @@ _shmkit()
 	ipcs) opts="--shmems --id --time --pid --creator --limits --summary --bytes --human --ns --shmkit" ;;
 	run) return ;;
 	bench) opts="--quick --sizes --only --duration --passes --json --plot --markdown --ratio --list" ;;
+	heap)
+		if ((cword == 2)); then
+			COMPREPLY=($(compgen -W "check names --help" -- "$cur"))
+			return
+		fi
+		opts="--repair"
+		;;
 	esac
 	if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "$opts --help" -- "$cur"))
@@ -70,6 +77,7 @@ _shmkit()
 	fi
 	case ${words[1]} in
 	stat | rm | dump) COMPREPLY=($(compgen -W "$(_shmkit_objects)" -- "$cur")) ;;
+	heap) COMPREPLY=($(compgen -W "$(shmkit ls -r -n -k heap -o name 2>/dev/null)" -- "$cur")) ;;
 	esac
 } &&
 	complete -F _shmkit shmkit

@@ -24,7 +24,8 @@
 #define SHMKIT_KIND_SYSV   1u /* kernel System V segment */
 #define SHMKIT_KIND_POSIX  2u /* POSIX shared-memory object in /dev/shm */
 #define SHMKIT_KIND_SHMKIT 4u /* segment of a shmkit namespace */
-#define SHMKIT_KIND_ALL    7u
+#define SHMKIT_KIND_HEAP   8u /* filters only: the POSIX objects that hold a shmkit heap */
+#define SHMKIT_KIND_ALL    15u
 
 /* shmkit_obj.flags */
 #define SHMKIT_OBJ_DEST          0x1u /* marked for removal (IPC_RMID), destroyed on last detach */
@@ -35,6 +36,7 @@
  * member holds its lock too long, -EBADMSG/-EPROTO when its registry is damaged). Listings
  * of every namespace report such namespaces this way rather than leave them out silently. */
 #define SHMKIT_OBJ_UNREADABLE 0x10u
+#define SHMKIT_OBJ_HEAP          0x20u /* a POSIX object whose header says it is a shmkit heap */
 
 #define SHMKIT_OBJ_NAME_MAX 255
 
@@ -160,5 +162,16 @@ struct shmkit_inspect_reader {
 int shmkit_inspect_open(const struct shmkit_obj *obj, struct shmkit_inspect_reader *r);
 ssize_t shmkit_inspect_read(struct shmkit_inspect_reader *r, uint64_t off, void *buf, size_t len);
 void shmkit_inspect_close(struct shmkit_inspect_reader *r);
+
+/*
+ * Heaps (objects with SHMKIT_OBJ_HEAP): what shmkit_heap_check() reports, read through a
+ * read-only mapping without taking the heap's locks, so the figures of a heap others are
+ * changing are a moment's (and a change caught half-way may show as damage). Returns 0, or
+ * -errno: -EACCES without read permission, -EBADMSG/-EPROTO if it is not a heap this library
+ * can read. shmkit_inspect_heap_names() calls fn for each named object (see
+ * shmkit_heap_names()).
+ */
+int shmkit_inspect_heap(const struct shmkit_obj *obj, struct shmkit_heap_report *r);
+int shmkit_inspect_heap_names(const struct shmkit_obj *obj, shmkit_heap_name_fn fn, void *arg);
 
 #endif

@@ -40,6 +40,9 @@ int sk_insp_ns_attachers(const struct shmkit_obj *o, struct shmkit_inspect_proc 
 /* A namespace's limits (its overrides, else the kernel's) and usage. */
 int sk_insp_ns_limits(const char *ns, struct shmkit_inspect_limits *l);
 
+/* 1 if the file name in dirfd starts with a heap's header (magic and a version), else 0. */
+int sk_insp_heap_probe(int dirfd, const char *name);
+
 /* Sets SHMKIT_OBJ_CREATOR_ALIVE and comm from o->cpid/o->ctime (PID-reuse safe). */
 void sk_insp_creator(struct shmkit_obj *o);
 /* Command line of pid, arguments joined by spaces, truncated to len. */

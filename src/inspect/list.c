@@ -15,6 +15,22 @@
 #include "inspect/inspect.h"
 #include "sys/sys.h"
 
+/* Heaps are POSIX objects: a filter for heaps alone lets only those through. */
+struct only_heaps {
+	shmkit_inspect_fn fn;
+	void *arg;
+	int seen;
+};
+
+static int only_heaps(const struct shmkit_obj *o, void *arg)
+{
+	struct only_heaps *w = arg;
+	if (o->kind == SHMKIT_KIND_POSIX && !(o->flags & SHMKIT_OBJ_HEAP))
+		return 0;
+	w->seen++;
+	return w->fn(o, w->arg);
+}
+
 SK_EXPORT int shmkit_inspect_list(const struct shmkit_inspect_filter *f, shmkit_inspect_fn fn,
                                   void *arg)
 {
@@ -22,8 +38,14 @@ SK_EXPORT int shmkit_inspect_list(const struct shmkit_inspect_filter *f, shmkit_
 	if (!fn || (kinds & ~SHMKIT_KIND_ALL))
 		return -EINVAL;
 	int total = 0, failed = 0, tried = 0, err = 0, stop = 0;
+	struct only_heaps heaps = {fn, arg, 0};
+	if ((kinds & SHMKIT_KIND_HEAP) && !(kinds & SHMKIT_KIND_POSIX)) {
+		fn = only_heaps;
+		arg = &heaps;
+	}
 	sk_insp_walker walkers[] = {sk_insp_sysv_walk, sk_insp_posix_walk, sk_insp_ns_walk};
-	const uint32_t bits[] = {SHMKIT_KIND_SYSV, SHMKIT_KIND_POSIX, SHMKIT_KIND_SHMKIT};
+	const uint32_t bits[] = {SHMKIT_KIND_SYSV, SHMKIT_KIND_POSIX | SHMKIT_KIND_HEAP,
+	                         SHMKIT_KIND_SHMKIT};
 	for (size_t i = 0; i < SK_ARRAY_SIZE(walkers) && !stop; i++) {
 		if (!(kinds & bits[i]))
 			continue;
@@ -33,7 +55,8 @@ SK_EXPORT int shmkit_inspect_list(const struct shmkit_inspect_filter *f, shmkit_
 			failed++;
 			err = r;
 		} else {
-			total += r;
+			total += fn == only_heaps ? heaps.seen : r;
+			heaps.seen = 0;
 		}
 	}
 	if (stop)

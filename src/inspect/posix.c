@@ -121,6 +121,8 @@ static int fill(int dirfd, const char *name, const struct mappings *m, struct sh
 	o->dtime = 0;
 	o->ctime = st.st_ctim.tv_sec;
 	o->rss = (uint64_t)st.st_blocks * 512;
+	if (sk_insp_heap_probe(dirfd, name))
+		o->flags |= SHMKIT_OBJ_HEAP;
 	return 0;
 }
 

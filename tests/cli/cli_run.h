@@ -93,6 +93,18 @@ static CLI_UNUSED void result_free(struct result *r)
 	free(r->err);
 }
 
+/* `shmkit ls --json ARGS > out`, and out checked against tests/cli/ls.schema.json. */
+static CLI_UNUSED void ls_json_checked(const char *args, const char *out)
+{
+	struct result r = sh("%s ls --json %s > %s", SHMKIT, args, out);
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	result_free(&r);
+	r = sh("python3 %s/tests/cli/check_schema.py %s/tests/cli/ls.schema.json %s",
+	       SHMKIT_SOURCE_DIR, SHMKIT_SOURCE_DIR, out);
+	cr_expect_eq(r.rc, 0, "schema: %s", r.err);
+	result_free(&r);
+}
+
 /* A key no kernel segment uses now. */
 static CLI_UNUSED key_t unique_key(void)
 {

@@ -28,6 +28,7 @@ int cmd_watch(int argc, char **argv);
 int cmd_ipcs(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_heap(int argc, char **argv);
 
 /* ---- messages ---- */
 /* "shmkit CMD: ..." on stderr. */
@@ -135,5 +136,13 @@ void cli_describe(const struct shmkit_obj *o, char *buf, size_t len);
 
 /* Print the resolve error for spec; returns the exit code. */
 int cli_resolve_error(const char *cmd, const char *spec, int err);
+
+/* ---- heaps (heap.c) ---- */
+/* "heap" for a POSIX object that holds a shmkit heap, else the kind's name. */
+const char *cli_obj_kind(const struct shmkit_obj *o);
+/* The heap's figures (read once per listing), or NULL if o is no heap or cannot be read. */
+const struct shmkit_heap_report *cli_heap_report(const struct shmkit_obj *o);
+/* stat's lines for a heap: its figures and named objects. */
+void cli_heap_stat(const struct shmkit_obj *o);
 
 #endif

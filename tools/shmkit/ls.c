@@ -13,11 +13,16 @@
 
 static const char *const default_columns =
     "KIND,KEY,ID,NAME,OWNER,PERMS,SIZE,NATTCH,STATUS,CTIME,CPID,LPID,COMMAND";
+/* The same when heaps are listed: their figures after SIZE. */
+static const char *const heap_columns = "KIND,KEY,ID,NAME,OWNER,PERMS,SIZE,USED,FREE,LARGEST,"
+                                        "NAMED,NATTCH,STATUS,CTIME,CPID,LPID,COMMAND";
 
 static void help(void)
 {
 	printf("Usage: shmkit ls [options]\n"
-	       "List kernel System V segments, POSIX objects in /dev/shm and shmkit segments.\n\n"
+	       "List kernel System V segments, POSIX objects in /dev/shm and shmkit segments.\n"
+	       "POSIX objects that hold a shmkit heap are shown as kind heap, with their\n"
+	       "USED, FREE, LARGEST and NAMED figures.\n\n"
 	       "Options:\n"
 	       "  -J, --json           JSON output\n"
 	       "  -r, --raw            unaligned output, one object per line\n"
@@ -87,6 +92,9 @@ int cmd_ls(int argc, char **argv)
 		cli_warn("ls", "cannot list objects: %s", strerror(-r));
 		return EXIT_FAIL;
 	}
+	for (size_t i = 0; columns == default_columns && i < objs.n; i++)
+		if (objs.v[i].flags & SHMKIT_OBJ_HEAP)
+			table_parse_columns(columns = heap_columns, &to);
 	table_print(stdout, &to, objs.v, objs.n);
 	/* A namespace that could not be read is said so, and fails the listing. */
 	int rc = cli_report_unreadable("ls", &objs) ? EXIT_FAIL : EXIT_OK;

@@ -21,6 +21,7 @@ static const struct {
     {"ipcs", cmd_ipcs, "util-linux ipcs compatible output"},
     {"run", cmd_run, "run a program on shmkit's System V model"},
     {"bench", cmd_bench, "measure every IPC mechanism side by side on this machine"},
+    {"heap", cmd_heap, "check a shmkit heap, list its named objects"},
 };
 
 static void usage(FILE *f)

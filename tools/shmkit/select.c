@@ -15,7 +15,7 @@
 #include "cli.h"
 
 const char cli_filter_help[] =
-    "  -k, --kind LIST      only these kinds: sysv,posix,shmkit (comma-separated)\n"
+    "  -k, --kind LIST      only these kinds: sysv,posix,shmkit,heap (comma-separated)\n"
     "  -u, --owner USER     only objects owned by USER (name or uid)\n"
     "      --key KEY        only this key (0x hex, 0 octal or decimal); repeatable\n"
     "      --id ID          only this id; repeatable\n"
@@ -28,7 +28,8 @@ int cli_filter_opt(const char *cmd, struct cli_filter *f, int c, const char *arg
 	switch (c) {
 	case 'k':
 		if (cli_parse_kinds(arg, &f->kinds) < 0) {
-			cli_usage(cmd, "invalid kind list '%s' (use sysv, posix, shmkit)", arg);
+			cli_usage(cmd, "invalid kind list '%s' (use sysv, posix, shmkit, heap)",
+			          arg);
 			return -1;
 		}
 		return 1;
@@ -81,7 +82,8 @@ static bool in_list(const int32_t *v, size_t n, int32_t x)
 
 bool cli_filter_match(const struct cli_filter *f, const struct shmkit_obj *o)
 {
-	if (f->kinds && !(f->kinds & o->kind))
+	uint32_t kind = o->kind | (o->flags & SHMKIT_OBJ_HEAP ? SHMKIT_KIND_HEAP : 0);
+	if (f->kinds && !(f->kinds & kind))
 		return false;
 	if (f->has_uid && o->uid != f->uid)
 		return false;
@@ -343,7 +345,7 @@ int cli_resolve(const char *spec, uint32_t kinds, const char *ns, struct shmkit_
 			return -EINVAL;
 		if (!f.kinds)
 			f.kinds = SHMKIT_KIND_POSIX;
-		f.kinds &= SHMKIT_KIND_POSIX;
+		f.kinds &= SHMKIT_KIND_POSIX | SHMKIT_KIND_HEAP; /* heaps are POSIX objects */
 		if (!f.kinds)
 			return -EINVAL;
 		f.nnames = 1;

@@ -58,7 +58,7 @@ static void print_attachers(const struct shmkit_obj *o)
 static void print_obj(const struct shmkit_obj *o)
 {
 	char buf[512], perms[10];
-	printf("%-12s %s\n", "kind:", cli_kind_name(o->kind));
+	printf("%-12s %s\n", "kind:", cli_obj_kind(o));
 	if (o->kind != SHMKIT_KIND_POSIX) {
 		printf("%-12s 0x%08x\n", "key:", (uint32_t)o->key);
 		printf("%-12s %d\n", "id:", o->id);
@@ -100,6 +100,8 @@ static void print_obj(const struct shmkit_obj *o)
 	       : (o->flags & SHMKIT_OBJ_ORPHANED) ? "yes"
 	                                          : "no");
 	print_attachers(o);
+	if (o->flags & SHMKIT_OBJ_HEAP)
+		cli_heap_stat(o);
 }
 
 int cmd_stat(int argc, char **argv)

@@ -37,7 +37,7 @@ struct column {
 
 TEXT(c_kind)
 {
-	snprintf(buf, CELL_MAX, "%s", cli_kind_name(o->kind));
+	snprintf(buf, CELL_MAX, "%s", cli_obj_kind(o));
 	return true;
 }
 
@@ -165,6 +165,27 @@ TIME_COL(c_atime, atime)
 TIME_COL(c_dtime, dtime)
 TIME_COL(c_ctime, ctime)
 
+/* Heaps' figures (heap.c): bytes, shown like SIZE; no value for other objects. */
+#define HEAP_COL(fn, field, human)                                                                 \
+	static int64_t fn##_num(const struct shmkit_obj *o)                                        \
+	{                                                                                          \
+		const struct shmkit_heap_report *r = cli_heap_report(o);                           \
+		return r ? (int64_t)r->field : 0;                                                  \
+	}                                                                                          \
+	TEXT(fn)                                                                                   \
+	{                                                                                          \
+		const struct shmkit_heap_report *r = cli_heap_report(o);                           \
+		if (r && human && !t->bytes)                                                       \
+			cli_human_size(r->field, buf, CELL_MAX);                                   \
+		else if (r)                                                                        \
+			snprintf(buf, CELL_MAX, "%" PRIu64, r->field);                             \
+		return r != NULL;                                                                  \
+	}
+HEAP_COL(c_used, used, true)
+HEAP_COL(c_free, free, true)
+HEAP_COL(c_largest, largest_free, true)
+HEAP_COL(c_named, named, false)
+
 TEXT(c_command)
 {
 	snprintf(buf, CELL_MAX, "%s", o->comm);
@@ -181,7 +202,7 @@ TEXT(c_backing)
 }
 
 static const struct column columns[] = {
-    {"KIND", "sysv, posix or shmkit", false, J_STR, c_kind, NULL},
+    {"KIND", "sysv, posix, shmkit or heap", false, J_STR, c_kind, NULL},
     {"KEY", "System V key", false, J_STR, c_key, NULL},
     {"ID", "System V id", true, J_NUM, c_id, c_id_num},
     {"NAME", "POSIX name, or the shmkit namespace", false, J_STR, c_name, NULL},
@@ -196,6 +217,10 @@ static const struct column columns[] = {
     {"CGID", "creator's gid", true, J_NUM, c_cgid, c_cgid_num},
     {"PERMS", "permissions (rwx; octal in JSON)", false, J_STR, c_perms, NULL},
     {"SIZE", "size (bytes with --bytes and in JSON)", true, J_NUM, c_size, c_size_num},
+    {"USED", "heaps: bytes allocated", true, J_NUM, c_used, c_used_num},
+    {"FREE", "heaps: bytes free", true, J_NUM, c_free, c_free_num},
+    {"LARGEST", "heaps: the largest free block", true, J_NUM, c_largest, c_largest_num},
+    {"NAMED", "heaps: named objects", true, J_NUM, c_named, c_named_num},
     {"NATTCH", "attached processes", true, J_NUM, c_nattch, c_nattch_num},
     {"STATUS", "dest, locked, orphaned", false, J_STATUS, c_status, NULL},
     {"CPID", "creator's pid", true, J_NUM, c_cpid, c_cpid_num},

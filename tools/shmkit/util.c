@@ -121,6 +121,7 @@ static const struct {
     {"sysv", SHMKIT_KIND_SYSV},
     {"posix", SHMKIT_KIND_POSIX},
     {"shmkit", SHMKIT_KIND_SHMKIT},
+    {"heap", SHMKIT_KIND_HEAP},
 };
 
 const char *cli_kind_name(uint32_t kind)
