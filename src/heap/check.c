@@ -246,7 +246,7 @@ int sk_heap_check(struct shmkit_heap *h, struct shmkit_heap_report *r, int exact
 	w->exact = exact;
 	sk_heap_sync(h);
 	w->tot = sk_load_relaxed(&h->npages);
-	uint64_t size = sk_load_acquire(&h->mapped);
+	uint64_t size = sk_load_acquire(&h->mapped); /* pairs with sk_heap_sync's release */
 	r->size = size;
 	r->max_size = h->max_size;
 	r->meta = h->data_off;

@@ -17,7 +17,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#ifndef HUGETLBFS_MAGIC
+#define HUGETLBFS_MAGIC 0x958458f6
+#endif
 
 #include "heap/heap.h"
 #include "seg/seg.h"
@@ -236,6 +241,9 @@ int sk_heap_sync(struct shmkit_heap *h)
 		if (!err) {
 			uint32_t n = sk_heap_pages_in(h->data_off, size);
 			sk_store_relaxed(&h->npages, n < h->max_pages ? n : h->max_pages);
+			/* Other threads of this process acquire-load mapped before they touch
+			 * the range (ptr, off, the library's own accesses): it is mapped by then.
+			 */
 			sk_store_release(&h->mapped, size);
 		}
 	}
@@ -356,7 +364,15 @@ static int build(struct shmkit_heap *h, uint64_t size, uint64_t max_size)
 	return 0;
 }
 
-static int open_fd_into(struct shmkit_heap *h, uint32_t flags);
+/* A heap's file: a regular file of a filesystem that pages in 4 KiB units (tmpfs, a memfd).
+ * Huge-page files cannot grow or be mapped in the heap's units: -EINVAL. */
+static int file_ok(int fd, struct stat *st)
+{
+	struct statfs sf;
+	if (fstat(fd, st) < 0 || fstatfs(fd, &sf) < 0)
+		return -errno;
+	return S_ISREG(st->st_mode) && sf.f_type != HUGETLBFS_MAGIC ? 0 : -EINVAL;
+}
 
 SK_EXPORT int shmkit_heap_create_opts(shmkit_heap_t **out, const char *name,
                                       const struct shmkit_heap_opts *o)
@@ -412,8 +428,12 @@ SK_EXPORT int shmkit_heap_create_fd(shmkit_heap_t **out, int fd, const struct sh
 		return err;
 	if (o->flags & SHMKIT_HEAP_OPEN)
 		return -EINVAL; /* a descriptor has no name to find an existing heap by */
+	struct stat st;
 	if (fd < 0)
 		return -EBADF;
+	err = file_ok(fd, &st);
+	if (err)
+		return err;
 	if (pread(fd, &magic, sizeof(magic), 0) < 0)
 		return -errno;
 	if (magic == SK_HEAP_MAGIC)
@@ -437,16 +457,17 @@ static int open_fd_into(struct shmkit_heap *h, uint32_t flags)
 	struct sk_heap_hdr c;
 	struct stat st;
 	h->rdonly = flags & SHMKIT_HEAP_RDONLY;
-	if (fstat(h->fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < SK_HEAP_MIN_SIZE)
+	int err = file_ok(h->fd, &st);
+	if (err)
+		return err == -EINVAL ? -EBADMSG : err;
+	if ((uint64_t)st.st_size < SK_HEAP_MIN_SIZE)
 		return -EBADMSG;
 	ssize_t n = pread(h->fd, &c, 64, 0);
 	if (n < 0)
 		return -errno;
 	if (n != 64)
 		return -EBADMSG;
-	int err = hdr_ok(&c, c.magic, c.version);
+	err = hdr_ok(&c, c.magic, c.version);
 	if (err)
 		return err == -EAGAIN ? -EBADMSG : err; /* a named heap is never half made */
 	if (c.flags & SK_HEAP_F_ATTACHED)
@@ -558,7 +579,7 @@ SK_EXPORT int shmkit_heap_format(shmkit_heap_t **out, void *addr, size_t size)
 	if (!h)
 		return -ENOMEM;
 	/* A peer attaching meanwhile sees version 0 until the end: -EAGAIN, never half a heap. */
-	sk_store_release(&((struct sk_heap_hdr *)addr)->version, 0);
+	sk_store_release(&((struct sk_heap_hdr *)addr)->version, 0); /* see BARRIER_H1 */
 	format(addr, sz, sz, SK_HEAP_F_ATTACHED);
 	handle_geometry(h, (const struct sk_heap_hdr *)(void *)h->base, sz);
 	sk_store_relaxed(&h->arena, pick_arena(h));
@@ -625,7 +646,7 @@ SK_EXPORT void *shmkit_heap_ptr(shmkit_heap_t *h, uint64_t off)
 	uint64_t mapped = sk_load_acquire(&h->mapped); /* pairs with sk_heap_sync's release */
 	if (SK_UNLIKELY(sk_load_acquire(&h->hdr->size) > mapped)) {
 		sk_heap_sync(h);
-		mapped = sk_load_acquire(&h->mapped);
+		mapped = sk_load_acquire(&h->mapped); /* pairs with sk_heap_sync's release */
 	}
 	return off < mapped ? h->base + off : NULL;
 }
@@ -635,5 +656,6 @@ SK_EXPORT uint64_t shmkit_heap_off(shmkit_heap_t *h, const void *p)
 	if (!h || !p)
 		return 0;
 	uintptr_t a = (uintptr_t)p, b = (uintptr_t)h->base;
+	/* pairs with sk_heap_sync's release */
 	return a >= b && a - b < sk_load_acquire(&h->mapped) ? (uint64_t)(a - b) : 0;
 }

@@ -83,7 +83,9 @@ static void *at(struct shmkit_heap *h, uint64_t off, uint64_t len)
 	uint64_t end = off + len;
 	if (off < h->data_off || end < off || end > h->max_size || off % 16)
 		return NULL;
-	if (end > sk_load_acquire(&h->mapped) && (sk_heap_sync(h) || end > h->mapped))
+	/* pairs with sk_heap_sync's release */
+	if (end > sk_load_acquire(&h->mapped) &&
+	    (sk_heap_sync(h) || end > sk_load_acquire(&h->mapped)))
 		return NULL;
 	return h->base + off;
 }

@@ -352,6 +352,12 @@ Test(heap, memfd_by_descriptor)
 	cr_assert_eq(shmkit_heap_check(h, &r, 0), 0);
 	cr_assert_gt(r.size, 1 * MIB);
 	cr_assert_eq(shmkit_heap_open_fd(&g, -1, 0), -EBADF);
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	cr_assert_eq(shmkit_heap_create_fd(&g, p[0], &o), -EINVAL, "a pipe holds no heap");
+	cr_assert_eq(shmkit_heap_open_fd(&g, p[0], SHMKIT_HEAP_RDONLY), -EBADMSG);
+	close(p[0]);
+	close(p[1]);
 	shmkit_heap_close(h);
 }
 
