@@ -81,6 +81,18 @@ static double batch_glibc(void)
 	return (double)(bn_now_ns() - t0) / BATCH;
 }
 
+/* calloc: what malloc costs when it zeroes, as shmkit_heap_alloc does (context, no target). */
+static double batch_calloc(void)
+{
+	uint64_t t0 = bn_now_ns();
+	for (int i = 0; i < BATCH; i++) {
+		void *p = calloc(1, SIZE);
+		BN_KEEP(p);
+		free(p);
+	}
+	return (double)(bn_now_ns() - t0) / BATCH;
+}
+
 static double batch_heap(shmkit_heap_t *h)
 {
 	uint64_t t0 = bn_now_ns();
@@ -95,18 +107,19 @@ static double batch_heap(shmkit_heap_t *h)
 }
 
 struct one {
-	struct bn_stats heap, glibc, boost;
+	struct bn_stats heap, glibc, zeroed, boost;
 	int has_boost;
 };
 
 static void bench_one(shmkit_heap_t *h, struct one *o)
 {
-	struct bn_samples sh, sg, sb;
+	struct bn_samples sh, sg, sz, sb;
 	bn_samples_init(&sh, ROUNDS);
 	bn_samples_init(&sg, ROUNDS);
+	bn_samples_init(&sz, ROUNDS);
 	bn_samples_init(&sb, ROUNDS);
 	for (int r = -10; r < ROUNDS; r++) { /* the first ten warm up */
-		double th = batch_heap(h), tg = batch_glibc(), tb = -1;
+		double th = batch_heap(h), tg = batch_glibc(), tz = batch_calloc(), tb = -1;
 #ifdef SHMKIT_BENCH_BOOST
 		tb = bx_alloc_free(BATCH, SIZE);
 #endif
@@ -114,11 +127,13 @@ static void bench_one(shmkit_heap_t *h, struct one *o)
 			continue;
 		bn_samples_add(&sh, th);
 		bn_samples_add(&sg, tg);
+		bn_samples_add(&sz, tz);
 		if (tb >= 0)
 			bn_samples_add(&sb, tb);
 	}
 	bn_stats(&sh, &o->heap);
 	bn_stats(&sg, &o->glibc);
+	bn_stats(&sz, &o->zeroed);
 	o->has_boost = sb.n > 0;
 	if (o->has_boost)
 		bn_stats(&sb, &o->boost);
@@ -128,6 +143,7 @@ static void bench_one(shmkit_heap_t *h, struct one *o)
 		bn_dump("heap_alloc_free", "boost", &sb);
 	bn_samples_free(&sh);
 	bn_samples_free(&sg);
+	bn_samples_free(&sz);
 	bn_samples_free(&sb);
 }
 
@@ -367,6 +383,8 @@ int main(void)
 	row("alloc+free 64 B, ns: shmkit", &o.heap, bn_fmt("%.2f vs glibc", rg), "<= 1.5",
 	    bn_met(rg, 1.5));
 	row("alloc+free 64 B, ns: glibc malloc+free", &o.glibc, "reference", "", "");
+	row("alloc+free 64 B, ns: glibc calloc+free (zeroes, as shmkit does)", &o.zeroed,
+	    bn_fmt("shmkit %.2f x calloc", o.heap.median / o.zeroed.median), "", "");
 	if (o.has_boost) {
 		double rb = o.heap.median / o.boost.median;
 		row("alloc+free 64 B, ns: shmkit vs Boost", &o.heap, bn_fmt("%.2f vs Boost", rb),
