@@ -356,7 +356,7 @@ static int build(struct shmkit_heap *h, uint64_t size, uint64_t max_size)
 	if (!err)
 		err = map_reserved(h, size, max_size);
 	if (err)
-		return err == -ENOSPC ? -ENOSPC : err;
+		return err; /* -ENOSPC: /dev/shm cannot hold it */
 	format(h->base, size, max_size, 0);
 	handle_geometry(h, (const struct sk_heap_hdr *)(void *)h->base, size);
 	sk_store_relaxed(&h->arena, pick_arena(h));
