@@ -37,6 +37,11 @@ struct shmkit_heap {
 	struct shmkit_heap *list_prev, *list_next; /* every handle of the process (fork) */
 };
 
+_Static_assert(SHMKIT_HEAP_MIN_SIZE == SK_HEAP_MIN_SIZE &&
+                   SHMKIT_HEAP_MAX_SIZE == SK_HEAP_MAX_SIZE &&
+                   SHMKIT_HEAP_NAME_MAX == SK_HEAP_NAME_MAX,
+               "the public limits are the layout's");
+
 /* ---- size classes (run.c) ---- */
 struct sk_class {
 	uint32_t size;  /* bytes of a slot */
