@@ -45,10 +45,10 @@ struct shmkit_heap_opts {
 };
 
 /*
- * Create a heap of exactly size bytes under the POSIX shm name (as shmkit_seg_create: "x" or
- * "/x"), with exactly mode (0 = 0600; the umask does not apply). It appears under its name
- * complete or not at all. -EEXIST if the name exists, -EINVAL for a size below
- * SHMKIT_HEAP_MIN_SIZE, -ENOSPC if /dev/shm cannot hold it. The heap never grows.
+ * Create a heap of exactly size bytes (rounded up to the page size) under the POSIX shm name
+ * (as shmkit_seg_create: "x" or "/x"), with exactly mode (0 = 0600; the umask does not apply). It
+ * appears under its name complete or not at all. -EEXIST if the name exists, -EINVAL for a size
+ * below SHMKIT_HEAP_MIN_SIZE, -ENOSPC if /dev/shm cannot hold it. The heap never grows.
  */
 int shmkit_heap_create(shmkit_heap_t **out, const char *name, size_t size, uint32_t mode);
 /*
@@ -60,10 +60,10 @@ int shmkit_heap_create(shmkit_heap_t **out, const char *name, size_t size, uint3
 int shmkit_heap_create_opts(shmkit_heap_t **out, const char *name,
                             const struct shmkit_heap_opts *o);
 /*
- * Format a heap in the file behind fd (a new memfd, or any shared-memory file), resizing it
- * to o->size. The file must not be a heap already (-EEXIST). The handle keeps its own
- * duplicate of fd; the caller still owns fd. Pass the file to other processes (SCM_RIGHTS,
- * shmkit_seg_send) and open it there with shmkit_heap_open_fd(). Returns 1 (created).
+ * Format a heap in the file behind fd (a new memfd, or any regular file on tmpfs; not one of
+ * huge pages: -EINVAL), resizing it to o->size. The file must not be a heap already (-EEXIST). The
+ * handle keeps its own duplicate of fd; the caller still owns fd. Pass the file to other processes
+ * (SCM_RIGHTS, shmkit_seg_send) and open it there with shmkit_heap_open_fd(). Returns 1 (created).
  */
 int shmkit_heap_create_fd(shmkit_heap_t **out, int fd, const struct shmkit_heap_opts *o);
 /*
