@@ -146,7 +146,8 @@ static int retire(struct shmkit_heap *h, uint32_t a, uint32_t c, uint32_t p)
 {
 	struct sk_heap_page *d = &h->pages[p];
 	uint32_t t = sk_load_relaxed(&d->tag), k = sk_classes[c].pages, slots = sk_classes[c].slots;
-	if (sk_load_relaxed(&d->npages) != k || k > sk_load_relaxed(&h->npages) - p)
+	uint32_t tot = sk_load_relaxed(&h->npages);
+	if (sk_load_relaxed(&d->npages) != k || p >= tot || k > tot - p)
 		return 0;            /* not a run that adds up: the pages repair's business */
 	set_sub(d, SK_RUN_RETIRING); /* see BARRIER_H4 */
 	if (sk_run_used(d, c) || sk_pages_lock(h)) {
