@@ -68,6 +68,19 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
+/* n sample sets at once */
+static void samples_init(struct bn_samples *s, int n, size_t cap)
+{
+	for (int i = 0; i < n; i++)
+		bn_samples_init(&s[i], cap);
+}
+
+static void samples_free(struct bn_samples *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		bn_samples_free(&s[i]);
+}
+
 /* ---- one process ---- */
 
 static double batch_glibc(void)
@@ -113,38 +126,29 @@ struct one {
 
 static void bench_one(shmkit_heap_t *h, struct one *o)
 {
-	struct bn_samples sh, sg, sz, sb;
-	bn_samples_init(&sh, ROUNDS);
-	bn_samples_init(&sg, ROUNDS);
-	bn_samples_init(&sz, ROUNDS);
-	bn_samples_init(&sb, ROUNDS);
+	enum { HEAP, GLIBC, ZEROED, BOOST };
+	struct bn_samples s[4];
+	samples_init(s, 4, ROUNDS);
 	for (int r = -10; r < ROUNDS; r++) { /* the first ten warm up */
-		double th = batch_heap(h), tg = batch_glibc(), tz = batch_calloc(), tb = -1;
+		double t[4] = {batch_heap(h), batch_glibc(), batch_calloc(), -1};
 #ifdef SHMKIT_BENCH_BOOST
-		tb = bx_alloc_free(BATCH, SIZE);
+		t[BOOST] = bx_alloc_free(BATCH, SIZE);
 #endif
-		if (r < 0)
-			continue;
-		bn_samples_add(&sh, th);
-		bn_samples_add(&sg, tg);
-		bn_samples_add(&sz, tz);
-		if (tb >= 0)
-			bn_samples_add(&sb, tb);
+		for (int i = 0; i < 4 && r >= 0; i++)
+			if (t[i] >= 0)
+				bn_samples_add(&s[i], t[i]);
 	}
-	bn_stats(&sh, &o->heap);
-	bn_stats(&sg, &o->glibc);
-	bn_stats(&sz, &o->zeroed);
-	o->has_boost = sb.n > 0;
+	bn_stats(&s[HEAP], &o->heap);
+	bn_stats(&s[GLIBC], &o->glibc);
+	bn_stats(&s[ZEROED], &o->zeroed);
+	o->has_boost = s[BOOST].n > 0;
 	if (o->has_boost)
-		bn_stats(&sb, &o->boost);
-	bn_dump("heap_alloc_free", "shmkit", &sh);
-	bn_dump("heap_alloc_free", "glibc", &sg);
+		bn_stats(&s[BOOST], &o->boost);
+	bn_dump("heap_alloc_free", "shmkit", &s[HEAP]);
+	bn_dump("heap_alloc_free", "glibc", &s[GLIBC]);
 	if (o->has_boost)
-		bn_dump("heap_alloc_free", "boost", &sb);
-	bn_samples_free(&sh);
-	bn_samples_free(&sg);
-	bn_samples_free(&sz);
-	bn_samples_free(&sb);
+		bn_dump("heap_alloc_free", "boost", &s[BOOST]);
+	samples_free(s, 4);
 }
 
 /* ---- two processes ---- */
@@ -214,32 +218,26 @@ struct two {
 
 static void bench_two(shmkit_heap_t *h, struct two *t)
 {
-	struct bn_samples s1, s2, b1, b2;
-	bn_samples_init(&s1, MP_RUNS);
-	bn_samples_init(&s2, MP_RUNS);
-	bn_samples_init(&b1, MP_RUNS);
-	bn_samples_init(&b2, MP_RUNS);
+	struct bn_samples s[4]; /* one and two processes; the same for Boost */
+	samples_init(s, 4, MP_RUNS);
 	for (int r = 0; r < MP_RUNS; r++) {
-		bn_samples_add(&s1, throughput(h, 1, 0));
-		bn_samples_add(&s2, throughput(h, 2, 0));
+		bn_samples_add(&s[0], throughput(h, 1, 0));
+		bn_samples_add(&s[1], throughput(h, 2, 0));
 #ifdef SHMKIT_BENCH_BOOST
 		if (r < MP_RUNS / 3) { /* a few runs suffice: Boost serialises on one mutex */
-			bn_samples_add(&b1, throughput(h, 1, 1));
-			bn_samples_add(&b2, throughput(h, 2, 1));
+			bn_samples_add(&s[2], throughput(h, 1, 1));
+			bn_samples_add(&s[3], throughput(h, 2, 1));
 		}
 #endif
 	}
-	bn_stats(&s1, &t->one);
-	bn_stats(&s2, &t->two);
-	t->has_boost = b1.n > 0;
+	bn_stats(&s[0], &t->one);
+	bn_stats(&s[1], &t->two);
+	t->has_boost = s[2].n > 0;
 	if (t->has_boost) {
-		bn_stats(&b1, &t->boost_one);
-		bn_stats(&b2, &t->boost_two);
+		bn_stats(&s[2], &t->boost_one);
+		bn_stats(&s[3], &t->boost_two);
 	}
-	bn_samples_free(&s1);
-	bn_samples_free(&s2);
-	bn_samples_free(&b1);
-	bn_samples_free(&b2);
+	samples_free(s, 4);
 }
 
 /* ---- named lookups ---- */
