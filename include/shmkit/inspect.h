@@ -36,7 +36,7 @@
  * member holds its lock too long, -EBADMSG/-EPROTO when its registry is damaged). Listings
  * of every namespace report such namespaces this way rather than leave them out silently. */
 #define SHMKIT_OBJ_UNREADABLE 0x10u
-#define SHMKIT_OBJ_HEAP          0x20u /* a POSIX object whose header says it is a shmkit heap */
+#define SHMKIT_OBJ_HEAP       0x20u /* a POSIX object whose header says it is a shmkit heap */
 
 #define SHMKIT_OBJ_NAME_MAX 255
 

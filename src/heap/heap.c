@@ -309,8 +309,7 @@ static void format(uint8_t *base, uint64_t size, uint64_t max_size, uint32_t fla
 	sk_store_relaxed(&pages[n - 1].tail, n);
 	sk_store_relaxed(&hdr->bins[sk_bin_of(n)], 1);
 	sk_store_relaxed(&hdr->bin_mask, (uint64_t)1 << sk_bin_of(n));
-	sk_store_relaxed(&hdr->magic, SK_HEAP_MAGIC);
-	sk_store_release(&hdr->version, SK_HEAP_VERSION); /* see BARRIER_H1 */
+	sk_hdr_publish(&hdr->magic, &hdr->version, SK_HEAP_MAGIC, SK_HEAP_VERSION); /* BARRIER_H1 */
 }
 
 int sk_heap_back(int fd, uint64_t data_off, uint32_t from_page, uint32_t to_page)

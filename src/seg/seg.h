@@ -58,6 +58,30 @@ int sk_create_at(int dirfd, const char *name, uint64_t size, mode_t mode);
 struct stat;
 int sk_open_at(int dirfd, const char *name, int flags, struct stat *st);
 
+/*
+ * Shared objects with a versioned header (publish.c). sk_hdr_publish stores the magic, then
+ * the layout version last (release); sk_hdr_check acquire-loads the version first: 0,
+ * -EBADMSG (not this magic) or -EPROTO (another version, or a destroyed object's 0).
+ */
+#include "internal/atomic.h"
+void sk_hdr_publish(SK_ATOMIC(uint32_t) * magic, SK_ATOMIC(uint32_t) * version, uint32_t m,
+                    uint32_t v);
+int sk_hdr_check(SK_ATOMIC(uint32_t) * magic, SK_ATOMIC(uint32_t) * version, uint32_t m,
+                 uint32_t v);
+/*
+ * Make object name in dirfd whole before anyone can see it: an unnamed file of size bytes (all
+ * allocated now), exactly mode, group gid ((gid_t)-1: ours), filled by init on a shared mapping
+ * (init may be NULL), then link()ed to name. -EEXIST if name is taken.
+ */
+int sk_obj_build_at(int dirfd, const char *name, uint64_t size, mode_t mode, gid_t gid,
+                    int (*init)(void *map, void *arg), void *arg);
+/*
+ * Open name in dirfd (see sk_open_at) only if it is the directory owner's own: -EPERM if
+ * someone else owns it (*st says who), -EBADMSG if it has other links or lives on another
+ * filesystem than the directory dir.
+ */
+int sk_open_own_at(int dirfd, const char *name, int flags, const struct stat *dir, struct stat *st);
+
 /* Mapping flags for sk_map_fd. */
 #define SK_MAP_RDONLY   0x01u /* PROT_READ only; fd should be O_RDONLY so mprotect can't undo it */
 #define SK_MAP_FIXED    0x02u /* at addr exactly; refuse (-EEXIST) to overlap any mapping */

@@ -160,6 +160,24 @@ int sk_token_wait(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters,
 /* Wake waiters on word if the hint says there may be some (see BARRIER_5). */
 void sk_token_wake(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, int n);
 
+/*
+ * The waiting loop (wait.c). check(arg, &expect) returns 1 when the wait is over, a negative
+ * errno to end it with, or 0 to go on waiting, with *expect the value of word that means
+ * "nothing yet": it must read word (seq_cst) before the state it checks. The loop calls check
+ * while spinning spin times, then sleeps on word with the waiters hint raised, checking again
+ * after every wake-up, every poll_ns (0: never) and at the deadline abs (-ETIMEDOUT). Returns
+ * 0 or what check returned.
+ */
+typedef int (*sk_wait_check_fn)(void *arg, uint32_t *expect);
+int sk_wait_loop(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, sk_wait_check_fn check,
+                 void *arg, const struct timespec *abs, uint64_t poll_ns, int spin);
+/*
+ * The waker's half, after it made the condition true with a seq_cst operation (or a seq_cst
+ * fence): wake up to n sleepers if the hint says there may be some, bumping word first if
+ * bump (a sequence word, rather than the condition's own word).
+ */
+void sk_wait_wake(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, int n, int bump);
+
 /* 1 if the calling thread owns m, else 0. */
 int sk_mutex_owned(shmkit_mutex_t *m);
 

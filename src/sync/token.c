@@ -40,47 +40,32 @@ int sk_token_take(SK_ATOMIC(uint32_t) * word, enum sk_token_kind kind)
 	return -EAGAIN;
 }
 
-static int stopped(SK_ATOMIC(uint32_t) * stop)
+struct token_wait {
+	SK_ATOMIC(uint32_t) * word;
+	enum sk_token_kind kind;
+	SK_ATOMIC(uint32_t) * stop;
+};
+
+/* Take a token (done), or say that the word is still 0 (sleep on that). */
+static int token_check(void *arg, uint32_t *expect)
 {
-	return stop && atomic_load_explicit(stop, memory_order_seq_cst); /* see BARRIER_7 */
+	const struct token_wait *w = arg;
+	if (sk_token_take(w->word, w->kind) == 0)
+		return 1;
+	if (w->stop && atomic_load_explicit(w->stop, memory_order_seq_cst)) /* see BARRIER_7 */
+		return -ECANCELED;
+	*expect = 0;
+	return 0;
 }
 
 int sk_token_wait(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters,
                   enum sk_token_kind kind, const struct timespec *abs, SK_ATOMIC(uint32_t) * stop)
 {
-	if (sk_token_take(word, kind) == 0)
-		return 0;
-	for (int i = 0; i < SK_WAIT_SPIN; i++) {
-		sk_cpu_relax();
-		if (sk_load_relaxed(word) != 0 && sk_token_take(word, kind) == 0)
-			return 0;
-	}
-	atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst); /* see BARRIER_5 */
-	int r;
-	for (;;) {
-		if (sk_token_take(word, kind) == 0) {
-			r = 0;
-			break;
-		}
-		if (stopped(stop)) {
-			r = -ECANCELED;
-			break;
-		}
-		/* 0 (woken, or EINTR: keep waiting), -EAGAIN (word changed): re-check. */
-		r = sk_futex_wait(word, 0, abs); /* see BARRIER_4 */
-		if (r == -ETIMEDOUT) {
-			r = sk_token_take(word, kind) == 0 ? 0 : -ETIMEDOUT;
-			break;
-		}
-		if (r < 0 && r != -EAGAIN)
-			break;
-	}
-	atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
-	return r;
+	struct token_wait w = {word, kind, stop};
+	return sk_wait_loop(word, waiters, token_check, &w, abs, 0, SK_WAIT_SPIN);
 }
 
 void sk_token_wake(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, int n)
 {
-	if (atomic_load_explicit(waiters, memory_order_seq_cst) != 0) /* see BARRIER_5 */
-		sk_futex_wake(word, n);                               /* see BARRIER_4 */
+	sk_wait_wake(word, waiters, n, 0);
 }

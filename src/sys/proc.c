@@ -16,10 +16,12 @@
 #include "sys/sys.h"
 
 static __thread pid_t cached_tid;
+static pid_t cached_pid;
 
 static void forget_tid(void)
 {
-	cached_tid = 0; /* runs in the child of fork: its thread id is new */
+	cached_tid = 0; /* runs in the child of fork: its thread id and pid are new */
+	cached_pid = 0;
 }
 
 static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
@@ -35,6 +37,15 @@ pid_t sk_gettid(void)
 		cached_tid = (pid_t)syscall(SYS_gettid);
 	}
 	return cached_tid;
+}
+
+pid_t sk_self_pid(void)
+{
+	if (SK_UNLIKELY(cached_pid == 0)) {
+		pthread_once(&tid_once, tid_init);
+		cached_pid = getpid();
+	}
+	return cached_pid;
 }
 
 int sk_memfd_create(const char *name, unsigned flags)

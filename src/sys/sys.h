@@ -30,7 +30,8 @@ int sk_futex_trylock_pi(SK_ATOMIC(uint32_t) * word);
 int sk_futex_unlock_pi(SK_ATOMIC(uint32_t) * word);
 
 /* ---- threads and processes ---- */
-pid_t sk_gettid(void); /* cached per thread; refreshed after fork */
+pid_t sk_gettid(void);   /* cached per thread; refreshed after fork */
+pid_t sk_self_pid(void); /* getpid(), cached per process; refreshed after fork */
 int sk_memfd_create(const char *name, unsigned flags);
 /* pidfd for pid; -ENOSYS on kernels without pidfd_open (< 5.3). */
 int sk_pidfd_open(pid_t pid);

@@ -43,16 +43,8 @@
 #include "sysv/registry.h"
 
 static pthread_mutex_t proc_mutex = PTHREAD_MUTEX_INITIALIZER;
-static pid_t self_pid; /* getpid() is a system call: cached, reset in the child of fork */
 static struct sk_ns *current_ns;
 static char chosen_name[SHMKIT_NS_NAME_MAX + 1];
-
-pid_t sk_self_pid(void)
-{
-	if (SK_UNLIKELY(!self_pid))
-		self_pid = getpid();
-	return self_pid;
-}
 
 void sk_proc_lock(void)
 {
@@ -438,7 +430,6 @@ static void fork_parent(void)
 static void fork_child(void)
 {
 	struct sk_ns *ns = current_ns;
-	self_pid = 0;
 	if (ns) {
 		sk_ns_drop_fresh(ns);
 		/* The parent's carrier: sys/live.c's child handler (registered first) closed it. */

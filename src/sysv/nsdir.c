@@ -210,15 +210,22 @@ static mode_t dir_mode(unsigned mode)
 
 /* ---- the registry file ---- */
 
-/* Fill a new registry; the object is still unnamed. See BARRIER_PUBLISH in ns.c. */
-static void reg_init(struct sk_reg_hdr *h, const char *name, unsigned mode)
+struct reg_args {
+	const char *name;
+	unsigned mode;
+};
+
+/* Fill a new registry; the object is still unnamed (seg/publish.c, BARRIER_PUB). */
+static int reg_init(void *map, void *arg)
 {
+	const struct reg_args *a = arg;
+	struct sk_reg_hdr *h = map;
 	uint32_t seq = 0;
 	h->nslots = SK_REG_SLOTS;
 	h->nprocs = SK_REG_PROCS;
 	h->natts = SK_REG_ATTS;
 	h->nhash = SK_REG_HASH;
-	h->mode = mode;
+	h->mode = a->mode;
 	h->last_idx = -1;
 	h->lim_rmid_forced = -1;
 	h->next_id = -1;
@@ -226,21 +233,17 @@ static void reg_init(struct sk_reg_hdr *h, const char *name, unsigned mode)
 	 * (a program on shmkit, its peer on the kernel) names no kernel segment by accident. */
 	sk_getrandom(&seq, sizeof(seq));
 	h->seq = seq % SK_SEQ_MAX;
-	snprintf(h->name, sizeof(h->name), "%s", name);
+	snprintf(h->name, sizeof(h->name), "%s", a->name);
 	shmkit_mutex_init(&h->lock);
-	sk_store_relaxed(&h->magic, SK_REG_MAGIC);
-	/* BARRIER_PUBLISH: pairs with the acquire load of version in reg_validate(). */
-	sk_store_release(&h->version, SK_REG_VERSION);
+	sk_hdr_publish(&h->magic, &h->version, SK_REG_MAGIC, SK_REG_VERSION);
+	return 0;
 }
 
-static int reg_validate(const struct sk_reg_hdr *h)
+static int reg_validate(struct sk_reg_hdr *h)
 {
-	/* BARRIER_PUBLISH: pairs with the release store in reg_init(). */
-	uint32_t version = sk_load_acquire(&h->version);
-	if (sk_load_relaxed(&h->magic) != SK_REG_MAGIC)
-		return -EBADMSG;
-	if (version != SK_REG_VERSION)
-		return -EPROTO;
+	int err = sk_hdr_check(&h->magic, &h->version, SK_REG_MAGIC, SK_REG_VERSION);
+	if (err)
+		return err;
 	if (h->nslots != SK_REG_SLOTS || h->nprocs != SK_REG_PROCS || h->natts != SK_REG_ATTS ||
 	    h->nhash != SK_REG_HASH)
 		return -EBADMSG;
@@ -257,66 +260,30 @@ static void reg_point(struct sk_ns *ns, void *p)
 	ns->hash = (uint32_t *)((char *)p + SK_REG_OFF_HASH);
 }
 
-/* A new object of the namespace, unnamed: mode, the namespace's group (gid -1: ours). */
-static int ns_tmpfile(int dirfd, uint64_t size, mode_t mode, gid_t gid)
-{
-	int fd = sk_tmpfile_at(dirfd, ".", size, mode);
-	if (fd >= 0 && gid != (gid_t)-1 && fchown(fd, (uid_t)-1, gid) < 0) {
-		int err = -errno;
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
 /* The tokens file: members write (lock), nobody reads (no read lock, no lookalike token). */
 static int live_create(int dirfd, unsigned mode, gid_t gid)
 {
-	int fd = ns_tmpfile(dirfd, 0, 0200 | (mode & 022), gid);
-	if (fd < 0)
-		return fd;
-	int err = sk_publish_at(fd, dirfd, SK_LIVE_NAME);
-	close(fd);
+	int err = sk_obj_build_at(dirfd, SK_LIVE_NAME, 0, 0200 | (mode & 022), gid, NULL, NULL);
 	return err == -EEXIST ? 0 : err; /* left by a creator that died before the registry */
 }
 
 /* Build a complete registry under no name in the directory, then link it into place. */
 static int reg_create(int dirfd, const char *name, unsigned mode, gid_t gid)
 {
+	struct reg_args a = {name, mode};
 	int err = live_create(dirfd, mode, gid);
-	if (err)
-		return err;
-	int fd = ns_tmpfile(dirfd, SK_REG_SIZE, mode, gid);
-	if (fd < 0)
-		return fd;
-	/* Allocate every page now: a full tmpfs must fail here, not SIGBUS a member later. */
-	err = posix_fallocate(fd, 0, (off_t)SK_REG_SIZE);
-	void *p = MAP_FAILED;
-	if (err)
-		err = -err;
-	else if ((p = mmap(NULL, SK_REG_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) ==
-	         MAP_FAILED)
-		err = -errno;
-	if (!err) {
-		reg_init(p, name, mode);
-		munmap(p, SK_REG_SIZE);
-		err = sk_publish_at(fd, dirfd, SK_REG_NAME);
-	}
-	close(fd);
-	return err;
+	return err ? err
+	           : sk_obj_build_at(dirfd, SK_REG_NAME, SK_REG_SIZE, mode, gid, reg_init, &a);
 }
 
 /* One of the namespace's own files, opened and checked: the owner made it, nobody linked it. */
 static int own_file(struct sk_ns *ns, const char *name, int flags, const struct stat *dir,
                     struct stat *st, struct shmkit_ns_info *in)
 {
-	int fd = sk_open_at(ns->dirfd, name, flags, st);
-	if (fd < 0)
-		return fd;
-	if (st->st_uid != dir->st_uid || st->st_nlink != 1 || st->st_dev != dir->st_dev) {
+	int fd = sk_open_own_at(ns->dirfd, name, flags, dir, st);
+	if (fd == -EPERM || fd == -EBADMSG) {
 		in->flags |= SHMKIT_NS_SQUATTED;
 		in->owner = st->st_uid;
-		close(fd);
 		return -EACCES;
 	}
 	return fd;

@@ -314,8 +314,6 @@ uint64_t sk_backing_bytes(struct sk_ns *ns, const struct sk_seg_rec *g);
  */
 int sk_ns_current(struct sk_ns **out);
 void sk_proc_lock(void);
-/* getpid(), cached per process (reset in the child of fork). */
-pid_t sk_self_pid(void);
 void sk_proc_unlock(void);
 
 /* Take the registry lock; repairs the registry if its last holder died. */

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one waiting loop of shmkit: spin briefly, then announce yourself in a waiters hint and
+ * sleep on a futex word until a condition holds. The semaphore and the event (token.c) wait
+ * on their value word; the channels (src/chan) on a sequence word their wakers bump.
+ *
+ * The waker makes the condition true, then (seq_cst, BARRIER_5) reads the waiters hint and
+ * calls FUTEX_WAKE only if someone may sleep: a busy waker pays a load, nothing more, for a
+ * waiter that does not sleep. The waiter increments the hint (seq_cst) before its last check,
+ * so either the waker sees the hint, or the waiter's check sees the condition; and
+ * FUTEX_WAIT compares the word with the value the check saw (BARRIER_4), so a change between
+ * the check and the sleep makes the sleep return at once. The lost wake-up that either half
+ * alone would allow is drawn in token.c.
+ */
+#include <errno.h>
+
+#include "sync/sync.h"
+#include "sys/sys.h"
+
+int sk_wait_loop(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, sk_wait_check_fn check,
+                 void *arg, const struct timespec *abs, uint64_t poll_ns, int spin)
+{
+	uint32_t expect;
+	int r = check(arg, &expect);
+	for (int i = 0; !r && i < spin; i++) {
+		sk_cpu_relax();
+		r = check(arg, &expect);
+	}
+	if (r)
+		return r > 0 ? 0 : r;
+	atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst); /* see BARRIER_5 */
+	for (;;) {
+		if ((r = check(arg, &expect)) != 0)
+			break;
+		/* Every poll_ns, check() runs again even if nobody woke us: it is how a waiter
+		 * learns that a peer died (no code of the dead runs to wake it). */
+		struct timespec tick;
+		const struct timespec *until = abs;
+		if (poll_ns) {
+			sk_deadline_after(&tick, poll_ns);
+			if (!abs || sk_ns_until(&tick) < sk_ns_until(abs))
+				until = &tick;
+		}
+		r = sk_futex_wait(word, expect, until); /* see BARRIER_4 */
+		if (r == -ETIMEDOUT && until == abs) {
+			r = check(arg, &expect);
+			r = r ? r : -ETIMEDOUT;
+			break;
+		}
+		/* 0 (woken, or EINTR: keep waiting), -EAGAIN (the word changed), a poll tick */
+		if (r < 0 && r != -EAGAIN && r != -ETIMEDOUT)
+			break;
+	}
+	atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
+	return r > 0 ? 0 : r;
+}
+
+void sk_wait_wake(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, int n, int bump)
+{
+	if (atomic_load_explicit(waiters, memory_order_seq_cst) == 0) /* see BARRIER_5 */
+		return;
+	if (bump)
+		atomic_fetch_add_explicit(word, 1, memory_order_seq_cst);
+	sk_futex_wake(word, n); /* see BARRIER_4 */
+}
