@@ -33,6 +33,7 @@ const char *shmkit_version(void);
 #include "shmkit/sync.h"
 #include "shmkit/sysv.h"
 #include "shmkit/heap.h"
+#include "shmkit/chan.h"
 #include "shmkit/inspect.h"
 
 #ifdef __cplusplus

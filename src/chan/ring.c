@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SPSC and MPMC rings.
+ *
+ * SPSC: head and tail counters, each written by one side only (the role is exclusive, taken
+ * from a dead holder by a new one); each side keeps its own position and caches the other's,
+ * reloading it only when the ring looks full (sender) or empty (receiver). A slot is written,
+ * then tail passes it (BARRIER_C1); a receiver's head passes it when it is done with it, so a
+ * receiver that dies holding a peeked message leaves head where it was and the next receiver
+ * reads the message again. A sender that dies writing leaves tail where it was: nothing is
+ * published, and a new sender writes that slot again.
+ *
+ * MPMC: Vyukov's bounded queue (a sequence number per slot: pos free, pos + 1 published,
+ * pos + capacity free for the next lap), with two things added for crashes (BARRIER_C3):
+ *
+ *   - a sender announces the position it claims (claim) before its CAS on tail; a receiver
+ *     that finds a claimed position unpublished for long scans the announcements, and if the
+ *     claimant's token is gone it marks the slot abandoned ((pos + 1) | ABANDONED): receivers
+ *     skip it, and a late publish by a sender taken for dead fails (it gets -ECANCELED);
+ *   - a receiver announces the position it holds (hold) before its CAS on head; whoever finds
+ *     the holder dead (reap in open.c) puts the position in the redo table, which receivers
+ *     look at (one load) before the ring, so the message is delivered again.
+ *
+ * Waiting (BARRIER_C4): receivers sleep on rx_seq, senders on tx_seq, through sync's wait
+ * loop; whoever makes a message or room bumps the other side's word if its hint says someone
+ * may sleep. Sleepers also wake every SK_CHAN_POLL_NS to look at their peers' tokens, since
+ * no code of a dead peer runs to wake them.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "chan/chan.h"
+#include "sync/sync.h"
+#include "sys/sys.h"
+
+struct waiting {
+	shmkit_chan_t *c;
+	int wait;
+	int (*ready)(struct waiting *w);
+	uint64_t pos;
+	int looked; /* peers looked at once in this wait (a blocking one looks at once) */
+	int now;    /* this check may look at peers' tokens */
+};
+
+/* Look at peers now? The first time in a blocking wait, then every SK_CHAN_LIVE_NS. */
+static int look(struct waiting *w)
+{
+	if (w->wait && !w->looked) {
+		w->looked = 1;
+		sk_chan_time_to_check(w->c);
+		return 1;
+	}
+	return sk_chan_time_to_check(w->c);
+}
+
+/* sync's wait loop asks: is it there yet? (It reads the sequence word first: BARRIER_C4.) */
+static int rx_check(void *arg, uint32_t *expect)
+{
+	struct waiting *w = arg;
+	*expect = atomic_load(&w->c->hdr->rx_seq);
+	w->now = look(w);
+	int r = w->ready(w);
+	if (r)
+		return r;
+	if (sk_load_relaxed(&w->c->hdr->ever_senders) && sk_chan_peers_gone(w->c, w->now))
+		return -EPIPE;
+	return w->wait ? 0 : -EAGAIN;
+}
+
+static int tx_check(void *arg, uint32_t *expect)
+{
+	struct waiting *w = arg;
+	*expect = atomic_load(&w->c->hdr->tx_seq);
+	w->now = look(w);
+	int r = w->ready(w);
+	if (r)
+		return r;
+	if (sk_chan_peers_gone(w->c, w->now))
+		return -EPIPE;
+	return w->wait ? 0 : -EAGAIN;
+}
+
+static int wait_rx(shmkit_chan_t *c, struct waiting *w, const struct timespec *abs)
+{
+	struct sk_chan_hdr *h = c->hdr;
+	return sk_wait_loop(&h->rx_seq, &h->rx_waiters, rx_check, w, abs, SK_CHAN_POLL_NS,
+	                    w->wait ? SK_CHAN_SPIN : 0);
+}
+
+static int wait_tx(shmkit_chan_t *c, struct waiting *w, const struct timespec *abs)
+{
+	struct sk_chan_hdr *h = c->hdr;
+	return sk_wait_loop(&h->tx_seq, &h->tx_waiters, tx_check, w, abs, SK_CHAN_POLL_NS,
+	                    w->wait ? SK_CHAN_SPIN : 0);
+}
+
+/* ---- SPSC ---- */
+
+/* Room for position t? Reloads head (acquire, BARRIER_C1): 1 room, 0 full, -EPROTO. */
+static int spsc_room(struct waiting *w)
+{
+	shmkit_chan_t *c = w->c;
+	uint64_t t = w->pos;
+	uint64_t h = atomic_load_explicit(&c->hdr->head, memory_order_acquire);
+	if (h > t || t - h > c->cap)
+		return -EPROTO; /* a head no receiver can have left */
+	c->other = h;
+	return t - h < c->cap;
+}
+
+/* Something at position h? Reloads tail (acquire, BARRIER_C1). */
+static int spsc_data(struct waiting *w)
+{
+	shmkit_chan_t *c = w->c;
+	uint64_t h = w->pos;
+	uint64_t t = atomic_load_explicit(&c->hdr->tail, memory_order_acquire);
+	if (t < h || t - h > c->cap)
+		return -EPROTO;
+	c->other = t;
+	return t != h;
+}
+
+int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct timespec *abs,
+                 int wait, void **loan)
+{
+	uint64_t t = c->pos;
+	if (SK_UNLIKELY(t - c->other >= c->cap)) {
+		struct waiting w = {c, wait, spsc_room, t, 0, 0};
+		int r = wait_tx(c, &w, abs);
+		if (r < 0)
+			return r;
+	}
+	struct sk_chan_slot *s = sk_chan_slot(c, t);
+	if (loan) {
+		c->loan_pos = t;
+		*loan = sk_chan_payload(s);
+		sk_store_relaxed(&c->parts[c->self].loaning, 1);
+		return 0;
+	}
+	memcpy(sk_chan_payload(s), msg, len);
+	sk_store_relaxed(&s->len, (uint32_t)len);
+	/* BARRIER_C1 (release: the slot before tail), BARRIER_C4 (seq_cst before the hint). */
+	atomic_store(&c->hdr->tail, t + 1);
+	c->pos = t + 1;
+	atomic_fetch_add_explicit(&c->parts[c->self].count, 1, memory_order_relaxed);
+	sk_chan_wake_rx(c);
+	return 0;
+}
+
+ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct timespec *abs, int wait,
+                     const void **peek)
+{
+	uint64_t h = c->pos;
+	if (SK_UNLIKELY(h == c->other)) {
+		struct waiting w = {c, wait, spsc_data, h, 0, 0};
+		int r = wait_rx(c, &w, abs);
+		if (r < 0)
+			return r;
+	}
+	struct sk_chan_slot *s = sk_chan_slot(c, h);
+	uint32_t len = sk_load_relaxed(&s->len); /* read once, checked, then used */
+	if (len > c->msg_size)
+		return -EBADMSG;
+	if (peek) {
+		c->peek_pos = h;
+		c->peek_slot = *peek = sk_chan_payload(s);
+		return len;
+	}
+	if (len > cap)
+		return -EMSGSIZE; /* it stays at the head */
+	memcpy(buf, sk_chan_payload(s), len);
+	/* BARRIER_C1: the slot is free once head passes it; BARRIER_C4 for the hint. */
+	atomic_store(&c->hdr->head, h + 1);
+	c->pos = h + 1;
+	atomic_fetch_add_explicit(&c->parts[c->self].count, 1, memory_order_relaxed);
+	sk_chan_wake_tx(c);
+	return len;
+}
+
+/* ---- MPMC ---- */
+
+/*
+ * A slot ahead of the position we read means another sender (receiver) took that position,
+ * and the position moves on: we look again. One that stays put for a million looks is a lie,
+ * given up on rather than spun on forever.
+ */
+static int stuck(uint64_t pos, uint64_t *last, unsigned *stale)
+{
+	*stale = pos == *last ? *stale + 1 : 0;
+	*last = pos;
+	sk_cpu_relax();
+	return *stale > 1000000;
+}
+
+/* A slot's state for position pos: its seq's position part, and whether it is abandoned. */
+static uint64_t seq_pos(uint64_t seq)
+{
+	return seq & SK_SEQ_POS;
+}
+
+/* A sender at pos: is the slot free (1), or still holding the previous lap (0)? */
+static int mpmc_room(struct waiting *w)
+{
+	shmkit_chan_t *c = w->c;
+	uint64_t pos = w->pos;
+	uint64_t tail = sk_load_relaxed(&c->hdr->tail);
+	if (tail != pos)
+		return 1; /* moved on: look again */
+	uint64_t s =
+	    seq_pos(atomic_load_explicit(&sk_chan_slot(c, pos)->seq, memory_order_acquire));
+	if (s >= pos)
+		return 1;
+	/* Held by a receiver that may be dead: reaping it gives the message back. */
+	if (w->now && sk_chan_unclaimed(c, pos - c->cap, 1))
+		sk_chan_live(c, SHMKIT_CHAN_RECV);
+	return 0;
+}
+
+/* Claim a position (announced first: BARRIER_C3). Returns it, or -errno. */
+static int64_t mpmc_claim(shmkit_chan_t *c, const struct timespec *abs, int wait)
+{
+	struct sk_chan_part *me = &c->parts[c->self];
+	uint64_t last = SK_CHAN_NONE;
+	for (unsigned stale = 0;;) {
+		uint64_t pos = sk_load_relaxed(&c->hdr->tail);
+		if (pos > SK_SEQ_POS - c->cap)
+			return -EPROTO;
+		uint64_t s = seq_pos(atomic_load_explicit(&sk_chan_slot(c, pos)->seq,
+		                                          memory_order_acquire)); /* BARRIER_C2 */
+		if (s == pos) {
+			atomic_store(&me->claim, pos); /* BARRIER_C3 */
+			if (atomic_compare_exchange_strong(&c->hdr->tail, &pos, pos + 1))
+				return (int64_t)pos;
+			sk_store_relaxed(&me->claim, SK_CHAN_NONE);
+			continue;
+		}
+		if (s < pos) {
+			/* Full: the slot still holds the previous lap's message. */
+			struct waiting w = {c, wait, mpmc_room, pos, 0, 0};
+			int r = wait_tx(c, &w, abs);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		/* Another sender took pos; tail moves on (or never does: a lie). */
+		if (stuck(pos, &last, &stale))
+			return -EPROTO;
+	}
+}
+
+int sk_mpmc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct timespec *abs,
+                 int wait, void **loan)
+{
+	int64_t pos = mpmc_claim(c, abs, wait);
+	if (pos < 0)
+		return (int)pos;
+	SK_CRASH_POINT();
+	struct sk_chan_slot *s = sk_chan_slot(c, (uint64_t)pos);
+	if (loan) {
+		c->loan_pos = (uint64_t)pos;
+		*loan = sk_chan_payload(s);
+		return 0;
+	}
+	memcpy(sk_chan_payload(s), msg, len);
+	SK_CRASH_POINT();
+	return sk_mpmc_commit(c, (uint64_t)pos, len);
+}
+
+int sk_mpmc_commit(shmkit_chan_t *c, uint64_t pos, size_t len)
+{
+	struct sk_chan_slot *s = sk_chan_slot(c, pos);
+	sk_store_relaxed(&s->len, (uint32_t)len);
+	s->writer = c->self + 1;
+	uint64_t want = pos;
+	/* BARRIER_C2 (release: the slot before its seq), BARRIER_C4. Fails only if a receiver
+	 * took us for dead and marked the slot abandoned. */
+	int ok = atomic_compare_exchange_strong(&s->seq, &want, pos + 1);
+	sk_store_relaxed(&c->parts[c->self].claim, SK_CHAN_NONE);
+	if (!ok)
+		return -ECANCELED;
+	atomic_fetch_add_explicit(&c->parts[c->self].count, 1, memory_order_relaxed);
+	sk_chan_wake_rx(c);
+	return 0;
+}
+
+/* Take a position from the redo table (announced first: BARRIER_C3), or SK_CHAN_NONE. */
+static uint64_t take_redo(shmkit_chan_t *c)
+{
+	struct sk_chan_part *me = &c->parts[c->self];
+	for (uint32_t r = 0; r < SK_CHAN_REDO; r++) {
+		uint64_t pos = sk_load_relaxed(&c->hdr->redo[r]);
+		if (pos == SK_CHAN_NONE)
+			continue;
+		atomic_store(&me->hold, pos);
+		if (atomic_compare_exchange_strong(&c->hdr->redo[r], &pos, SK_CHAN_NONE)) {
+			atomic_fetch_sub(&c->hdr->nredo, 1);
+			return pos;
+		}
+		sk_store_relaxed(&me->hold, SK_CHAN_NONE);
+	}
+	return SK_CHAN_NONE;
+}
+
+/* The slot of a claim nobody alive announces (its sender died): abandoned, for receivers to
+ * skip. From the state seen only: a sender that publishes meanwhile wins. */
+static void abandon(shmkit_chan_t *c, uint64_t pos)
+{
+	uint64_t want = pos;
+	if (atomic_compare_exchange_strong(&sk_chan_slot(c, pos)->seq, &want,
+	                                   (pos + 1) | SK_SEQ_ABANDONED))
+		atomic_fetch_add(&c->hdr->abandoned, 1);
+}
+
+/* A receiver at pos: something to look at (1), or nothing yet (0)? */
+static int mpmc_data(struct waiting *w)
+{
+	shmkit_chan_t *c = w->c;
+	uint64_t pos = w->pos;
+	if (sk_load_relaxed(&c->hdr->nredo))
+		return 1;
+	if (sk_load_relaxed(&c->hdr->head) != pos)
+		return 1;
+	uint64_t s =
+	    seq_pos(atomic_load_explicit(&sk_chan_slot(c, pos)->seq, memory_order_acquire));
+	if (s > pos)
+		return 1; /* published (or nonsense that the caller reports) */
+	if (s < pos || sk_load_relaxed(&c->hdr->tail) == pos)
+		return 0; /* empty (the slot still waits for a receiver of the lap before) */
+	/* Claimed, not published: if nobody alive claims it, its sender died writing it. */
+	if (w->now && sk_chan_unclaimed(c, pos, 0)) {
+		abandon(c, pos);
+		return 1;
+	}
+	return 0;
+}
+
+void sk_mpmc_unloan(shmkit_chan_t *c, uint64_t pos)
+{
+	abandon(c, pos);
+	sk_store_relaxed(&c->parts[c->self].claim, SK_CHAN_NONE);
+	sk_chan_wake_rx(c);
+}
+
+/* Deliver the message at pos, which we hold (hold == pos, head past it). */
+static ssize_t mpmc_deliver(shmkit_chan_t *c, uint64_t pos, void *buf, size_t cap,
+                            const void **peek)
+{
+	struct sk_chan_part *me = &c->parts[c->self];
+	struct sk_chan_slot *s = sk_chan_slot(c, pos);
+	uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire); /* BARRIER_C2 */
+	uint32_t len = sk_load_relaxed(&s->len);
+	if (seq != pos + 1 || len > c->msg_size) {
+		sk_store_relaxed(&me->hold, SK_CHAN_NONE);
+		if (seq_pos(seq) != pos + 1)
+			return -EAGAIN; /* not this position's any more (a stale redo): look again
+			                 */
+		/* Abandoned, or a length no sender wrote: free the slot (and say which). */
+		atomic_compare_exchange_strong(&s->seq, &seq, pos + c->cap);
+		sk_chan_wake_tx(c);
+		if (!(seq & SK_SEQ_ABANDONED))
+			return -EBADMSG;
+		atomic_fetch_add_explicit(&me->abandoned, 1, memory_order_relaxed);
+		return -EAGAIN; /* nothing delivered: look again */
+	}
+	if (peek) {
+		c->peek_pos = pos;
+		c->peek_slot = *peek = sk_chan_payload(s);
+		return len;
+	}
+	memcpy(buf, sk_chan_payload(s), len);
+	SK_CRASH_POINT();
+	int err = sk_mpmc_release(c, pos);
+	return err ? err : (ssize_t)len;
+	(void)cap;
+}
+
+int sk_mpmc_release(shmkit_chan_t *c, uint64_t pos)
+{
+	struct sk_chan_part *me = &c->parts[c->self];
+	struct sk_chan_slot *s = sk_chan_slot(c, pos);
+	uint64_t want = pos + 1;
+	/* BARRIER_C2: free for the next lap. If it fails, another receiver delivered it again
+	 * (we were taken for dead): the message was seen twice, as documented. */
+	atomic_compare_exchange_strong(&s->seq, &want, pos + c->cap);
+	sk_store_relaxed(&me->hold, SK_CHAN_NONE);
+	atomic_fetch_add_explicit(&me->count, 1, memory_order_relaxed);
+	sk_chan_wake_tx(c);
+	return 0;
+}
+
+ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct timespec *abs, int wait,
+                     const void **peek)
+{
+	struct sk_chan_part *me = &c->parts[c->self];
+	uint64_t last = SK_CHAN_NONE;
+	for (unsigned stale = 0;;) {
+		if (SK_UNLIKELY(sk_load_relaxed(&c->hdr->nredo))) {
+			uint64_t pos = take_redo(c);
+			if (pos != SK_CHAN_NONE) {
+				ssize_t r = mpmc_deliver(c, pos, buf, cap, peek);
+				if (r != -EAGAIN)
+					return r;
+				continue;
+			}
+		}
+		uint64_t pos = sk_load_relaxed(&c->hdr->head);
+		if (pos > SK_SEQ_POS - c->cap)
+			return -EPROTO;
+		struct sk_chan_slot *s = sk_chan_slot(c, pos);
+		uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire); /* BARRIER_C2 */
+		uint64_t sp = seq_pos(seq);
+		if (sp == pos + 1) {
+			uint32_t len = sk_load_relaxed(&s->len);
+			/* Too big for the caller: it stays queued for any receiver. */
+			if (!peek && !(seq & SK_SEQ_ABANDONED) && len <= c->msg_size && len > cap)
+				return -EMSGSIZE;
+			atomic_store(&me->hold, pos); /* BARRIER_C3 */
+			if (!atomic_compare_exchange_strong(&c->hdr->head, &pos, pos + 1)) {
+				sk_store_relaxed(&me->hold, SK_CHAN_NONE);
+				continue;
+			}
+			SK_CRASH_POINT();
+			ssize_t r = mpmc_deliver(c, pos, buf, cap, peek);
+			if (r != -EAGAIN)
+				return r;
+			continue;
+		}
+		if (sp <= pos) {
+			/* Empty, or claimed by a sender that has not published yet. */
+			struct waiting w = {c, wait, mpmc_data, pos, 0, 0};
+			int r = wait_rx(c, &w, abs);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		/* Another receiver took pos; head moves on (or never does: a lie). */
+		if (stuck(pos, &last, &stale))
+			return -EPROTO;
+	}
+}
+
+/* ---- readiness, for the descriptor (fd.c): peers are looked at each time ---- */
+
+int sk_chan_readable(shmkit_chan_t *c)
+{
+	uint64_t h = c->kind == SHMKIT_CHAN_BROADCAST ? sk_load_relaxed(&c->cursor)
+	                                              : sk_load_relaxed(&c->hdr->head);
+	uint64_t t = sk_load_acquire(&c->hdr->tail);
+	if (t != h || sk_load_relaxed(&c->hdr->nredo))
+		return 1;
+	/* A pending -EPIPE counts as readable. */
+	return sk_load_relaxed(&c->hdr->ever_senders) && sk_chan_live(c, SHMKIT_CHAN_SEND) == 0;
+}
+
+int sk_chan_writable(shmkit_chan_t *c)
+{
+	if (c->kind == SHMKIT_CHAN_BROADCAST)
+		return 1; /* never waits for receivers */
+	uint64_t t = sk_load_relaxed(&c->hdr->tail);
+	uint64_t h = sk_load_acquire(&c->hdr->head);
+	return t - h < c->cap;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* Helpers for the channel tests. */
+#ifndef SHMKIT_CHANTEST_H
+#define SHMKIT_CHANTEST_H
+
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "shmkit.h"
+#include "testutil.h"
+
+/* Create a fresh channel (name in *name): kind, msg_size, capacity, mode. */
+static inline const char *chan_fresh(uint32_t kind, uint64_t msg, uint64_t cap, uint32_t mode)
+{
+	const char *name = tu_name("chan");
+	struct shmkit_chan_config cfg = {
+	    .kind = kind, .mode = mode, .msg_size = msg, .capacity = cap};
+	int err = shmkit_chan_create(name, &cfg);
+	cr_assert_eq(err, 0, "create %s: %s", name, strerror(-err));
+	return name;
+}
+
+static inline shmkit_chan_t *chan_open(const char *name, uint32_t role)
+{
+	shmkit_chan_t *c = NULL;
+	int err = shmkit_chan_open(&c, name, role);
+	cr_assert_eq(err, 0, "open %s as %u: %s", name, role, strerror(-err));
+	return c;
+}
+
+/* A CLOCK_MONOTONIC deadline ms from now. */
+static inline struct timespec chan_in_ms(long ms)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
+static inline uint64_t chan_now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+#endif

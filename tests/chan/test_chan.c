@@ -1,0 +1,482 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: the channel API: creation and its errors, capacity and message sizes, copying
+ * and zero-copy transfer for every kind, waiting with deadlines, -EPIPE for a side with no
+ * peer, broadcast overwrite (-EOVERFLOW), roles, handles across fork.
+ */
+#include <poll.h>
+
+#include "chantest.h"
+
+static const uint32_t kinds[] = {SHMKIT_CHAN_SPSC, SHMKIT_CHAN_MPMC, SHMKIT_CHAN_BROADCAST};
+
+Test(chan, create_errors)
+{
+	const char *name = tu_name("chan");
+	struct shmkit_chan_config ok = {.kind = SHMKIT_CHAN_SPSC, .msg_size = 64, .capacity = 8};
+	struct shmkit_chan_config cfg = ok;
+	cr_assert_eq(shmkit_chan_create(name, NULL), -EINVAL);
+	cfg.kind = 0;
+	cr_assert_eq(shmkit_chan_create(name, &cfg), -EINVAL);
+	cfg.kind = 4;
+	cr_assert_eq(shmkit_chan_create(name, &cfg), -EINVAL);
+	cfg = ok, cfg.msg_size = 0;
+	cr_assert_eq(shmkit_chan_create(name, &cfg), -EINVAL);
+	cfg = ok, cfg.capacity = 0;
+	cr_assert_eq(shmkit_chan_create(name, &cfg), -EINVAL);
+	cfg = ok, cfg.reserved_[3] = 1;
+	cr_assert_eq(shmkit_chan_create(name, &cfg), -EINVAL);
+	cfg = ok, cfg.mode = 01600;
+	cr_assert_eq(shmkit_chan_create(name, &cfg), -EINVAL);
+	cfg = ok, cfg.msg_size = (uint64_t)1 << 40;
+	cr_assert_eq(shmkit_chan_create(name, &cfg), -EINVAL);
+	cfg = ok, cfg.capacity = UINT64_MAX;
+	cr_assert_eq(shmkit_chan_create(name, &cfg), -EINVAL);
+	const char *bad[] = {"", "/", "a/b", "..", ".", "sp ace", "x\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(shmkit_chan_create(bad[i], &ok), -EINVAL, "name '%s'", bad[i]);
+	char longname[SHMKIT_CHAN_NAME_MAX + 2];
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	cr_assert_eq(shmkit_chan_create(longname, &ok), -EINVAL);
+	longname[SHMKIT_CHAN_NAME_MAX] = '\0';
+	cr_assert_eq(shmkit_chan_create(longname, &ok), 0, "a name of the longest length");
+	cr_assert_eq(shmkit_chan_unlink(longname), 0);
+
+	cr_assert_eq(shmkit_chan_create(name, &ok), 0);
+	cr_assert_eq(shmkit_chan_create(name, &ok), -EEXIST);
+	char slashed[300];
+	snprintf(slashed, sizeof(slashed), "/%s", name);
+	cr_assert_eq(shmkit_chan_create(slashed, &ok), -EEXIST, "a leading / is the same name");
+	shmkit_chan_t *c;
+	cr_assert_eq(shmkit_chan_open(&c, name, 0), -EINVAL);
+	cr_assert_eq(shmkit_chan_open(&c, name, 3), -EINVAL);
+	cr_assert_eq(shmkit_chan_open(NULL, name, SHMKIT_CHAN_SEND), -EINVAL);
+	cr_assert_eq(shmkit_chan_unlink(slashed), 0);
+	cr_assert_eq(shmkit_chan_unlink(name), -ENOENT);
+	cr_assert_eq(shmkit_chan_open(&c, name, SHMKIT_CHAN_SEND), -ENOENT);
+	cr_assert_eq(shmkit_chan_close(NULL), -EINVAL);
+}
+
+Test(chan, capacity_and_sizes)
+{
+	for (size_t k = 0; k < 3; k++) {
+		const char *name = chan_fresh(kinds[k], 100, 5, 0);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+		shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV);
+		struct shmkit_chan_info info;
+		cr_assert_geq(shmkit_chan_stat(name, &info, NULL, 0), 2);
+		cr_assert_eq(info.capacity, 8, "5 rounds up to 8");
+		cr_assert_eq(info.msg_size, 100);
+		cr_assert_eq(info.kind, kinds[k]);
+		char msg[101] = {0}, buf[200];
+		cr_assert_eq(shmkit_chan_trysend(tx, msg, 101), -EMSGSIZE);
+		for (int i = 0; i < 8; i++) {
+			memset(msg, i, sizeof(msg));
+			size_t len = i == 0 ? 0 : i == 1 ? 100 : (size_t)i;
+			cr_assert_eq(shmkit_chan_trysend(tx, msg, len), 0, "kind %u msg %d",
+			             kinds[k], i);
+		}
+		if (kinds[k] != SHMKIT_CHAN_BROADCAST)
+			cr_assert_eq(shmkit_chan_trysend(tx, msg, 1), -EAGAIN, "exactly 8 fit");
+		cr_assert_eq(shmkit_chan_stat_handle(rx, &info, NULL, 0), 2);
+		cr_assert_eq(info.depth, 8);
+		cr_assert_eq(info.sent, 8);
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 0), 0, "the empty message");
+		/* Too small a buffer: the message stays at the head. */
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 99), -EMSGSIZE);
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 100), 100);
+		cr_assert_eq(buf[99], 1);
+		for (int i = 2; i < 8; i++) {
+			cr_assert_eq(shmkit_chan_tryrecv(rx, buf, sizeof(buf)), i);
+			cr_assert_eq(buf[0], i);
+		}
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, sizeof(buf)), -EAGAIN);
+		shmkit_chan_close(tx);
+		shmkit_chan_close(rx);
+		cr_assert_eq(shmkit_chan_unlink(name), 0);
+	}
+}
+
+Test(chan, wrong_role_and_args)
+{
+	const char *name = chan_fresh(SHMKIT_CHAN_MPMC, 16, 4, 0);
+	shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+	shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV);
+	char buf[16];
+	void *slot;
+	const void *msg;
+	cr_assert_eq(shmkit_chan_trysend(rx, "x", 1), -EBADF);
+	cr_assert_eq(shmkit_chan_tryrecv(tx, buf, 16), -EBADF);
+	cr_assert_eq(shmkit_chan_loan(rx, 1, &slot, NULL), -EBADF);
+	cr_assert_eq(shmkit_chan_trysend(tx, NULL, 1), -EFAULT);
+	cr_assert_eq(shmkit_chan_trysend(tx, NULL, 0), 0, "nothing to read: no buffer needed");
+	cr_assert_eq(shmkit_chan_tryrecv(rx, NULL, 16), -EFAULT);
+	struct timespec bad = {0, 2000000000L};
+	cr_assert_eq(shmkit_chan_recv(rx, buf, 16, &bad), -EINVAL);
+	cr_assert_eq(shmkit_chan_send(tx, "x", 1, &bad), -EINVAL);
+	cr_assert_eq(shmkit_chan_release(rx, buf), -EINVAL, "nothing peeked");
+	cr_assert_eq(shmkit_chan_commit(tx, buf, 1), -EINVAL, "nothing loaned");
+	cr_assert_eq(shmkit_chan_peek(rx, NULL, NULL), -EFAULT);
+	cr_assert_eq(shmkit_chan_peek(rx, &msg, NULL), 0);
+	cr_assert_eq(shmkit_chan_peek(rx, &msg, NULL), -EBUSY, "one peek at a time");
+	cr_assert_eq(shmkit_chan_release(rx, msg), 0);
+	cr_assert_eq(shmkit_chan_loan(tx, 17, &slot, NULL), -EMSGSIZE);
+	cr_assert_eq(shmkit_chan_loan(tx, 16, &slot, NULL), 0);
+	cr_assert_eq(shmkit_chan_loan(tx, 16, &slot, NULL), -EBUSY, "one loan at a time");
+	cr_assert_eq(shmkit_chan_commit(tx, slot, 17), -EMSGSIZE);
+	cr_assert_eq(shmkit_chan_commit(tx, buf, 16), -EINVAL, "not the loaned slot");
+	memcpy(slot, "0123456789abcdef", 16);
+	cr_assert_eq(shmkit_chan_commit(tx, slot, 16), 0);
+	cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 16), 16);
+	cr_assert_eq(memcmp(buf, "0123456789abcdef", 16), 0);
+	cr_assert_eq(shmkit_chan_trysend(NULL, "x", 1), -EINVAL);
+	shmkit_chan_close(tx);
+	shmkit_chan_close(rx);
+	shmkit_chan_unlink(name);
+}
+
+Test(chan, zero_copy_every_kind)
+{
+	for (size_t k = 0; k < 3; k++) {
+		const char *name = chan_fresh(kinds[k], 4096, 4, 0);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+		shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV);
+		for (int round = 0; round < 10; round++) {
+			void *slot;
+			cr_assert_eq(shmkit_chan_loan(tx, 4096, &slot, NULL), 0);
+			memset(slot, 'a' + round, 4096);
+			cr_assert_eq(shmkit_chan_commit(tx, slot, 1000 + round), 0);
+			const void *msg;
+			cr_assert_eq(shmkit_chan_peek(rx, &msg, NULL), 1000 + round);
+			cr_assert_eq(((const char *)msg)[999], 'a' + round);
+			cr_assert_eq(shmkit_chan_release(rx, msg), 0);
+		}
+		char buf[8];
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 8), -EAGAIN);
+		shmkit_chan_close(tx);
+		shmkit_chan_close(rx);
+		shmkit_chan_unlink(name);
+	}
+}
+
+Test(chan, spsc_roles_are_exclusive)
+{
+	const char *name = chan_fresh(SHMKIT_CHAN_SPSC, 8, 4, 0);
+	shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND),
+	              *rx = chan_open(name, SHMKIT_CHAN_RECV);
+	shmkit_chan_t *x;
+	cr_assert_eq(shmkit_chan_open(&x, name, SHMKIT_CHAN_SEND), -EBUSY);
+	cr_assert_eq(shmkit_chan_open(&x, name, SHMKIT_CHAN_RECV), -EBUSY);
+	cr_assert_eq(shmkit_chan_trysend(tx, "a", 1), 0);
+	shmkit_chan_close(tx);
+	/* The role is free again; the new sender goes on where the last one stopped. */
+	tx = chan_open(name, SHMKIT_CHAN_SEND);
+	cr_assert_eq(shmkit_chan_trysend(tx, "b", 1), 0);
+	char buf[8];
+	cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 8), 1);
+	cr_assert_eq(buf[0], 'a');
+	cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 8), 1);
+	cr_assert_eq(buf[0], 'b');
+	/* A sender killed with -9 leaves the role to the next. */
+	shmkit_chan_close(tx);
+	pid_t pid = fork();
+	if (pid == 0) {
+		shmkit_chan_t *t;
+		if (shmkit_chan_open(&t, name, SHMKIT_CHAN_SEND) || shmkit_chan_trysend(t, "c", 1))
+			_exit(1);
+		raise(SIGKILL);
+	}
+	cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+	tx = chan_open(name, SHMKIT_CHAN_SEND);
+	cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 8), 1);
+	cr_assert_eq(buf[0], 'c', "what the dead sender sent is there");
+	shmkit_chan_close(tx);
+	shmkit_chan_close(rx);
+	shmkit_chan_unlink(name);
+}
+
+Test(chan, no_receiver_queues_then_epipe)
+{
+	for (size_t k = 0; k < 2; k++) {
+		const char *name = chan_fresh(kinds[k], 8, 4, 0);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+		for (int i = 0; i < 4; i++)
+			cr_assert_eq(shmkit_chan_send(tx, &i, sizeof(i), NULL), 0);
+		/* Full and nobody to empty it: at once, not after a wait. */
+		uint64_t t0 = chan_now_ms();
+		cr_assert_eq(shmkit_chan_send(tx, "x", 1, NULL), -EPIPE);
+		cr_assert_eq(shmkit_chan_send(tx, "x", 1, NULL), -EPIPE);
+		cr_assert_lt(chan_now_ms() - t0, 2000);
+		cr_assert_eq(shmkit_chan_trysend(tx, "x", 1), -EPIPE, "try: the same");
+		/* A receiver that comes later gets all of them. */
+		shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV);
+		for (int i = 0; i < 4; i++) {
+			int v = -1;
+			cr_assert_eq(shmkit_chan_recv(rx, &v, sizeof(v), NULL), sizeof(v));
+			cr_assert_eq(v, i);
+		}
+		shmkit_chan_close(tx);
+		/* Empty, and the only sender is gone. */
+		char buf[8];
+		cr_assert_eq(shmkit_chan_recv(rx, buf, 8, NULL), -EPIPE);
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 8), -EPIPE);
+		shmkit_chan_close(rx);
+		shmkit_chan_unlink(name);
+	}
+}
+
+Test(chan, receive_before_any_sender_waits)
+{
+	for (size_t k = 0; k < 3; k++) {
+		const char *name = chan_fresh(kinds[k], 8, 4, 0);
+		shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV);
+		char buf[8];
+		struct timespec dl = chan_in_ms(150);
+		uint64_t t0 = chan_now_ms();
+		cr_assert_eq(shmkit_chan_recv(rx, buf, 8, &dl), -ETIMEDOUT, "kind %u", kinds[k]);
+		cr_assert_geq(chan_now_ms() - t0, 149);
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 8), -EAGAIN);
+		/* A sender in another process wakes a sleeping receiver. */
+		pid_t pid = fork();
+		if (pid == 0) {
+			shmkit_chan_t *tx;
+			usleep(100 * 1000);
+			if (shmkit_chan_open(&tx, name, SHMKIT_CHAN_SEND) ||
+			    shmkit_chan_send(tx, "hi", 2, NULL))
+				_exit(1);
+			usleep(300 * 1000);
+			_exit(0); /* exit without closing: the token tells the receiver */
+		}
+		dl = chan_in_ms(10000);
+		cr_assert_eq(shmkit_chan_recv(rx, buf, 8, &dl), 2);
+		cr_assert_eq(memcmp(buf, "hi", 2), 0);
+		t0 = chan_now_ms();
+		cr_assert_eq(shmkit_chan_recv(rx, buf, 8, &dl), -EPIPE, "the sender exited");
+		cr_assert_lt(chan_now_ms() - t0, 5000);
+		cr_assert_eq(tu_wait(pid), 0);
+		shmkit_chan_close(rx);
+		shmkit_chan_unlink(name);
+	}
+}
+
+Test(chan, blocked_sender_wakes_when_receiver_dies)
+{
+	for (size_t k = 0; k < 2; k++) {
+		const char *name = chan_fresh(kinds[k], 8, 2, 0);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+		pid_t pid = fork();
+		if (pid == 0) {
+			shmkit_chan_t *rx;
+			if (shmkit_chan_open(&rx, name, SHMKIT_CHAN_RECV))
+				_exit(1);
+			pause();
+		}
+		usleep(50 * 1000);
+		cr_assert_eq(shmkit_chan_send(tx, "1", 1, NULL), 0);
+		cr_assert_eq(shmkit_chan_send(tx, "2", 1, NULL), 0);
+		/* Full, the receiver alive: this waits until it is killed. */
+		struct timespec dl = chan_in_ms(100);
+		cr_assert_eq(shmkit_chan_send(tx, "3", 1, &dl), -ETIMEDOUT);
+		pid_t killer = fork();
+		if (killer == 0) {
+			usleep(200 * 1000);
+			kill(pid, SIGKILL);
+			_exit(0);
+		}
+		dl = chan_in_ms(10000);
+		uint64_t t0 = chan_now_ms();
+		cr_assert_eq(shmkit_chan_send(tx, "3", 1, &dl), -EPIPE, "kind %u", kinds[k]);
+		cr_assert_lt(chan_now_ms() - t0, 5000);
+		cr_assert_eq(tu_wait(killer), 0);
+		cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+		shmkit_chan_close(tx);
+		shmkit_chan_unlink(name);
+	}
+}
+
+Test(chan, deadlines)
+{
+	const char *name = chan_fresh(SHMKIT_CHAN_SPSC, 8, 2, 0);
+	shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND),
+	              *rx = chan_open(name, SHMKIT_CHAN_RECV);
+	struct timespec past = chan_in_ms(-10);
+	char buf[8];
+	cr_assert_eq(shmkit_chan_recv(rx, buf, 8, &past), -ETIMEDOUT);
+	cr_assert_eq(shmkit_chan_send(tx, "a", 1, &past), 0, "room: a deadline does not matter");
+	cr_assert_eq(shmkit_chan_send(tx, "b", 1, &past), 0);
+	cr_assert_eq(shmkit_chan_send(tx, "c", 1, &past), -ETIMEDOUT);
+	struct timespec dl = chan_in_ms(120);
+	uint64_t t0 = chan_now_ms();
+	cr_assert_eq(shmkit_chan_send(tx, "c", 1, &dl), -ETIMEDOUT);
+	cr_assert_geq(chan_now_ms() - t0, 119);
+	shmkit_chan_close(tx);
+	shmkit_chan_close(rx);
+	shmkit_chan_unlink(name);
+}
+
+Test(chan, broadcast_every_receiver_sees_every_message)
+{
+	const char *name = chan_fresh(SHMKIT_CHAN_BROADCAST, 16, 8, 0);
+	shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+	cr_assert_eq(shmkit_chan_trysend(tx, "before", 6), 0);
+	shmkit_chan_t *r1 = chan_open(name, SHMKIT_CHAN_RECV),
+	              *r2 = chan_open(name, SHMKIT_CHAN_RECV);
+	char buf[16];
+	cr_assert_eq(shmkit_chan_tryrecv(r1, buf, 16), -EAGAIN, "from the first sent after open");
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(shmkit_chan_send(tx, &i, sizeof(i), NULL), 0);
+	for (int i = 0; i < 5; i++) {
+		int a = -1, b = -1;
+		cr_assert_eq(shmkit_chan_recv(r1, &a, sizeof(a), NULL), sizeof(a));
+		cr_assert_eq(shmkit_chan_recv(r2, &b, sizeof(b), NULL), sizeof(b));
+		cr_assert_eq(a, i);
+		cr_assert_eq(b, i);
+	}
+	/* Senders never wait: r2 falls 20 behind in a ring of 8. */
+	for (int i = 5; i < 25; i++) {
+		cr_assert_eq(shmkit_chan_send(tx, &i, sizeof(i), NULL), 0);
+		int a;
+		cr_assert_eq(shmkit_chan_recv(r1, &a, sizeof(a), NULL), sizeof(a));
+		cr_assert_eq(a, i);
+	}
+	int v;
+	cr_assert_eq(shmkit_chan_recv(r2, &v, sizeof(v), NULL), -EOVERFLOW);
+	struct shmkit_chan_peer peers[4];
+	struct shmkit_chan_info info;
+	int n = shmkit_chan_stat(name, &info, peers, 4);
+	cr_assert_eq(n, 3);
+	cr_assert_eq(info.senders, 1);
+	cr_assert_eq(info.receivers, 2);
+	int found = 0;
+	for (int i = 0; i < n; i++)
+		if (peers[i].role == SHMKIT_CHAN_RECV && peers[i].lost) {
+			cr_assert_eq(peers[i].lost, 12, "25 - 5 sent, 8 kept: 12 lost");
+			cr_assert_eq(peers[i].pid, getpid());
+			found++;
+		}
+	cr_assert_eq(found, 1);
+	/* Then on from the oldest still there, in order. */
+	for (int i = 17; i < 25; i++) {
+		cr_assert_eq(shmkit_chan_recv(r2, &v, sizeof(v), NULL), sizeof(v));
+		cr_assert_eq(v, i);
+	}
+	cr_assert_eq(shmkit_chan_tryrecv(r2, &v, sizeof(v)), -EAGAIN);
+	/* A peeked message overwritten before its release says so. */
+	cr_assert_eq(shmkit_chan_send(tx, "x", 1, NULL), 0);
+	const void *msg;
+	cr_assert_eq(shmkit_chan_peek(r2, &msg, NULL), 1);
+	for (int i = 0; i < 8; i++)
+		cr_assert_eq(shmkit_chan_send(tx, "y", 1, NULL), 0);
+	cr_assert_eq(shmkit_chan_release(r2, msg), -EOVERFLOW);
+	shmkit_chan_close(tx);
+	shmkit_chan_close(r1);
+	shmkit_chan_close(r2);
+	shmkit_chan_unlink(name);
+}
+
+Test(chan, handle_in_fork_child)
+{
+	const char *name = chan_fresh(SHMKIT_CHAN_SPSC, 8, 4, 0);
+	shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND),
+	              *rx = chan_open(name, SHMKIT_CHAN_RECV);
+	cr_assert_eq(shmkit_chan_trysend(tx, "a", 1), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char buf[8];
+		int ok = shmkit_chan_trysend(tx, "b", 1) == -EBADF &&
+		         shmkit_chan_tryrecv(rx, buf, 8) == -EBADF && shmkit_chan_fd(rx) == -EBADF;
+		/* Closing an inherited handle frees the copy only. */
+		shmkit_chan_close(tx);
+		shmkit_chan_close(rx);
+		/* The child opens its own: the roles are the parent's. */
+		shmkit_chan_t *x;
+		ok = ok && shmkit_chan_open(&x, name, SHMKIT_CHAN_SEND) == -EBUSY;
+		_exit(ok ? 0 : 1);
+	}
+	cr_assert_eq(tu_wait(pid), 0);
+	char buf[8];
+	cr_assert_eq(shmkit_chan_trysend(tx, "c", 1), 0);
+	cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 8), 1);
+	cr_assert_eq(buf[0], 'a');
+	cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 8), 1);
+	cr_assert_eq(buf[0], 'c');
+	shmkit_chan_close(tx);
+	shmkit_chan_close(rx);
+	shmkit_chan_unlink(name);
+}
+
+Test(chan, descriptor_is_level_triggered)
+{
+	for (size_t k = 0; k < 3; k++) {
+		const char *name = chan_fresh(kinds[k], 8, 2, 0);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND),
+		              *rx = chan_open(name, SHMKIT_CHAN_RECV);
+		int rfd = shmkit_chan_fd(rx), wfd = shmkit_chan_fd(tx);
+		cr_assert_geq(rfd, 0);
+		cr_assert_geq(wfd, 0);
+		cr_assert_eq(shmkit_chan_fd(rx), rfd, "one descriptor per handle");
+		struct pollfd p = {.fd = rfd, .events = POLLIN};
+		cr_assert_eq(poll(&p, 1, 50), 0, "empty: not readable");
+		struct pollfd w = {.fd = wfd, .events = POLLOUT};
+		cr_assert_eq(poll(&w, 1, 1000), 1, "room: writable");
+		cr_assert_eq(shmkit_chan_send(tx, "a", 1, NULL), 0);
+		cr_assert_eq(poll(&p, 1, 5000), 1, "kind %u: a message: readable", kinds[k]);
+		cr_assert_eq(poll(&p, 1, 0), 1, "still, until it is taken");
+		cr_assert_eq(shmkit_chan_send(tx, "b", 1, NULL), 0);
+		if (kinds[k] != SHMKIT_CHAN_BROADCAST) {
+			cr_assert_eq(poll(&w, 1, 0), 0, "full: not writable");
+		}
+		char buf[8];
+		cr_assert_eq(shmkit_chan_recv(rx, buf, 8, NULL), 1);
+		cr_assert_eq(poll(&p, 1, 0), 1, "one left");
+		cr_assert_eq(poll(&w, 1, 5000), 1, "room again");
+		cr_assert_eq(shmkit_chan_recv(rx, buf, 8, NULL), 1);
+		cr_assert_eq(poll(&p, 1, 0), 0, "empty again");
+		/* A pending -EPIPE is readable. */
+		shmkit_chan_close(tx);
+		cr_assert_eq(poll(&p, 1, 5000), 1);
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 8), -EPIPE);
+		shmkit_chan_close(rx);
+		shmkit_chan_unlink(name);
+	}
+}
+
+Test(chan, list_and_stat)
+{
+	const char *name = chan_fresh(SHMKIT_CHAN_MPMC, 32, 16, 0640);
+	char names[64][SHMKIT_CHAN_NAME_MAX + 1];
+	int n = shmkit_chan_list(names, 64), found = 0;
+	cr_assert_geq(n, 1);
+	for (int i = 0; i < n && i < 64; i++)
+		found += !strcmp(names[i], name);
+	cr_assert_eq(found, 1);
+	shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND),
+	              *rx = chan_open(name, SHMKIT_CHAN_RECV);
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(shmkit_chan_trysend(tx, "abc", 3), 0);
+	char buf[32];
+	cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 32), 3);
+	struct shmkit_chan_info info;
+	struct shmkit_chan_peer peers[2];
+	cr_assert_eq(shmkit_chan_stat(name, &info, peers, 1), 2, "how many, even if fewer fit");
+	cr_assert_eq(info.mode, 0640);
+	cr_assert_eq(info.owner, geteuid());
+	cr_assert_eq(info.depth, 4);
+	cr_assert_eq(info.sent, 5);
+	cr_assert_eq(info.senders, 1);
+	cr_assert_eq(info.receivers, 1);
+	cr_assert_eq(shmkit_chan_stat(name, &info, peers, 2), 2);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_eq(peers[i].pid, getpid());
+		cr_assert_eq(peers[i].count, peers[i].role == SHMKIT_CHAN_SEND ? 5u : 1u);
+		cr_assert_gt(strlen(peers[i].comm), 0);
+	}
+	cr_assert_eq(shmkit_chan_stat(name, &info, NULL, 1), -EFAULT);
+	shmkit_chan_close(tx);
+	cr_assert_eq(shmkit_chan_stat(name, &info, NULL, 0), 1);
+	cr_assert_eq(info.senders, 0);
+	shmkit_chan_close(rx);
+	shmkit_chan_unlink(name);
+	cr_assert_eq(shmkit_chan_stat(name, &info, NULL, 0), -ENOENT);
+}
