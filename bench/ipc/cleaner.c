@@ -117,6 +117,8 @@ static void remove_object(const struct record *r)
 		msgctl(id, IPC_RMID, NULL);
 	else if (!strcmp(k, "shmkit-ns"))
 		shmkit_ns_destroy(w);
+	else if (!strcmp(k, "shmkit-chan"))
+		shmkit_chan_unlink(w);
 }
 
 static struct record *handle_line(struct record *head, char *line)

@@ -40,6 +40,8 @@ enum bt_metric {
 struct bt_ratio {
 	const char *a, *b; /* transport names */
 	size_t size;
+	size_t
+	    size_b; /* B's size, when it differs from A's (one transport across sizes); 0: size */
 	enum bt_metric metric;
 	double target; /* 0: none; else a <= bound for latency/CPU, a >= bound for throughput */
 	const char *what;

@@ -153,6 +153,23 @@ static bool higher_better(enum bt_metric m)
 	return m == BT_M_TP_MSGS || m == BT_M_TP_GBPS;
 }
 
+static size_t ratio_size_b(const struct bt_ratio *r)
+{
+	return r->size_b ? r->size_b : r->size;
+}
+
+/* "64 B", or "1 MiB / 64 B" for one transport across two sizes. */
+static void ratio_sizes(const struct bt_ratio *r, char *buf, size_t len)
+{
+	char a[16], b[16];
+	bt_size_name(r->size, a, sizeof(a));
+	bt_size_name(ratio_size_b(r), b, sizeof(b));
+	if (ratio_size_b(r) == r->size)
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s / %s", a, b);
+}
+
 static struct ratio_result ratio_eval(const struct bt_run *run, const struct bt_ratio *r)
 {
 	struct ratio_result res = {0};
@@ -160,12 +177,11 @@ static struct ratio_result ratio_eval(const struct bt_run *run, const struct bt_
 	const char *missing = NULL;
 	if (bt_metric_value(run, r->a, r->size, r->metric, &a) < 0)
 		missing = r->a;
-	else if (bt_metric_value(run, r->b, r->size, r->metric, &b) < 0 || b == 0)
+	else if (bt_metric_value(run, r->b, ratio_size_b(r), r->metric, &b) < 0 || b == 0)
 		missing = r->b;
 	if (missing) {
-		bool chan = !strncmp(missing, "chan-", 5);
-		snprintf(res.pending, sizeof(res.pending), "pending: %s %s", missing,
-		         chan ? "(shmkit channels not built yet)" : "not measured in this run");
+		snprintf(res.pending, sizeof(res.pending), "pending: %s not measured in this run",
+		         missing);
 		return res;
 	}
 	res.ok = true;
@@ -195,9 +211,9 @@ static void ratio_lines(const struct bt_run *run, FILE *f, bool md)
 	for (size_t i = 0; i < n + (size_t)run->cfg->nextra; i++) {
 		const struct bt_ratio *r = i < n ? &list[i] : &run->cfg->extra[i - n];
 		struct ratio_result res = ratio_eval(run, r);
-		char ab[80], sz[16], val[32], tgt[32];
+		char ab[80], sz[40], val[32], tgt[32];
 		snprintf(ab, sizeof(ab), "%s / %s", r->a, r->b);
-		bt_size_name(r->size, sz, sizeof(sz));
+		ratio_sizes(r, sz, sizeof(sz));
 		ratio_target(r, tgt, sizeof(tgt));
 		if (res.ok)
 			snprintf(val, sizeof(val), "%.3gx", res.value);
@@ -339,8 +355,9 @@ static void json_ratios(const struct bt_run *run, FILE *f)
 		json_str(f, r->a);
 		fprintf(f, ", \"b\": ");
 		json_str(f, r->b);
-		fprintf(f, ", \"size\": %zu, \"metric\": \"%s\", \"what\": ", r->size,
-		        bt_metric_name(r->metric));
+		fprintf(f,
+		        ", \"size\": %zu, \"size_b\": %zu, \"metric\": \"%s\", \"what\": ", r->size,
+		        ratio_size_b(r), bt_metric_name(r->metric));
 		json_str(f, r->what);
 		if (r->target > 0)
 			fprintf(f, ", \"target\": %g, \"higher_is_better\": %s", r->target,

@@ -76,7 +76,8 @@ struct bt_host {
 	 * Record an object for the cleaner, which removes it if the harness dies before
 	 * untrack(). kind: "pid" (SIGTERM, then SIGKILL after 2 s), "path" (unlink), "dir"
 	 * (remove recursively), "shm" (shm_unlink), "mq" (mq_unlink), "sysv-shm", "sysv-sem",
-	 * "sysv-msg" (IPC_RMID of the id), "shmkit-ns" (shmkit_ns_destroy). 0 or -errno.
+	 * "sysv-msg" (IPC_RMID of the id), "shmkit-ns" (shmkit_ns_destroy), "shmkit-chan"
+	 * (shmkit_chan_unlink). 0 or -errno.
 	 */
 	int (*track)(const char *kind, const char *what);
 	int (*untrack)(const char *kind, const char *what);

@@ -3,7 +3,7 @@
 # and a second one would be skipped.
 if(TARGET shmkit_bench_harness)
   set(BENCH_TEST_DIR ${CMAKE_CURRENT_LIST_DIR})
-  foreach(t usage json corrupt interrupt)
+  foreach(t usage json corrupt interrupt chan)
     add_test(NAME bench_${t} COMMAND ${BENCH_TEST_DIR}/${t}.sh $<TARGET_FILE:shmkit_cli>)
     set_tests_properties(bench_${t} PROPERTIES TIMEOUT 120 SKIP_RETURN_CODE 77
       RESOURCE_LOCK shmkit_bench LABELS bench FIXTURES_REQUIRED shm_clean)
