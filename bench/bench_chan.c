@@ -20,14 +20,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/futex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -218,6 +216,15 @@ static void wait_for(SK_ATOMIC(uint32_t) * w, uint32_t v)
 		usleep(100);
 }
 
+static void ctl_reset(struct ctl *c)
+{
+	memset(c->got, 0, sizeof(c->got));
+	memset(c->nlat, 0, sizeof(c->nlat));
+	atomic_store(&c->ready, 0);
+	atomic_store(&c->go, 0);
+	atomic_store(&c->stops, 0);
+}
+
 static void start(struct ctl *c, uint32_t nproc)
 {
 	wait_for(&c->ready, nproc);
@@ -241,7 +248,8 @@ struct mpmc_job {
 	int paced;
 };
 
-static void mpmc_sender(struct mpmc_job *j, uint32_t id)
+/* A sender's job: open, wait for the start, send n messages (paced: stamped, a pause apart). */
+static void send_stream(struct mpmc_job *j, uint32_t id)
 {
 	q_open(j->q, SHMKIT_CHAN_SEND);
 	child_ready(j->c);
@@ -255,7 +263,12 @@ static void mpmc_sender(struct mpmc_job *j, uint32_t id)
 		m.sum = msg_sum(&m);
 		q_send(j->q, &m);
 	}
-	m.kind = M_STOP;
+}
+
+static void mpmc_sender(struct mpmc_job *j, uint32_t id)
+{
+	send_stream(j, id);
+	struct msg m = {.kind = M_STOP, .sender = id};
 	m.sum = msg_sum(&m);
 	q_send(j->q, &m);
 	q_close(j->q, SHMKIT_CHAN_SEND);
@@ -300,11 +313,7 @@ static double mpmc_round(struct queue *q, struct ctl *c, int paced, struct bn_sa
 {
 	uint64_t n = paced ? LAT_MSGS : TP_MSGS;
 	struct mpmc_job j = {q, c, n, paced};
-	memset(c->got, 0, sizeof(c->got));
-	memset(c->nlat, 0, sizeof(c->nlat));
-	atomic_store(&c->ready, 0);
-	atomic_store(&c->go, 0);
-	atomic_store(&c->stops, 0);
+	ctl_reset(c);
 	if (!q->name && pipe2(q->fd, O_DIRECT | O_CLOEXEC) < 0)
 		die("pipe2 O_DIRECT", errno);
 	pid_t pid[MAX_RX + MAX_TX];
@@ -376,20 +385,8 @@ static void mpmc_bench(struct result *chan, struct result *pipe_r)
 
 static void bcast_sender(struct mpmc_job *j)
 {
-	struct ctl *c = j->c;
-	q_open(j->q, SHMKIT_CHAN_SEND);
-	child_ready(c);
-	struct timespec gap = {0, LAT_GAP_US * 1000};
-	struct msg m = {.kind = M_DATA};
-	for (uint64_t i = 0; i < j->n; i++) {
-		if (j->paced)
-			nanosleep(&gap, NULL);
-		m.seq = i;
-		m.t_ns = j->paced ? bn_now_ns() : 0;
-		m.sum = msg_sum(&m);
-		q_send(j->q, &m);
-	}
-	atomic_store(&c->t_end, bn_now_ns());
+	send_stream(j, 0);
+	atomic_store(&j->c->t_end, bn_now_ns());
 	q_close(j->q, SHMKIT_CHAN_SEND);
 }
 
@@ -433,10 +430,7 @@ static double bcast_round(const char *name, struct ctl *c, int nrx, int paced,
 	uint64_t n = paced ? LAT_MSGS : TP_MSGS;
 	struct queue q = {.name = name};
 	struct mpmc_job j = {&q, c, n, paced};
-	memset(c->got, 0, sizeof(c->got));
-	memset(c->nlat, 0, sizeof(c->nlat));
-	atomic_store(&c->ready, 0);
-	atomic_store(&c->go, 0);
+	ctl_reset(c);
 	pid_t pid[MAX_RX + 1];
 	for (int i = 0; i <= nrx; i++) {
 		/* The sender on CPU 0; the receivers on CPU 1, then 0. */
@@ -507,19 +501,6 @@ struct wake {
 	double lat[2 * WAKE_ROUNDS];
 };
 
-static void raw_wait(SK_ATOMIC(uint32_t) * w)
-{
-	while (atomic_load(w) == 0)
-		syscall(SYS_futex, (void *)w, FUTEX_WAIT, 0, NULL, NULL, 0);
-	atomic_store(w, 0);
-}
-
-static void raw_post(SK_ATOMIC(uint32_t) * w)
-{
-	atomic_store(w, 1);
-	syscall(SYS_futex, (void *)w, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
-
 /* Even rounds receive from the channel, odd rounds wait on the raw futex: interleaved. */
 static void wake_child(struct wake *w, const char *name)
 {
@@ -529,7 +510,7 @@ static void wake_child(struct wake *w, const char *name)
 		struct msg m;
 		atomic_store(&w->ready, i + 1);
 		if (i & 1)
-			raw_wait(&w->futex);
+			bn_futex_wait(&w->futex);
 		else
 			q_recv(&q, &m);
 		uint64_t t1 = bn_now_ns();
@@ -560,7 +541,7 @@ static void wake_bench(struct result *chan, struct result *raw)
 		m.sum = msg_sum(&m);
 		atomic_store(&w->t_post, bn_now_ns());
 		if (i & 1)
-			raw_post(&w->futex);
+			bn_futex_post(&w->futex);
 		else
 			q_send(&q, &m);
 	}

@@ -6,7 +6,6 @@
  * futex wait/wake.
  */
 #include <errno.h>
-#include <linux/futex.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -16,7 +15,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/sem.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -342,19 +340,6 @@ struct wake {
 	double lat[2 * WAKE_ROUNDS];
 };
 
-static void raw_wait(SK_ATOMIC(uint32_t) * w)
-{
-	while (atomic_load(w) == 0)
-		syscall(SYS_futex, (void *)w, FUTEX_WAIT, 0, NULL, NULL, 0);
-	atomic_store(w, 0);
-}
-
-static void raw_post(SK_ATOMIC(uint32_t) * w)
-{
-	atomic_store(w, 1);
-	syscall(SYS_futex, (void *)w, FUTEX_WAKE, 1, NULL, NULL, 0);
-}
-
 /* Even rounds use the shmkit semaphore, odd rounds the raw futex: interleaved, both see the
  * same noise. */
 static void waker_child(void *arg)
@@ -363,7 +348,7 @@ static void waker_child(void *arg)
 	for (uint32_t i = 0; i < 2 * WAKE_ROUNDS; i++) {
 		atomic_store(&w->ready, i + 1);
 		if (i & 1)
-			raw_wait(&w->futex);
+			bn_futex_wait(&w->futex);
 		else
 			shmkit_sem_wait(&w->sem);
 		uint64_t t1 = bn_now_ns();
@@ -394,7 +379,7 @@ static void bench_wake(struct bn_stats *sk, struct bn_stats *raw)
 		nanosleep(&pause, NULL);
 		atomic_store(&w->t_post, bn_now_ns());
 		if (i & 1)
-			raw_post(&w->futex);
+			bn_futex_post(&w->futex);
 		else
 			shmkit_sem_post(&w->sem);
 	}

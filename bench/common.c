@@ -2,10 +2,13 @@
 #include "common.h"
 
 #include <errno.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -165,4 +168,17 @@ int bn_dump(const char *plot, const char *series, const struct bn_samples *sorte
 		fprintf(f, "%.0f %.6f\n", sorted->v[i], (double)(i + 1) / (double)sorted->n);
 	}
 	return fclose(f) == 0 ? 0 : -errno;
+}
+
+void bn_futex_wait(_Atomic(uint32_t) *w)
+{
+	while (atomic_load(w) == 0)
+		syscall(SYS_futex, (void *)w, FUTEX_WAIT, 0, NULL, NULL, 0);
+	atomic_store(w, 0);
+}
+
+void bn_futex_post(_Atomic(uint32_t) *w)
+{
+	atomic_store(w, 1);
+	syscall(SYS_futex, (void *)w, FUTEX_WAKE, 1, NULL, NULL, 0);
 }

@@ -67,6 +67,11 @@ const char *bn_met(double ratio, double target);
  */
 int bn_dump(const char *plot, const char *series, const struct bn_samples *sorted);
 
+/* The raw futex reference: wait until *w is 1, then take it (set 0); post sets it and always
+ * calls FUTEX_WAKE (no waiter flag). */
+void bn_futex_wait(_Atomic(uint32_t) *w);
+void bn_futex_post(_Atomic(uint32_t) *w);
+
 /* Prevent the compiler from optimising a value away. */
 #define BN_KEEP(x) __asm__ __volatile__("" : : "g"(x) : "memory")
 
