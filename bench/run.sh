@@ -9,6 +9,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 out="$root/docs/bench.md"
 tmp="$out.tmp"
 mkdir -p "$root/docs"
+# A hand-written analysis of the previous report (between the two marker lines) is kept, above
+# the new figures; it names the run it was written for, so a reader can tell when it is stale.
+analysis=$(mktemp)
+if [ -f "$out" ]; then
+	sed -n '/^<!-- analysis -->$/,/^<!-- \/analysis -->$/p' "$out" >"$analysis"
+fi
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 {
 	echo "# shmkit benchmarks"
@@ -23,10 +29,15 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 	echo "and CPU, higher for throughput."
 	echo "Targets are stated beside the figures, which are reported as measured."
 	echo
+	if [ -s "$analysis" ]; then
+		cat "$analysis"
+		echo
+	fi
 } >"$tmp"
+rm -f "$analysis"
 status=0
 data=$(mktemp -d)
-trap 'rm -rf "$data" "$tmp" "$tmp.ipc"' EXIT
+trap 'rm -rf "$data" "$tmp" "$tmp.ipc" "$analysis"' EXIT
 export SHMKIT_BENCH_DATA="$data"
 # Every IPC mechanism side by side (shmkit bench): its own tables, ratios and charts.
 mkdir -p "$root/docs/plots"
