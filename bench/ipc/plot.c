@@ -2,9 +2,11 @@
 /*
  * Charts with gnuplot, PNG and SVG of each: round-trip latency (p50) against message size,
  * log-log, one line per transport; one-way throughput (GB/s) against size; the CDF of the
- * round-trip samples at 64 B. The data files go to a temporary directory, removed after.
+ * round-trip samples at 64 B, of every transport and of the shmkit channels beside their
+ * references. The data files go to a temporary directory, removed after.
  */
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,19 @@
 struct chart {
 	const char *name, *title, *xlabel, *ylabel, *logscale;
 	int (*data)(const struct bt_run *run, const struct bt_row *row, FILE *f);
+	const char *const *only; /* NULL-terminated fnmatch patterns of the rows; NULL: all */
 };
+
+static const char *const chan_and_refs[] = {"chan-*",        "ref-*", "ck-ring",
+                                            "iceoryx-busy*", "pipe",  NULL};
+
+static bool row_wanted(const struct chart *c, const struct bt_row *row)
+{
+	for (const char *const *p = c->only; p && *p; p++)
+		if (fnmatch(*p, row->name, 0) == 0)
+			return true;
+	return !c->only;
+}
 
 static int series(const struct bt_run *run, const struct bt_row *row, enum bt_metric m,
                   double scale, FILE *f)
@@ -59,11 +73,13 @@ static int cdf64(const struct bt_run *run, const struct bt_row *row, FILE *f)
 
 static const struct chart charts[] = {
     {"ipc-latency", "Round-trip latency (p50) vs message size", "message size (bytes)",
-     "round trip, µs", "xy", latency},
+     "round trip, µs", "xy", latency, NULL},
     {"ipc-throughput", "One-way throughput vs message size", "message size (bytes)", "GB/s", "xy",
-     throughput},
+     throughput, NULL},
     {"ipc-cdf-64", "Round-trip latency CDF, 64 B", "round trip, µs", "fraction of samples", "x",
-     cdf64},
+     cdf64, NULL},
+    {"ipc-cdf-64-chan", "Round-trip latency CDF, 64 B: shmkit channels and references",
+     "round trip, µs", "fraction of samples", "x", cdf64, chan_and_refs},
 };
 
 /* The gnuplot commands of one chart, for one terminal. */
@@ -71,7 +87,8 @@ static void script(FILE *g, const struct bt_run *run, const struct chart *c, con
                    const char *dir, const char *term, const char *ext, const char *const *names,
                    int n)
 {
-	fprintf(g, "set terminal %s\nset output '%s/%s.%s'\n", term, dir, c->name, ext);
+	/* reset: the charts share one script, and a chart's log axes and tics would carry on */
+	fprintf(g, "reset\nset terminal %s\nset output '%s/%s.%s'\n", term, dir, c->name, ext);
 	fprintf(g, "set title '%s'\nset xlabel '%s'\nset ylabel '%s'\nset logscale %s\n", c->title,
 	        c->xlabel, c->ylabel, c->logscale);
 	fprintf(g, "set grid\nset format y '%%g'\nset key outside right top font ',9'\n");
@@ -99,7 +116,7 @@ static int chart(const struct bt_run *run, const struct chart *c, const char *tm
 	int n = 0;
 	for (size_t i = 0; i < run->nrows && n < 256; i++) {
 		const struct bt_row *row = &run->rows[i];
-		if (row->skipped)
+		if (row->skipped || !row_wanted(c, row))
 			continue;
 		char path[512];
 		snprintf(path, sizeof(path), "%s/%s.%s.dat", tmp, c->name, row->name);

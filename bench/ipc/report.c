@@ -458,9 +458,11 @@ int bt_report_markdown(const struct bt_run *run, const struct bt_machine *m, con
 	fprintf(f, "\n#### Not measured\n\n");
 	reasons(run, f, "- ");
 	if (plot_dir)
-		fprintf(f,
-		        "\n#### Charts\n\n![round-trip latency vs size](plots/ipc-latency.svg)\n\n"
-		        "![one-way throughput vs size](plots/ipc-throughput.svg)\n\n"
-		        "![round-trip latency CDF at 64 B](plots/ipc-cdf-64.svg)\n");
+		fprintf(
+		    f, "\n#### Charts\n\n![round-trip latency vs size](plots/ipc-latency.svg)\n\n"
+		       "![one-way throughput vs size](plots/ipc-throughput.svg)\n\n"
+		       "![round-trip latency CDF at 64 B](plots/ipc-cdf-64.svg)\n\n"
+		       "![round-trip latency CDF at 64 B, the shmkit channels and their references]"
+		       "(plots/ipc-cdf-64-chan.svg)\n");
 	return fclose(f) == 0 ? 0 : -1;
 }
