@@ -139,7 +139,7 @@ struct sk_chan_part {
 	SK_ATOMIC(uint64_t) lost;      /* broadcast receiver: overwritten before read */
 	SK_ATOMIC(uint64_t) abandoned; /* receiver: abandoned slots it skipped */
 	SK_ATOMIC(uint64_t) count;     /* messages sent or received */
-	SK_ATOMIC(uint32_t) loaning;   /* sender: a loan is out (abandoned if it dies so) */
+	uint32_t unused;               /* 0 */
 	uint8_t reserved[128 - 92];
 };
 SK_ASSERT_SIZE(struct sk_chan_part, 128);
