@@ -307,6 +307,16 @@ static int in_redo(const shmkit_chan_t *c, uint64_t pos)
 	return 0;
 }
 
+int sk_chan_redo_pending(const shmkit_chan_t *c)
+{
+	if (!sk_load_relaxed(&c->hdr->nredo))
+		return 0;
+	for (uint32_t r = 0; r < SK_CHAN_REDO; r++)
+		if (sk_load_relaxed(&c->hdr->redo[r]) != SK_CHAN_NONE)
+			return 1;
+	return 0;
+}
+
 /*
  * MPMC: a message a receiver held and will not release goes to the next receiver. A record's
  * hold is announced before the receiver's CAS on head (BARRIER_C3), so it may name a position
@@ -329,15 +339,18 @@ static void give_back(shmkit_chan_t *c, uint32_t dead, uint64_t hold)
 			return; /* a live receiver has it */
 	if (in_redo(c, hold))
 		return;
+	/* The count first: a crash between the two steps leaves it too high (receivers look at
+	 * the table for nothing), never an entry that receivers do not know to look for. */
+	atomic_fetch_add(&c->hdr->nredo, 1);
+	SK_CRASH_POINT();
 	for (uint32_t r = 0; r < SK_CHAN_REDO; r++) {
 		uint64_t none = SK_CHAN_NONE;
 		if (atomic_compare_exchange_strong(&c->hdr->redo[r], &none, hold)) {
-			SK_CRASH_POINT();
-			atomic_fetch_add(&c->hdr->nredo, 1);
 			sk_chan_wake_rx(c);
 			return;
 		}
 	}
+	atomic_fetch_sub(&c->hdr->nredo, 1);
 	/* A full table (64 messages held by receivers that all died): the slot stays taken until
 	 * the channel is made again. */
 }

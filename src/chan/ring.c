@@ -64,9 +64,14 @@ static int rx_check(void *arg, uint32_t *expect)
 	int r = w->ready(w);
 	if (r)
 		return r;
-	if (sk_load_relaxed(&w->c->hdr->ever_senders) && sk_chan_peers_gone(w->c, w->now))
-		return -EPIPE;
-	return w->wait ? 0 : -EAGAIN;
+	if (!sk_load_relaxed(&w->c->hdr->ever_senders) || !sk_chan_peers_gone(w->c, w->now))
+		return w->wait ? 0 : -EAGAIN;
+	/* No sender left. A receiver that died holding a message gives it back when its record
+	 * is reaped (MPMC): reap (looking at the peers reaps every dead record), then look at
+	 * the ring again before calling it empty. */
+	if (w->now && w->c->kind == SHMKIT_CHAN_MPMC)
+		sk_chan_live(w->c, SHMKIT_CHAN_RECV);
+	return (r = w->ready(w)) ? r : -EPIPE;
 }
 
 static int tx_check(void *arg, uint32_t *expect)
@@ -326,7 +331,7 @@ static int mpmc_data(struct waiting *w)
 {
 	shmkit_chan_t *c = w->c;
 	uint64_t pos = w->pos;
-	if (sk_load_relaxed(&c->hdr->nredo))
+	if (sk_chan_redo_pending(c))
 		return 1;
 	if (sk_load_relaxed(&c->hdr->head) != pos)
 		return 1;
@@ -458,7 +463,7 @@ int sk_chan_readable(shmkit_chan_t *c)
 	uint64_t h = c->kind == SHMKIT_CHAN_BROADCAST ? sk_load_relaxed(&c->cursor)
 	                                              : sk_load_relaxed(&c->hdr->head);
 	uint64_t t = sk_load_acquire(&c->hdr->tail);
-	if (t != h || sk_load_relaxed(&c->hdr->nredo))
+	if (t != h || (c->kind == SHMKIT_CHAN_MPMC && sk_chan_redo_pending(c)))
 		return 1;
 	/* A pending -EPIPE counts as readable. */
 	return sk_load_relaxed(&c->hdr->ever_senders) && sk_chan_live(c, SHMKIT_CHAN_SEND) == 0;
