@@ -296,24 +296,39 @@ int sk_mpmc_commit(shmkit_chan_t *c, uint64_t pos, size_t len)
 	return 0;
 }
 
-/* Take a position from the redo table (announced first: BARRIER_C3), or SK_CHAN_NONE. */
-static uint64_t take_redo(shmkit_chan_t *c)
+/*
+ * Take a position from the redo table (announced first: BARRIER_C3): 1 (in *out), 0 if there
+ * is none, or -EMSGSIZE if the only ones there are too big for the caller's buffer (a receiver
+ * with a bigger one held them): they stay, as a message too big at head does.
+ */
+static int take_redo(shmkit_chan_t *c, size_t cap, int peek, uint64_t *out)
 {
 	struct sk_chan_part *me = &c->parts[c->self];
+	int big = 0;
 	for (uint32_t r = 0; r < SK_CHAN_REDO; r++) {
 		uint64_t pos = sk_load_relaxed(&c->hdr->redo[r]);
 		if (pos == SK_CHAN_NONE)
 			continue;
+		if (!peek) {
+			struct sk_chan_slot *s = sk_chan_slot(c, pos);
+			uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+			uint32_t len = sk_load_relaxed(&s->len); /* after seq: BARRIER_C2 */
+			if (seq == pos + 1 && len <= c->msg_size && len > cap) {
+				big = 1;
+				continue;
+			}
+		}
 		atomic_store(&me->hold, pos);
 		SK_CRASH_POINT();
 		if (atomic_compare_exchange_strong(&c->hdr->redo[r], &pos, SK_CHAN_NONE)) {
 			SK_CRASH_POINT();
 			atomic_fetch_sub(&c->hdr->nredo, 1);
-			return pos;
+			*out = pos;
+			return 1;
 		}
 		sk_store_relaxed(&me->hold, SK_CHAN_NONE);
 	}
-	return SK_CHAN_NONE;
+	return big ? -EMSGSIZE : 0;
 }
 
 /* The slot of a claim nobody alive announces (its sender died): abandoned, for receivers to
@@ -364,7 +379,9 @@ static ssize_t mpmc_deliver(shmkit_chan_t *c, uint64_t pos, void *buf, size_t ca
 	struct sk_chan_slot *s = sk_chan_slot(c, pos);
 	uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire); /* BARRIER_C2 */
 	uint32_t len = sk_load_relaxed(&s->len);
-	if (seq != pos + 1 || len > c->msg_size) {
+	/* Read again, and checked again: a length that grew past what the caller was found to
+	 * have room for (before it took the position) was not written by a sender. */
+	if (seq != pos + 1 || len > c->msg_size || (!peek && len > cap)) {
 		sk_store_relaxed(&me->hold, SK_CHAN_NONE);
 		if (seq_pos(seq) != pos + 1)
 			return -EAGAIN; /* not this position's any more (a stale redo): look again
@@ -386,7 +403,6 @@ static ssize_t mpmc_deliver(shmkit_chan_t *c, uint64_t pos, void *buf, size_t ca
 	SK_CRASH_POINT();
 	int err = sk_mpmc_release(c, pos);
 	return err ? err : (ssize_t)len;
-	(void)cap;
 }
 
 int sk_mpmc_release(shmkit_chan_t *c, uint64_t pos)
@@ -411,8 +427,11 @@ ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 	uint64_t last = SK_CHAN_NONE;
 	for (unsigned stale = 0;;) {
 		if (SK_UNLIKELY(sk_load_relaxed(&c->hdr->nredo))) {
-			uint64_t pos = take_redo(c);
-			if (pos != SK_CHAN_NONE) {
+			uint64_t pos;
+			int took = take_redo(c, cap, peek != NULL, &pos);
+			if (took < 0)
+				return took;
+			if (took) {
 				ssize_t r = mpmc_deliver(c, pos, buf, cap, peek);
 				if (r != -EAGAIN)
 					return r;

@@ -329,6 +329,44 @@ Test(chan_crash, mpmc_held_by_the_dead_before_epipe)
 	cr_assert_eq(shmkit_chan_unlink(name), 0);
 }
 
+/* A message given back from a receiver with a big buffer to one with a small one stays. */
+Test(chan_crash, mpmc_held_by_the_dead_too_big_for_the_next)
+{
+	const char *name = chan_fresh(SHMKIT_CHAN_MPMC, SMALL, 4, 0);
+	shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+	shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV);
+	unsigned char msg[SMALL];
+	cm_fill(msg, SMALL, 0, 7);
+	cr_assert_eq(shmkit_chan_send(tx, msg, SMALL, NULL), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		const void *m;
+		shmkit_chan_t *mine = must_open(name, SHMKIT_CHAN_RECV);
+		struct timespec dl = chan_in_ms(5000);
+		if (shmkit_chan_peek(mine, &m, &dl) != SMALL)
+			_exit(1);
+		raise(SIGKILL);
+	}
+	cr_assert_eq(tu_wait_timeout(pid, 20000), 128 + SIGKILL);
+	unsigned char *buf = malloc(4 * SMALL);
+	memset(buf, 0xa5, 4 * SMALL);
+	struct timespec dl = chan_in_ms(5000);
+	/* Nothing at head: the wait looks at the peers, reaps the dead, and finds it given back. */
+	cr_assert_eq(shmkit_chan_recv(rx, buf, 16, &dl), -EMSGSIZE, "16 bytes cannot hold it");
+	for (size_t i = 0; i < 4 * SMALL; i++)
+		cr_assert_eq(buf[i], 0xa5, "byte %zu of the buffer written", i);
+	unsigned s;
+	uint32_t q;
+	cr_assert_eq(shmkit_chan_recv(rx, buf, 4 * SMALL, &dl), SMALL,
+	             "it stayed for a buffer that can");
+	cr_assert_eq(cm_check(buf, SMALL, &s, &q), 0);
+	cr_assert_eq(q, 7);
+	free(buf);
+	shmkit_chan_close(tx);
+	shmkit_chan_close(rx);
+	cr_assert_eq(shmkit_chan_unlink(name), 0);
+}
+
 Test(chan_crash, spsc_kill9_at_every_step, .timeout = 300)
 {
 	crash_every_step(SHMKIT_CHAN_SPSC);
