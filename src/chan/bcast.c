@@ -250,11 +250,12 @@ static int bcast_data(shmkit_chan_t *c, uint64_t pos, int now)
 		return 1; /* the caller reports the lie, or the overrun */
 	if (sk_load_relaxed(&c->cursor) != pos)
 		return 1;
+	/* Nothing sent yet, whatever the slot says: the caller would only wait again. */
+	if (t == pos)
+		return 0;
 	uint64_t seq = atomic_load_explicit(&sk_chan_slot(c, pos)->seq, memory_order_acquire);
 	if (done_with(seq, pos) || beyond(seq, pos))
 		return 1; /* published, abandoned, or overwritten */
-	if (t == pos)
-		return 0; /* nothing sent yet */
 	/* Claimed, unpublished: given up if nobody alive will write it. */
 	if (!now || !resolve(c, pos, seq))
 		return 0;

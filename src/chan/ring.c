@@ -202,6 +202,20 @@ static int stuck(uint64_t pos, uint64_t *last, unsigned *stale)
 	return *stale > 1000000;
 }
 
+/*
+ * head <= tail <= head + capacity, as every receiver and sender leaves them (a receiver takes
+ * only what was published, a sender claims only a slot the lap before freed). Checked before
+ * waiting: a liar's head past tail would have receivers mark every free slot abandoned, one
+ * by one, for ever. Loaded tail, head, tail (seq_cst): each bound holds against whatever
+ * moved between the loads.
+ */
+static int positions_ok(shmkit_chan_t *c)
+{
+	uint64_t t1 = atomic_load(&c->hdr->tail), h = atomic_load(&c->hdr->head);
+	uint64_t t2 = atomic_load(&c->hdr->tail);
+	return h <= t2 && t1 <= h + c->cap;
+}
+
 /* A slot's state for position pos: its seq's position part, and whether it is abandoned. */
 static uint64_t seq_pos(uint64_t seq)
 {
@@ -333,12 +347,14 @@ static int take_redo(shmkit_chan_t *c, size_t cap, int peek, uint64_t *out)
 
 /* The slot of a claim nobody alive announces (its sender died): abandoned, for receivers to
  * skip. From the state seen only: a sender that publishes meanwhile wins. */
-static void abandon(shmkit_chan_t *c, uint64_t pos)
+static int abandon(shmkit_chan_t *c, uint64_t pos)
 {
 	uint64_t want = pos;
-	if (atomic_compare_exchange_strong(&sk_chan_slot(c, pos)->seq, &want,
-	                                   (pos + 1) | SK_SEQ_ABANDONED))
-		atomic_fetch_add(&c->hdr->abandoned, 1);
+	if (!atomic_compare_exchange_strong(&sk_chan_slot(c, pos)->seq, &want,
+	                                    (pos + 1) | SK_SEQ_ABANDONED))
+		return 0;
+	atomic_fetch_add(&c->hdr->abandoned, 1);
+	return 1;
 }
 
 /* A receiver at pos: something to look at (1), or nothing yet (0)? */
@@ -354,14 +370,14 @@ static int mpmc_data(struct waiting *w)
 	    seq_pos(atomic_load_explicit(&sk_chan_slot(c, pos)->seq, memory_order_acquire));
 	if (s > pos)
 		return 1; /* published (or nonsense that the caller reports) */
-	if (s < pos || sk_load_relaxed(&c->hdr->tail) == pos)
-		return 0; /* empty (the slot still waits for a receiver of the lap before) */
-	/* Claimed, not published: if nobody alive claims it, its sender died writing it. */
-	if (w->now && sk_chan_unclaimed(c, pos, 0)) {
-		abandon(c, pos);
-		return 1;
-	}
-	return 0;
+	/* BARRIER_C3: tail loaded (seq_cst) before the claims are scanned. Not past pos: empty
+	 * (or a lie the caller reports); the slot may still wait for the lap before's reader. */
+	if (s < pos || atomic_load(&c->hdr->tail) <= pos)
+		return 0;
+	/* Claimed, not published: if nobody alive claims it, its sender died writing it. Once
+	 * marked, there is something to look at; if the mark failed, the slot changed, and the
+	 * next look sees how. */
+	return w->now && sk_chan_unclaimed(c, pos, 0) && abandon(c, pos);
 }
 
 void sk_mpmc_unloan(shmkit_chan_t *c, uint64_t pos)
@@ -462,7 +478,10 @@ ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 			continue;
 		}
 		if (sp <= pos) {
-			/* Empty, or claimed by a sender that has not published yet. */
+			/* Empty, or claimed by a sender that has not published yet; with a flag,
+			 * a state no MPMC participant writes (waiting on it would never end). */
+			if (seq != sp || !positions_ok(c))
+				return -EPROTO;
 			struct waiting w = {c, wait, mpmc_data, pos, 0, 0};
 			int r = wait_rx(c, &w, abs);
 			if (r < 0)
