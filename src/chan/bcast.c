@@ -311,8 +311,8 @@ static int wait_data(shmkit_chan_t *c, uint64_t pos, const struct timespec *abs,
 		return passive_wait(&w, abs);
 	struct sk_chan_hdr *h = c->hdr;
 	/* No waiting (try): one look, and the hint is never raised. */
-	return sk_wait_loop(&h->rx_seq, &h->rx_waiters, bcast_check, &w, abs, SK_CHAN_POLL_NS,
-	                    wait ? SK_CHAN_SPIN : 0);
+	return sk_wait_masked(&h->rx_seq, &h->rx_sleep[0], (uint64_t)1 << c->self, bcast_check, &w,
+	                      abs, SK_CHAN_POLL_NS, wait ? SK_CHAN_SPIN : 0);
 }
 
 /*

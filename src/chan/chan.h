@@ -29,10 +29,11 @@
  * BARRIER_C3  claims. A sender stores claim = pos (and a receiver hold = pos) before its CAS
  *             on tail (head), both seq_cst: whoever finds the slot of pos stuck and scans the
  *             participants after loading tail (head) finds the claimant's announcement.
- * BARRIER_C4  sleeping (sync/wait.c, BARRIER_5 there): a waker publishes with a seq_cst
- *             operation, then reads the waiters hint (seq_cst); a waiter raises the hint, then
- *             reads the sequence word and the ring (seq_cst). Either the waker sees the hint
- *             and wakes, or the waiter sees the message (or the room).
+ * BARRIER_C4  sleeping (sync/wait.c, sk_wait_masked): a waker publishes with a seq_cst
+ *             operation, then reads the sleepers masks (seq_cst); a waiter sets its bit, then
+ *             reads the sequence word and the ring (seq_cst). Either the waker sees the bit and
+ *             wakes, or the waiter sees the message (or the room). A dead sleeper's bit is
+ *             cleared by its reaper.
  * BARRIER_C5  broadcast reading is a seqlock: the reader loads seq (acquire), copies, then
  *             (acquire fence) loads seq again; a writer takes the slot by CASing seq to
  *             WRITING | pos (acquire-release) before it writes. A copy is delivered only if seq
@@ -96,14 +97,18 @@ struct sk_chan_hdr {
 	/* line 2: the receivers' position (SPSC, MPMC) */
 	SK_ATOMIC(uint64_t) head;
 	uint8_t pad2[56];
-	/* line 3: receivers sleep here; senders bump rx_seq when rx_waiters says so */
+	/* line 3: receivers sleep on rx_seq; rx_sleep[0] has bit i set while participant i's
+	 * handle sleeps there, rx_sleep[1] while its descriptor's helper does (sync's
+	 * sk_wait_masked): senders bump rx_seq and wake if any bit is set */
 	SK_ATOMIC(uint32_t) rx_seq;
-	SK_ATOMIC(uint32_t) rx_waiters;
-	uint8_t pad3[56];
+	uint32_t pad3a;
+	SK_ATOMIC(uint64_t) rx_sleep[2];
+	uint8_t pad3[64 - 24];
 	/* line 4: senders sleep here (full ring); receivers bump tx_seq */
 	SK_ATOMIC(uint32_t) tx_seq;
-	SK_ATOMIC(uint32_t) tx_waiters;
-	uint8_t pad4[56];
+	uint32_t pad4a;
+	SK_ATOMIC(uint64_t) tx_sleep[2];
+	uint8_t pad4[64 - 24];
 	/* line 5: roles and totals */
 	SK_ATOMIC(uint32_t) tx_owner;     /* SPSC: participant index + 1 of the sender, 0 none */
 	SK_ATOMIC(uint32_t) rx_owner;     /* SPSC: the receiver's */
@@ -122,7 +127,9 @@ SK_ASSERT_SIZE(struct sk_chan_hdr, SK_CHAN_HDR);
 SK_ASSERT_OFFSET(struct sk_chan_hdr, tail, 64);
 SK_ASSERT_OFFSET(struct sk_chan_hdr, head, 128);
 SK_ASSERT_OFFSET(struct sk_chan_hdr, rx_seq, 192);
+SK_ASSERT_OFFSET(struct sk_chan_hdr, rx_sleep, 200);
 SK_ASSERT_OFFSET(struct sk_chan_hdr, tx_seq, 256);
+SK_ASSERT_OFFSET(struct sk_chan_hdr, tx_sleep, 264);
 SK_ASSERT_OFFSET(struct sk_chan_hdr, tx_owner, 320);
 SK_ASSERT_OFFSET(struct sk_chan_hdr, redo, 384);
 

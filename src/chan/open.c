@@ -333,7 +333,8 @@ static void give_back(shmkit_chan_t *c, uint32_t dead, uint64_t hold)
 		uint64_t none = SK_CHAN_NONE;
 		if (atomic_compare_exchange_strong(&c->hdr->redo[r], &none, hold)) {
 			atomic_fetch_add(&c->hdr->nredo, 1);
-			sk_chan_wake_rx(c);
+			sk_wake_masked(&c->hdr->rx_seq, c->hdr->rx_sleep,
+			               2); /* not woke(): we reap */
 			return;
 		}
 	}
@@ -370,6 +371,11 @@ static void reap(shmkit_chan_t *c, uint32_t i)
 	me = i + 1;
 	atomic_compare_exchange_strong(&c->hdr->rx_owner, &me, 0);
 	sk_store_relaxed(&p->claim, SK_CHAN_NONE);
+	/* It may have died asleep: its bits go, or every waker would wake nobody for ever. */
+	for (int k = 0; k < 2; k++) {
+		atomic_fetch_and(&c->hdr->rx_sleep[k], ~((uint64_t)1 << i));
+		atomic_fetch_and(&c->hdr->tx_sleep[k], ~((uint64_t)1 << i));
+	}
 	uint32_t role = SK_ONCE(p->role);
 	atomic_store(&p->state, SK_PART_FREE);
 	sk_live_drop(c->carrier, SK_CHAN_TOKEN(i));
@@ -546,6 +552,8 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 		err = claim_record(c);
 	if (!err && !c->passive && c->kind == SHMKIT_CHAN_SPSC)
 		err = take_role(c);
+	if (!err && !c->passive)
+		sk_chan_live(c, SHMKIT_CHAN_SEND); /* reap whoever died: their holds, bits, roles */
 	if (err) {
 		if (c->self != UINT32_MAX)
 			reap(c, c->self), c->self = UINT32_MAX;
@@ -695,14 +703,26 @@ int sk_chan_usable(const shmkit_chan_t *c)
 
 /* ---- waking ---- */
 
+/*
+ * A sleeper's bit with nobody asleep is one about to sleep, or one killed asleep: every so
+ * often (by the clock: these are the fast path's only system calls) the dead are reaped, and
+ * their bits go with them, so that a dead sleeper does not cost every send a wake-up.
+ */
+static void woke(shmkit_chan_t *c, int r)
+{
+	if (SK_UNLIKELY(r == -ESRCH) && !c->passive && c->self != UINT32_MAX &&
+	    sk_chan_time_to_check(c))
+		sk_chan_live(c, SHMKIT_CHAN_SEND);
+}
+
 void sk_chan_wake_rx(shmkit_chan_t *c)
 {
-	sk_wait_wake(&c->hdr->rx_seq, &c->hdr->rx_waiters, INT32_MAX, 1); /* BARRIER_C4 */
+	woke(c, sk_wake_masked(&c->hdr->rx_seq, c->hdr->rx_sleep, 2)); /* BARRIER_C4 */
 }
 
 void sk_chan_wake_tx(shmkit_chan_t *c)
 {
-	sk_wait_wake(&c->hdr->tx_seq, &c->hdr->tx_waiters, INT32_MAX, 1); /* BARRIER_C4 */
+	woke(c, sk_wake_masked(&c->hdr->tx_seq, c->hdr->tx_sleep, 2)); /* BARRIER_C4 */
 }
 
 /* ---- the public calls ---- */

@@ -83,15 +83,15 @@ static int tx_check(void *arg, uint32_t *expect)
 static int wait_rx(shmkit_chan_t *c, struct waiting *w, const struct timespec *abs)
 {
 	struct sk_chan_hdr *h = c->hdr;
-	return sk_wait_loop(&h->rx_seq, &h->rx_waiters, rx_check, w, abs, SK_CHAN_POLL_NS,
-	                    w->wait ? SK_CHAN_SPIN : 0);
+	return sk_wait_masked(&h->rx_seq, &h->rx_sleep[0], (uint64_t)1 << c->self, rx_check, w, abs,
+	                      SK_CHAN_POLL_NS, w->wait ? SK_CHAN_SPIN : 0);
 }
 
 static int wait_tx(shmkit_chan_t *c, struct waiting *w, const struct timespec *abs)
 {
 	struct sk_chan_hdr *h = c->hdr;
-	return sk_wait_loop(&h->tx_seq, &h->tx_waiters, tx_check, w, abs, SK_CHAN_POLL_NS,
-	                    w->wait ? SK_CHAN_SPIN : 0);
+	return sk_wait_masked(&h->tx_seq, &h->tx_sleep[0], (uint64_t)1 << c->self, tx_check, w, abs,
+	                      SK_CHAN_POLL_NS, w->wait ? SK_CHAN_SPIN : 0);
 }
 
 /* ---- SPSC ---- */

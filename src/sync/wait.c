@@ -63,3 +63,68 @@ void sk_wait_wake(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, int
 		atomic_fetch_add_explicit(word, 1, memory_order_seq_cst);
 	sk_futex_wake(word, n); /* see BARRIER_4 */
 }
+
+/*
+ * The same loop with a set of sleepers instead of a count, for words whose waiters may be
+ * killed in their sleep (the channels): a count raised by the dead stays raised, and every
+ * later waker pays a system call for nobody. Here each waiter has a bit of its own in a
+ * 64-bit mask; whoever finds a waiter dead clears its bit for it.
+ *
+ *   waiter                                   waker
+ *   mask |= bit         (seq_cst)            publish            (seq_cst)
+ *   expect = word; check -> nothing          if mask:
+ *   FUTEX_WAIT(word, expect)                       word++      (seq_cst)
+ *   mask &= ~bit                                   FUTEX_WAKE(word, all)
+ *
+ * As with the count (BARRIER_5): either the waker sees the bit, or the waiter's check sees the
+ * message; and the word++ after the waiter read expect makes FUTEX_WAIT return (BARRIER_4).
+ * A bit cannot be raised by anyone else, so no waiter is fooled (a single shared flag would
+ * be: tests/sync/model/waitmask.pml has that variant, and catches it).
+ */
+int sk_wait_masked(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint64_t) * mask, uint64_t bit,
+                   sk_wait_check_fn check, void *arg, const struct timespec *abs, uint64_t poll_ns,
+                   int spin)
+{
+	uint32_t expect;
+	int r = check(arg, &expect);
+	for (int i = 0; !r && i < spin; i++) {
+		sk_cpu_relax();
+		r = check(arg, &expect);
+	}
+	if (r)
+		return r > 0 ? 0 : r;
+	atomic_fetch_or_explicit(mask, bit, memory_order_seq_cst);
+	for (;;) {
+		if ((r = check(arg, &expect)) != 0)
+			break;
+		struct timespec tick;
+		const struct timespec *until = abs;
+		if (poll_ns) {
+			sk_deadline_after(&tick, poll_ns);
+			if (!abs || sk_ns_until(&tick) < sk_ns_until(abs))
+				until = &tick;
+		}
+		r = sk_futex_wait(word, expect, until); /* see BARRIER_4 */
+		if (r == -ETIMEDOUT && until == abs) {
+			r = check(arg, &expect);
+			r = r ? r : -ETIMEDOUT;
+			break;
+		}
+		if (r < 0 && r != -EAGAIN && r != -ETIMEDOUT)
+			break;
+	}
+	atomic_fetch_and_explicit(mask, ~bit, memory_order_relaxed);
+	return r > 0 ? 0 : r;
+}
+
+int sk_wake_masked(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint64_t) * masks, int n)
+{
+	uint64_t any = 0;
+	for (int i = 0; i < n; i++)
+		any |= atomic_load_explicit(&masks[i], memory_order_seq_cst);
+	if (!any)
+		return 0;
+	atomic_fetch_add_explicit(word, 1, memory_order_seq_cst);
+	int woken = sk_futex_wake(word, INT32_MAX);
+	return woken > 0 ? woken : -ESRCH; /* bits set, nobody asleep: about to be, or dead */
+}

@@ -6,6 +6,7 @@
  */
 #include <poll.h>
 
+#include "chan/chan.h"
 #include "chantest.h"
 
 static const uint32_t kinds[] = {SHMKIT_CHAN_SPSC, SHMKIT_CHAN_MPMC, SHMKIT_CHAN_BROADCAST};
@@ -479,4 +480,38 @@ Test(chan, list_and_stat)
 	shmkit_chan_close(rx);
 	shmkit_chan_unlink(name);
 	cr_assert_eq(shmkit_chan_stat(name, &info, NULL, 0), -ENOENT);
+}
+
+/* A receiver killed in its sleep: its sleeper bit goes with it, so sends stop waking nobody. */
+Test(chan, dead_sleeper_leaves_no_bit)
+{
+	for (size_t k = 0; k < 3; k++) {
+		const char *name = chan_fresh(kinds[k], 8, 16, 0);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+		pid_t pid = fork();
+		if (pid == 0) {
+			shmkit_chan_t *rx;
+			char buf[8];
+			if (shmkit_chan_open(&rx, name, SHMKIT_CHAN_RECV))
+				_exit(1);
+			shmkit_chan_recv(rx, buf, 8, NULL); /* sleeps until killed */
+			_exit(2);
+		}
+		/* Asleep: its bit is up. */
+		int up = 0;
+		for (int i = 0; i < 500 && !up; i++, usleep(10 * 1000))
+			up = sk_load_relaxed(&tx->hdr->rx_sleep[0]) != 0;
+		cr_assert(up, "kind %u: the receiver sleeps with its bit set", kinds[k]);
+		kill(pid, SIGKILL);
+		cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+		/* The sender's next wakes find nobody, and after a while it looks at the dead. */
+		for (int i = 0; i < 16 && sk_load_relaxed(&tx->hdr->rx_sleep[0]); i++) {
+			usleep(20 * 1000);
+			cr_assert_eq(shmkit_chan_trysend(tx, "x", 1), 0);
+		}
+		cr_assert_eq(sk_load_relaxed(&tx->hdr->rx_sleep[0]), 0,
+		             "the dead one's bit is gone");
+		shmkit_chan_close(tx);
+		shmkit_chan_unlink(name);
+	}
 }
