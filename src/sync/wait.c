@@ -17,8 +17,8 @@
 #include "sync/sync.h"
 #include "sys/sys.h"
 
-int sk_wait_loop(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, sk_wait_check_fn check,
-                 void *arg, const struct timespec *abs, uint64_t poll_ns, int spin)
+/* Spin: check up to spin more times. What check returned last (0: go on to sleep). */
+static int spin_on(sk_wait_check_fn check, void *arg, int spin)
 {
 	uint32_t expect;
 	int r = check(arg, &expect);
@@ -26,12 +26,18 @@ int sk_wait_loop(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, sk_w
 		sk_cpu_relax();
 		r = check(arg, &expect);
 	}
-	if (r)
-		return r > 0 ? 0 : r;
-	atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst); /* see BARRIER_5 */
+	return r;
+}
+
+/* Sleep on word (the caller has announced itself) until check says the wait is over. */
+static int sleep_on(SK_ATOMIC(uint32_t) * word, sk_wait_check_fn check, void *arg,
+                    const struct timespec *abs, uint64_t poll_ns)
+{
+	uint32_t expect;
 	for (;;) {
-		if ((r = check(arg, &expect)) != 0)
-			break;
+		int r = check(arg, &expect);
+		if (r != 0)
+			return r;
 		/* Every poll_ns, check() runs again even if nobody woke us: it is how a waiter
 		 * learns that a peer died (no code of the dead runs to wake it). */
 		struct timespec tick;
@@ -44,14 +50,23 @@ int sk_wait_loop(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, sk_w
 		r = sk_futex_wait(word, expect, until); /* see BARRIER_4 */
 		if (r == -ETIMEDOUT && until == abs) {
 			r = check(arg, &expect);
-			r = r ? r : -ETIMEDOUT;
-			break;
+			return r ? r : -ETIMEDOUT;
 		}
 		/* 0 (woken, or EINTR: keep waiting), -EAGAIN (the word changed), a poll tick */
 		if (r < 0 && r != -EAGAIN && r != -ETIMEDOUT)
-			break;
+			return r;
 	}
-	atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
+}
+
+int sk_wait_loop(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, sk_wait_check_fn check,
+                 void *arg, const struct timespec *abs, uint64_t poll_ns, int spin)
+{
+	int r = spin_on(check, arg, spin);
+	if (!r) {
+		atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst); /* see BARRIER_5 */
+		r = sleep_on(word, check, arg, abs, poll_ns);
+		atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
+	}
 	return r > 0 ? 0 : r;
 }
 
@@ -85,35 +100,12 @@ int sk_wait_masked(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint64_t) * mask, uint6
                    sk_wait_check_fn check, void *arg, const struct timespec *abs, uint64_t poll_ns,
                    int spin)
 {
-	uint32_t expect;
-	int r = check(arg, &expect);
-	for (int i = 0; !r && i < spin; i++) {
-		sk_cpu_relax();
-		r = check(arg, &expect);
+	int r = spin_on(check, arg, spin);
+	if (!r) {
+		atomic_fetch_or_explicit(mask, bit, memory_order_seq_cst);
+		r = sleep_on(word, check, arg, abs, poll_ns);
+		atomic_fetch_and_explicit(mask, ~bit, memory_order_relaxed);
 	}
-	if (r)
-		return r > 0 ? 0 : r;
-	atomic_fetch_or_explicit(mask, bit, memory_order_seq_cst);
-	for (;;) {
-		if ((r = check(arg, &expect)) != 0)
-			break;
-		struct timespec tick;
-		const struct timespec *until = abs;
-		if (poll_ns) {
-			sk_deadline_after(&tick, poll_ns);
-			if (!abs || sk_ns_until(&tick) < sk_ns_until(abs))
-				until = &tick;
-		}
-		r = sk_futex_wait(word, expect, until); /* see BARRIER_4 */
-		if (r == -ETIMEDOUT && until == abs) {
-			r = check(arg, &expect);
-			r = r ? r : -ETIMEDOUT;
-			break;
-		}
-		if (r < 0 && r != -EAGAIN && r != -ETIMEDOUT)
-			break;
-	}
-	atomic_fetch_and_explicit(mask, ~bit, memory_order_relaxed);
 	return r > 0 ? 0 : r;
 }
 
