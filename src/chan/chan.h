@@ -199,6 +199,9 @@ struct shmkit_chan {
 int sk_chan_usable(const shmkit_chan_t *c);
 /* Live participants of role (other than us), reaping dead records on the way. */
 uint32_t sk_chan_live(shmkit_chan_t *c, uint32_t role);
+/* The same without reaping, for the descriptor's helper thread: reaping is the owner's (the
+ * reap token is an OFD lock, which the owner's thread and the helper share). */
+uint32_t sk_chan_live_noreap(shmkit_chan_t *c, uint32_t role);
 /* 1 if no live participant announces pos as its claim (sender) or hold (receiver). */
 int sk_chan_unclaimed(shmkit_chan_t *c, uint64_t pos, int receiver);
 /* Tokens are system calls: 1 if it is time to look at them again (every SK_CHAN_LIVE_NS). */

@@ -383,7 +383,7 @@ static void reap(shmkit_chan_t *c, uint32_t i)
 	sk_live_drop(c->carrier, SK_CHAN_REAP_TOKEN);
 }
 
-uint32_t sk_chan_live(shmkit_chan_t *c, uint32_t role)
+static uint32_t count_live(shmkit_chan_t *c, uint32_t role, int reaping)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < SK_CHAN_PARTS; i++) {
@@ -391,12 +391,23 @@ uint32_t sk_chan_live(shmkit_chan_t *c, uint32_t role)
 		if (sk_load_relaxed(&p->state) == SK_PART_FREE || i == c->self)
 			continue;
 		if (!token_held(c, i)) {
-			reap(c, i);
+			if (reaping)
+				reap(c, i);
 			continue;
 		}
-		n += p->role == role;
+		n += SK_ONCE(p->role) == role;
 	}
 	return n;
+}
+
+uint32_t sk_chan_live(shmkit_chan_t *c, uint32_t role)
+{
+	return count_live(c, role, 1);
+}
+
+uint32_t sk_chan_live_noreap(shmkit_chan_t *c, uint32_t role)
+{
+	return count_live(c, role, 0);
 }
 
 int sk_chan_unclaimed(shmkit_chan_t *c, uint64_t pos, int receiver)

@@ -449,7 +449,8 @@ int sk_chan_readable(shmkit_chan_t *c)
 	if (t != h || sk_load_relaxed(&c->hdr->nredo))
 		return 1;
 	/* A pending -EPIPE counts as readable. */
-	return sk_load_relaxed(&c->hdr->ever_senders) && sk_chan_live(c, SHMKIT_CHAN_SEND) == 0;
+	return sk_load_relaxed(&c->hdr->ever_senders) &&
+	       sk_chan_live_noreap(c, SHMKIT_CHAN_SEND) == 0;
 }
 
 int sk_chan_writable(shmkit_chan_t *c)
