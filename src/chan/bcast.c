@@ -271,9 +271,11 @@ static int bcast_check(void *arg, uint32_t *expect)
 {
 	struct bwait *w = arg;
 	*expect = atomic_load(&w->c->hdr->rx_seq);
+	if (bcast_data(w->c, w->pos, 0))
+		return 1; /* the ready case reads no clock */
 	int now = sk_chan_time_to_check(w->c) || (w->wait && !w->looked);
 	w->looked = 1;
-	if (bcast_data(w->c, w->pos, now))
+	if (now && bcast_data(w->c, w->pos, 1))
 		return 1;
 	if (sk_load_relaxed(&w->c->hdr->ever_senders) && sk_chan_peers_gone(w->c, now))
 		return -EPIPE;

@@ -39,7 +39,7 @@ struct waiting {
 	int (*ready)(struct waiting *w);
 	uint64_t pos;
 	int looked; /* peers looked at once in this wait (a blocking one looks at once) */
-	int now;    /* this check may look at peers' tokens */
+	int now;    /* this check may look at peers' tokens (-1: not asked yet) */
 };
 
 /* Look at peers now? The first time in a blocking wait, then every SK_CHAN_LIVE_NS. */
@@ -53,16 +53,24 @@ static int look(struct waiting *w)
 	return sk_chan_time_to_check(w->c);
 }
 
+/* Asked only when the ring is not ready, so that the check of a ready ring reads no clock. */
+static int now_of(struct waiting *w)
+{
+	if (w->now < 0)
+		w->now = look(w);
+	return w->now;
+}
+
 /* sync's wait loop asks: is it there yet? (It reads the sequence word first: BARRIER_C4.) */
 static int rx_check(void *arg, uint32_t *expect)
 {
 	struct waiting *w = arg;
 	*expect = atomic_load(&w->c->hdr->rx_seq);
-	w->now = look(w);
+	w->now = -1;
 	int r = w->ready(w);
 	if (r)
 		return r;
-	if (sk_load_relaxed(&w->c->hdr->ever_senders) && sk_chan_peers_gone(w->c, w->now))
+	if (sk_load_relaxed(&w->c->hdr->ever_senders) && sk_chan_peers_gone(w->c, now_of(w)))
 		return -EPIPE;
 	return w->wait ? 0 : -EAGAIN;
 }
@@ -71,11 +79,11 @@ static int tx_check(void *arg, uint32_t *expect)
 {
 	struct waiting *w = arg;
 	*expect = atomic_load(&w->c->hdr->tx_seq);
-	w->now = look(w);
+	w->now = -1;
 	int r = w->ready(w);
 	if (r)
 		return r;
-	if (sk_chan_peers_gone(w->c, w->now))
+	if (sk_chan_peers_gone(w->c, now_of(w)))
 		return -EPIPE;
 	return w->wait ? 0 : -EAGAIN;
 }
@@ -211,7 +219,7 @@ static int mpmc_room(struct waiting *w)
 	if (s >= pos)
 		return 1;
 	/* Held by a receiver that may be dead: reaping it gives the message back. */
-	if (w->now && sk_chan_unclaimed(c, pos - c->cap, 1))
+	if (now_of(w) && sk_chan_unclaimed(c, pos - c->cap, 1))
 		sk_chan_live(c, SHMKIT_CHAN_RECV);
 	return 0;
 }
@@ -327,7 +335,7 @@ static int mpmc_data(struct waiting *w)
 	if (s < pos || sk_load_relaxed(&c->hdr->tail) == pos)
 		return 0; /* empty (the slot still waits for a receiver of the lap before) */
 	/* Claimed, not published: if nobody alive claims it, its sender died writing it. */
-	if (w->now && sk_chan_unclaimed(c, pos, 0)) {
+	if (now_of(w) && sk_chan_unclaimed(c, pos, 0)) {
 		abandon(c, pos);
 		return 1;
 	}

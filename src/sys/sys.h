@@ -128,6 +128,8 @@ int sk_parse_u64(const char *s, uint64_t *out);
 
 /* ---- time ---- */
 uint64_t sk_mono_ns(void);
+/* CLOCK_MONOTONIC to the kernel's tick (a few ms), for rate limits: a fraction of the cost. */
+uint64_t sk_mono_coarse_ns(void);
 int64_t sk_real_sec(void);
 /* abs = now(CLOCK_MONOTONIC) + ns */
 void sk_deadline_after(struct timespec *abs, uint64_t ns);
