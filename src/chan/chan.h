@@ -18,10 +18,10 @@
  *
  * Memory ordering
  * ===============
- * BARRIER_C1  SPSC publication. The sender writes a slot (length, payload), then stores tail
- *             (seq_cst, a release); the receiver loads tail (acquire) before it reads the slot.
- *             The receiver consumes, then stores head (seq_cst, release); the sender loads head
- *             (acquire) before it reuses a slot.
+ * BARRIER_C1  SPSC publication. The sender writes a slot (length, payload), then stores its
+ *             seq = pos + 1 (seq_cst, a release); the receiver loads seq (acquire) before it
+ *             reads the slot. The receiver consumes, then stores head (seq_cst, release); the
+ *             sender loads head (acquire) before it reuses a slot.
  * BARRIER_C2  MPMC and broadcast publication: a slot's seq. The writer fills the slot, then
  *             CASes seq to pos + 1 (release); a reader loads seq (acquire) before it reads the
  *             slot. A reader frees the slot by CASing seq to pos + capacity (release), which
@@ -239,6 +239,9 @@ int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct tim
                  int wait, void **loan);
 ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct timespec *abs, int wait,
                      const void **peek);
+/* Publish the slot at t with len bytes; free the slot at h (SPSC). */
+int sk_spsc_commit(shmkit_chan_t *c, uint64_t t, size_t len);
+void sk_spsc_release(shmkit_chan_t *c, uint64_t h);
 int sk_mpmc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct timespec *abs,
                  int wait, void **loan);
 ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct timespec *abs, int wait,

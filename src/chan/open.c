@@ -128,11 +128,13 @@ static int ring_init(void *map, void *arg)
 		sk_store_relaxed(&parts[i].hold, SK_CHAN_NONE);
 	}
 	/* MPMC: slot i is free for position i. Broadcast: positions start at capacity, and slot
-	 * i looks published for position i, the lap before the first (nobody reads it). */
+	 * i looks published for position i, the lap before the first (nobody reads it). SPSC:
+	 * 0, published for no position. */
 	unsigned char *slots = (unsigned char *)map + SK_CHAN_SLOTS;
 	for (uint64_t i = 0; i < a->g->cap; i++) {
 		struct sk_chan_slot *s = (void *)(slots + i * a->g->slot_size);
-		sk_store_relaxed(&s->seq, a->cfg->kind == SHMKIT_CHAN_BROADCAST ? i + 1 : i);
+		uint64_t seq = a->cfg->kind == SHMKIT_CHAN_SPSC ? 0 : i; /* SPSC: nothing yet */
+		sk_store_relaxed(&s->seq, a->cfg->kind == SHMKIT_CHAN_BROADCAST ? i + 1 : seq);
 	}
 	if (a->cfg->kind == SHMKIT_CHAN_BROADCAST) {
 		sk_store_relaxed(&h->tail, a->g->cap);
@@ -578,6 +580,12 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 		atomic_store(&h->ever_senders, 1);
 		c->pos = sk_load_acquire(&h->tail); /* SPSC: the position the last sender left */
 		c->other = sk_load_acquire(&h->head);
+		/* SPSC: one that died between publishing a slot and storing tail left it behind. */
+		for (uint64_t n = 0;
+		     c->kind == SHMKIT_CHAN_SPSC && n < c->cap && c->pos >= c->other &&
+		     sk_load_acquire(&sk_chan_slot(c, c->pos)->seq) == c->pos + 1;
+		     n++)
+			c->pos++;
 	} else {
 		c->pos = sk_load_acquire(&h->head);
 		c->other = sk_load_acquire(&h->tail);
@@ -839,10 +847,7 @@ SK_EXPORT int shmkit_chan_release(shmkit_chan_t *c, const void *msg)
 	c->peek_slot = NULL;
 	switch (c->kind) {
 	case SHMKIT_CHAN_SPSC:
-		/* BARRIER_C1: the slot is free once head passes it. */
-		atomic_store(&c->hdr->head, pos + 1);
-		c->pos = pos + 1;
-		sk_chan_wake_tx(c);
+		sk_spsc_release(c, pos);
 		err = 0;
 		break;
 	case SHMKIT_CHAN_MPMC:
@@ -880,16 +885,8 @@ SK_EXPORT int shmkit_chan_commit(shmkit_chan_t *c, void *slot, size_t len)
 	c->loan_pos = SK_CHAN_NONE;
 	c->loan_slot = NULL;
 	switch (c->kind) {
-	case SHMKIT_CHAN_SPSC: {
-		struct sk_chan_slot *s = sk_chan_slot(c, pos);
-		sk_store_relaxed(&s->len, (uint32_t)len);
-		atomic_store(&c->hdr->tail, pos + 1); /* BARRIER_C1 */
-		c->pos = pos + 1;
-		sk_store_relaxed(&c->parts[c->self].loaning, 0);
-		atomic_fetch_add_explicit(&c->parts[c->self].count, 1, memory_order_relaxed);
-		sk_chan_wake_rx(c);
-		return 0;
-	}
+	case SHMKIT_CHAN_SPSC:
+		return sk_spsc_commit(c, pos, len);
 	case SHMKIT_CHAN_MPMC:
 		return sk_mpmc_commit(c, pos, len);
 	}

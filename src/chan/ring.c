@@ -104,6 +104,12 @@ static int wait_tx(shmkit_chan_t *c, struct waiting *w, const struct timespec *a
 
 /* ---- SPSC ---- */
 
+/* The seq a slot holds for position pos before it is written: the lap before's, or 0. */
+static uint64_t spsc_unwritten(const shmkit_chan_t *c, uint64_t pos)
+{
+	return pos >= c->cap ? pos + 1 - c->cap : 0;
+}
+
 /* Room for position t? Reloads head (acquire, BARRIER_C1): 1 room, 0 full, -EPROTO. */
 static int spsc_room(struct waiting *w)
 {
@@ -116,16 +122,18 @@ static int spsc_room(struct waiting *w)
 	return t - h < c->cap;
 }
 
-/* Something at position h? Reloads tail (acquire, BARRIER_C1). */
+/* Published at position h (1), not yet (0), or a seq no sender wrote (-EPROTO)? */
+static int spsc_seq(const shmkit_chan_t *c, uint64_t h)
+{
+	uint64_t seq = atomic_load_explicit(&sk_chan_slot(c, h)->seq, memory_order_acquire);
+	if (seq == h + 1)
+		return 1; /* BARRIER_C1: the slot's bytes are visible */
+	return seq == spsc_unwritten(c, h) ? 0 : -EPROTO;
+}
+
 static int spsc_data(struct waiting *w)
 {
-	shmkit_chan_t *c = w->c;
-	uint64_t h = w->pos;
-	uint64_t t = atomic_load_explicit(&c->hdr->tail, memory_order_acquire);
-	if (t < h || t - h > c->cap)
-		return -EPROTO;
-	c->other = t;
-	return t != h;
+	return spsc_seq(w->c, w->pos);
 }
 
 int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct timespec *abs,
@@ -146,11 +154,22 @@ int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct tim
 		return 0;
 	}
 	memcpy(sk_chan_payload(s), msg, len);
+	SK_CRASH_POINT();
+	return sk_spsc_commit(c, t, len);
+}
+
+int sk_spsc_commit(shmkit_chan_t *c, uint64_t t, size_t len)
+{
+	struct sk_chan_slot *s = sk_chan_slot(c, t);
+	struct sk_chan_part *me = &c->parts[c->self];
 	sk_store_relaxed(&s->len, (uint32_t)len);
-	/* BARRIER_C1 (release: the slot before tail), BARRIER_C4 (seq_cst before the hint). */
-	atomic_store(&c->hdr->tail, t + 1);
+	/* BARRIER_C1 (release: the slot before its seq), BARRIER_C4 (seq_cst before the masks). */
+	atomic_store(&s->seq, t + 1);
+	/* For openers and readers of the header only: the receiver polls the slot, not tail. */
+	sk_store_release(&c->hdr->tail, t + 1);
 	c->pos = t + 1;
-	atomic_fetch_add_explicit(&c->parts[c->self].count, 1, memory_order_relaxed);
+	sk_store_relaxed(&me->loaning, 0);
+	sk_store_relaxed(&me->count, sk_load_relaxed(&me->count) + 1); /* ours alone */
 	sk_chan_wake_rx(c);
 	return 0;
 }
@@ -159,10 +178,12 @@ ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
                      const void **peek)
 {
 	uint64_t h = c->pos;
-	if (SK_UNLIKELY(h == c->other)) {
-		struct waiting w = {c, wait, spsc_data, h, 0, 0};
-		int r = wait_rx(c, &w, abs);
+	int r = spsc_seq(c, h);
+	if (SK_UNLIKELY(r <= 0)) {
 		if (r < 0)
+			return r;
+		struct waiting w = {c, wait, spsc_data, h, 0, 0};
+		if ((r = wait_rx(c, &w, abs)) < 0)
 			return r;
 	}
 	struct sk_chan_slot *s = sk_chan_slot(c, h);
@@ -177,12 +198,19 @@ ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 	if (len > cap)
 		return -EMSGSIZE; /* it stays at the head */
 	memcpy(buf, sk_chan_payload(s), len);
-	/* BARRIER_C1: the slot is free once head passes it; BARRIER_C4 for the hint. */
+	SK_CRASH_POINT();
+	sk_spsc_release(c, h);
+	return len;
+}
+
+void sk_spsc_release(shmkit_chan_t *c, uint64_t h)
+{
+	struct sk_chan_part *me = &c->parts[c->self];
+	/* BARRIER_C1: the slot is free once head passes it; BARRIER_C4 for the masks. */
 	atomic_store(&c->hdr->head, h + 1);
 	c->pos = h + 1;
-	atomic_fetch_add_explicit(&c->parts[c->self].count, 1, memory_order_relaxed);
+	sk_store_relaxed(&me->count, sk_load_relaxed(&me->count) + 1); /* ours alone */
 	sk_chan_wake_tx(c);
-	return len;
 }
 
 /* ---- MPMC ---- */
