@@ -59,6 +59,7 @@
 #define SK_CHAN_SLOTS   (SK_CHAN_HDR + SK_CHAN_PARTS * 128u)
 #define SK_CHAN_NONE    UINT64_MAX
 #define SK_CHAN_DIR     "shmkit.chan."
+#define SK_CHAN_BUILD   "shmkit.chanbuild." /* + PID.START.RND: one being made */
 #define SK_CHAN_RING    "ring"
 #define SK_CHAN_LIVE    "live"
 

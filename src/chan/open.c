@@ -144,11 +144,60 @@ static int ring_init(void *map, void *arg)
 	return 0;
 }
 
+static int unlink_entry(int dfd, const char *name)
+{
+	return unlinkat(dfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+/* Remove a build directory (its files first). */
+static void remove_build(const char *path)
+{
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd >= 0) {
+		unlink_entry(dfd, SK_CHAN_RING);
+		unlink_entry(dfd, SK_CHAN_LIVE);
+		close(dfd);
+	}
+	rmdir(path);
+}
+
+/* Build directories of ours whose builder died (a creator killed half-way): gone. */
+static void sweep_builds(void)
+{
+	DIR *d = opendir(SK_SHM_DIR);
+	if (!d)
+		return;
+	struct dirent *e;
+	size_t plen = sizeof(SK_CHAN_BUILD) - 1;
+	while ((e = readdir(d))) {
+		int pid;
+		unsigned long long start;
+		struct stat st;
+		char path[sizeof(SK_SHM_DIR) + 256 + 2];
+		if (strncmp(e->d_name, SK_CHAN_BUILD, plen) ||
+		    sscanf(e->d_name + plen, "%d.%llu.", &pid, &start) != 2 || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), SK_SHM_DIR "/%s", e->d_name);
+		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+		    sk_proc_alive(pid, start) != 0)
+			continue;
+		remove_build(path);
+	}
+	closedir(d);
+}
+
+/*
+ * The channel is built whole in a directory of a name of its own (SK_CHAN_BUILD PID.START.RND),
+ * then renamed into place if the name is free (RENAME_NOREPLACE): a channel's name appears
+ * only when it can be opened, of racing creators exactly one wins, and a creator killed
+ * half-way leaves no name behind (the next creator of that user sweeps its directory away).
+ */
 SK_EXPORT int shmkit_chan_create(const char *name, const struct shmkit_chan_config *cfg)
 {
 	const char *bare;
 	struct geometry g;
 	char path[sizeof(SK_SHM_DIR) + sizeof(SK_CHAN_DIR) + SHMKIT_CHAN_NAME_MAX + 2];
+	char build[sizeof(SK_SHM_DIR) + sizeof(SK_CHAN_BUILD) + 48];
 	if (!name_ok(name, &bare))
 		return -EINVAL;
 	int err = geometry_of(cfg, &g);
@@ -156,34 +205,41 @@ SK_EXPORT int shmkit_chan_create(const char *name, const struct shmkit_chan_conf
 		return err;
 	mode_t mode = cfg->mode ? cfg->mode : 0600;
 	dir_path(path, sizeof(path), bare);
-	/* Private while it is made; searchable by those the mode lets in once complete. */
-	if (mkdir(path, 0700) < 0)
+	uint32_t rnd = 0;
+	uint64_t start = 0;
+	sk_getrandom(&rnd, sizeof(rnd));
+	sk_proc_starttime(sk_self_pid(), &start);
+	snprintf(build, sizeof(build), SK_SHM_DIR "/" SK_CHAN_BUILD "%d.%llu.%08x",
+	         (int)sk_self_pid(), (unsigned long long)start, rnd);
+	sweep_builds();
+	if (mkdir(build, 0700) < 0)
 		return -errno;
-	struct stat st;
-	int dfd = dir_open(bare, &st);
-	if (dfd < 0)
-		return dfd;
+	int dfd = open(build, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		err = -errno;
+		rmdir(build);
+		return err;
+	}
 	struct init_args a = {cfg, &g, mode};
-	err = st.st_uid == geteuid() ? 0 : -EEXIST; /* someone else's, made in the meantime */
+	SK_CRASH_POINT();
 	/* Tokens: write for whoever may write the ring, read for nobody. */
-	if (!err)
-		err = sk_obj_build_at(dfd, SK_CHAN_LIVE, 0, 0200 | (mode & 022), (gid_t)-1, NULL,
-		                      NULL);
+	err = sk_obj_build_at(dfd, SK_CHAN_LIVE, 0, 0200 | (mode & 022), (gid_t)-1, NULL, NULL);
+	SK_CRASH_POINT();
 	if (!err)
 		err = sk_obj_build_at(dfd, SK_CHAN_RING, g.size, mode, (gid_t)-1, ring_init, &a);
+	SK_CRASH_POINT();
+	/* Searchable by those the mode lets in, once complete. */
 	char self[64];
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", dfd);
 	if (!err && chmod(self, mode & 066 ? 0711 : 0700) < 0)
 		err = -errno;
 	close(dfd);
-	if (err && err != -EEXIST)
-		shmkit_chan_unlink(name);
+	SK_CRASH_POINT();
+	if (!err && renameat2(AT_FDCWD, build, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
+		err = errno == ENOTEMPTY || errno == EPERM ? -EEXIST : -errno;
+	if (err)
+		remove_build(build);
 	return err;
-}
-
-static int unlink_entry(int dfd, const char *name)
-{
-	return unlinkat(dfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
 }
 
 SK_EXPORT int shmkit_chan_unlink(const char *name)

@@ -515,3 +515,65 @@ Test(chan, dead_sleeper_leaves_no_bit)
 		shmkit_chan_unlink(name);
 	}
 }
+
+/* Creators racing for a name: one wins, and every -EEXIST names a channel that opens. */
+Test(chan, racing_creators)
+{
+	for (int round = 0; round < 200; round++) {
+		const char *name = tu_name("chanrace");
+		pid_t kids[3];
+		for (int k = 0; k < 3; k++) {
+			kids[k] = fork();
+			if (kids[k] == 0) {
+				struct shmkit_chan_config cfg = {
+				    .kind = SHMKIT_CHAN_MPMC, .msg_size = 64, .capacity = 16};
+				int err = shmkit_chan_create(name, &cfg);
+				if (err && err != -EEXIST)
+					_exit(3);
+				shmkit_chan_t *c;
+				if (shmkit_chan_open(&c, name, SHMKIT_CHAN_SEND))
+					_exit(4);
+				shmkit_chan_close(c);
+				_exit(err ? 1 : 0); /* 0: this one created it */
+			}
+		}
+		int winners = 0;
+		for (int k = 0; k < 3; k++) {
+			int st = tu_wait(kids[k]);
+			cr_assert(st == 0 || st == 1, "round %d: exit %d", round, st);
+			winners += st == 0;
+		}
+		cr_assert_eq(winners, 1, "round %d", round);
+		cr_assert_eq(shmkit_chan_unlink(name), 0);
+	}
+}
+
+/* A creator killed half-way leaves no name behind; the user's next create sweeps its files. */
+Test(chan, creator_killed_half_way)
+{
+	const char *name = tu_name("chanhalf");
+	int killed = 0;
+	for (int n = 1; n < 20; n++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct shmkit_chan_config cfg = {
+			    .kind = SHMKIT_CHAN_SPSC, .msg_size = 64, .capacity = 16};
+			sk_crash_countdown = n;
+			int err = shmkit_chan_create(name, &cfg);
+			_exit(err ? 1 : 0);
+		}
+		int st = tu_wait(pid);
+		if (st == 0) {
+			cr_assert_eq(shmkit_chan_unlink(name), 0);
+			break; /* no crash point left before it completed */
+		}
+		cr_assert_eq(st, 128 + SIGKILL);
+		killed++;
+		struct shmkit_chan_config cfg = {
+		    .kind = SHMKIT_CHAN_SPSC, .msg_size = 64, .capacity = 16};
+		cr_assert_eq(shmkit_chan_create(name, &cfg), 0, "crash point %d: the name is free",
+		             n);
+		cr_assert_eq(shmkit_chan_unlink(name), 0);
+	}
+	cr_assert_gt(killed, 0, "the build has crash points");
+}
