@@ -148,6 +148,7 @@ int sk_bcast_send(shmkit_chan_t *c, const void *msg, size_t len, const struct ti
 		if (!wait && !done_with(sk_load_acquire(&sk_chan_slot(c, pos)->seq), pos - c->cap))
 			return -EAGAIN;
 		atomic_store(&me->claim, pos); /* BARRIER_C3 */
+		SK_CRASH_POINT();
 		if (atomic_compare_exchange_strong(&c->hdr->tail, &pos, pos + 1))
 			break;
 	}
@@ -177,8 +178,10 @@ int sk_bcast_commit(shmkit_chan_t *c, uint64_t pos, size_t len)
 	sk_store_relaxed(&s->len, (uint32_t)len);
 	s->writer = c->self + 1;
 	uint64_t want = SK_SEQ_WRITING | pos;
+	SK_CRASH_POINT();
 	/* BARRIER_C2 (release), BARRIER_C4. Fails only if we were taken for dead. */
 	int ok = atomic_compare_exchange_strong(&s->seq, &want, pos + 1);
+	SK_CRASH_POINT();
 	sk_store_relaxed(&me->claim, SK_CHAN_NONE);
 	if (!ok)
 		return -ECANCELED;

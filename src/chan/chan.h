@@ -114,7 +114,7 @@ struct sk_chan_hdr {
 	SK_ATOMIC(uint32_t) tx_owner;     /* SPSC: participant index + 1 of the sender, 0 none */
 	SK_ATOMIC(uint32_t) rx_owner;     /* SPSC: the receiver's */
 	SK_ATOMIC(uint32_t) ever_senders; /* a sender has opened it: receive may say -EPIPE */
-	SK_ATOMIC(uint32_t) nredo;        /* MPMC: entries of redo that may be in use */
+	SK_ATOMIC(uint32_t) nredo;        /* MPMC: at least the entries of redo in use */
 	SK_ATOMIC(uint64_t) abandoned;    /* slots skipped because their writer died */
 	SK_ATOMIC(uint64_t) start;        /* broadcast: the first position ever written */
 	SK_ATOMIC(uint32_t) opens[2];     /* senders [0], receivers [1] that ever opened it */
@@ -147,7 +147,7 @@ struct sk_chan_part {
 	SK_ATOMIC(uint64_t) lost;      /* broadcast receiver: overwritten before read */
 	SK_ATOMIC(uint64_t) abandoned; /* receiver: abandoned slots it skipped */
 	SK_ATOMIC(uint64_t) count;     /* messages sent or received */
-	SK_ATOMIC(uint32_t) loaning;   /* sender: a loan is out (abandoned if it dies so) */
+	uint32_t unused;               /* 0 */
 	uint8_t reserved[128 - 92];
 };
 SK_ASSERT_SIZE(struct sk_chan_part, 128);
@@ -203,6 +203,9 @@ uint32_t sk_chan_live(shmkit_chan_t *c, uint32_t role);
 /* The same without reaping, for the descriptor's helper thread: reaping is the owner's (the
  * reap token is an OFD lock, which the owner's thread and the helper share). */
 uint32_t sk_chan_live_noreap(shmkit_chan_t *c, uint32_t role);
+/* MPMC: is a position waiting in the redo table? (nredo says whether to look: a crash or a
+ * liar may leave it too high, so the table itself says.) */
+int sk_chan_redo_pending(const shmkit_chan_t *c);
 /* 1 if no live participant announces pos as its claim (sender) or hold (receiver). */
 int sk_chan_unclaimed(shmkit_chan_t *c, uint64_t pos, int receiver);
 /* Tokens are system calls: 1 if it is time to look at them again (every SK_CHAN_LIVE_NS). */

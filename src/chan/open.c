@@ -365,6 +365,16 @@ static int in_redo(const shmkit_chan_t *c, uint64_t pos)
 	return 0;
 }
 
+int sk_chan_redo_pending(const shmkit_chan_t *c)
+{
+	if (!sk_load_relaxed(&c->hdr->nredo))
+		return 0;
+	for (uint32_t r = 0; r < SK_CHAN_REDO; r++)
+		if (sk_load_relaxed(&c->hdr->redo[r]) != SK_CHAN_NONE)
+			return 1;
+	return 0;
+}
+
 /*
  * MPMC: a message a receiver held and will not release goes to the next receiver. A record's
  * hold is announced before the receiver's CAS on head (BARRIER_C3), so it may name a position
@@ -387,17 +397,42 @@ static void give_back(shmkit_chan_t *c, uint32_t dead, uint64_t hold)
 			return; /* a live receiver has it */
 	if (in_redo(c, hold))
 		return;
+	/* The count first: a crash between the two steps leaves it too high (receivers look at
+	 * the table for nothing), never an entry that receivers do not know to look for. */
+	atomic_fetch_add(&c->hdr->nredo, 1);
+	SK_CRASH_POINT();
 	for (uint32_t r = 0; r < SK_CHAN_REDO; r++) {
 		uint64_t none = SK_CHAN_NONE;
 		if (atomic_compare_exchange_strong(&c->hdr->redo[r], &none, hold)) {
-			atomic_fetch_add(&c->hdr->nredo, 1);
 			sk_wake_masked(&c->hdr->rx_seq, c->hdr->rx_sleep,
 			               2); /* not woke(): we reap */
 			return;
 		}
 	}
+	atomic_fetch_sub(&c->hdr->nredo, 1);
 	/* A full table (64 messages held by receivers that all died): the slot stays taken until
 	 * the channel is made again. */
+}
+
+/*
+ * SPSC: a dead sender whose claim is still tail died writing that slot (or holding its loan):
+ * nothing of it is published; the slot is counted abandoned. The claim is taken with one
+ * exchange, so that of those who note the death (a reaper, the sender taking the role) one
+ * counts it: twice never, and not at all only if that one dies between the two instructions.
+ */
+static void spsc_abandon(shmkit_chan_t *c, struct sk_chan_part *p)
+{
+	if (c->kind != SHMKIT_CHAN_SPSC)
+		return;
+	uint64_t claim = atomic_exchange(&p->claim, SK_CHAN_NONE);
+	if (claim == SK_CHAN_NONE || claim != atomic_load(&c->hdr->tail))
+		return;
+	/* One that died after publishing the slot, before storing tail, abandoned nothing: the
+	 * tail it owed is stored for it (a CAS: the next sender may be doing the same). */
+	if (atomic_load(&sk_chan_slot(c, claim)->seq) == claim + 1)
+		atomic_compare_exchange_strong(&c->hdr->tail, &claim, claim + 1);
+	else
+		atomic_fetch_add(&c->hdr->abandoned, 1);
 }
 
 /* A record whose holder is gone: free it, finishing what it left (its loan, its hold). */
@@ -419,10 +454,10 @@ static void reap(shmkit_chan_t *c, uint32_t i)
 	}
 	sk_store_relaxed(&p->state, SK_PART_CLAIMING);
 	SK_CRASH_POINT();
-	if (sk_load_relaxed(&p->loaning))
-		atomic_fetch_add(&c->hdr->abandoned, 1); /* SPSC: its loan is gone with it */
+	spsc_abandon(c, p);
 	/* A message it held: to the next receiver (BARRIER_C3 made it findable). */
 	give_back(c, i, sk_load_relaxed(&p->hold));
+	SK_CRASH_POINT();
 	sk_store_relaxed(&p->hold, SK_CHAN_NONE);
 	uint32_t me = i + 1;
 	atomic_compare_exchange_strong(&c->hdr->tx_owner, &me, 0);
@@ -543,7 +578,6 @@ static int claim_record(shmkit_chan_t *c)
 		sk_store_relaxed(&p->lost, 0);
 		sk_store_relaxed(&p->abandoned, 0);
 		sk_store_relaxed(&p->count, 0);
-		sk_store_relaxed(&p->loaning, 0);
 		atomic_store(&p->state, SK_PART_LIVE);
 		c->self = i;
 		return 0;
@@ -564,8 +598,13 @@ static int take_role(shmkit_chan_t *c)
 			return -EBUSY;
 		else if (cur)
 			reap(c, cur - 1);
-		if (atomic_compare_exchange_strong(owner, &cur, c->self + 1))
+		SK_CRASH_POINT();
+		if (atomic_compare_exchange_strong(owner, &cur, c->self + 1)) {
+			/* From a dead sender its reaper may not have finished: before we write. */
+			if (cur && c->role == SHMKIT_CHAN_SEND)
+				spsc_abandon(c, &c->parts[cur - 1]);
 			return 0;
+		}
 	}
 	return -EBUSY;
 }
@@ -619,6 +658,7 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 		close(dfd);
 	if (!err && !c->passive)
 		err = claim_record(c);
+	SK_CRASH_POINT();
 	if (!err && !c->passive && c->kind == SHMKIT_CHAN_SPSC)
 		err = take_role(c);
 	if (!err && !c->passive)
@@ -642,6 +682,9 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 		     sk_load_acquire(&sk_chan_slot(c, c->pos)->seq) == c->pos + 1;
 		     n++)
 			c->pos++;
+		if (c->kind == SHMKIT_CHAN_SPSC && c->pos != sk_load_relaxed(&h->tail))
+			sk_store_release(&h->tail,
+			                 c->pos); /* the role is ours: tail is ours to fix */
 	} else {
 		c->pos = sk_load_acquire(&h->head);
 		c->other = sk_load_acquire(&h->tail);
@@ -723,7 +766,7 @@ static void unloan(shmkit_chan_t *c, uint64_t pos)
 {
 	switch (c->kind) {
 	case SHMKIT_CHAN_SPSC:
-		atomic_fetch_add(&c->hdr->abandoned, 1); /* tail never passed it */
+		spsc_abandon(c, &c->parts[c->self]); /* tail never passed it */
 		break;
 	case SHMKIT_CHAN_MPMC:
 		sk_mpmc_unloan(c, pos);
@@ -748,11 +791,14 @@ SK_EXPORT int shmkit_chan_close(shmkit_chan_t *c)
 			else
 				atomic_compare_exchange_strong(&c->hdr->rx_owner, &me, 0);
 			/* A message we hold goes back; a loan we have is given up as abandoned. */
+			SK_CRASH_POINT();
 			if (c->peek_pos != SK_CHAN_NONE && c->kind == SHMKIT_CHAN_MPMC)
 				redo_own(c, c->peek_pos);
 			sk_store_relaxed(&p->hold, SK_CHAN_NONE);
+			SK_CRASH_POINT();
 			if (c->loan_pos != SK_CHAN_NONE)
 				unloan(c, c->loan_pos);
+			SK_CRASH_POINT();
 			sk_store_relaxed(&p->claim, SK_CHAN_NONE);
 			atomic_store(&p->state, SK_PART_FREE);
 			sk_live_drop(c->carrier, SK_CHAN_TOKEN(c->self));

@@ -7,8 +7,10 @@
  * reloading it only when the ring looks full (sender) or empty (receiver). A slot is written,
  * then tail passes it (BARRIER_C1); a receiver's head passes it when it is done with it, so a
  * receiver that dies holding a peeked message leaves head where it was and the next receiver
- * reads the message again. A sender that dies writing leaves tail where it was: nothing is
- * published, and a new sender writes that slot again.
+ * reads the message again. A sender announces the position it writes (claim) before it
+ * writes; one that dies writing (or holding a loan) leaves tail where it was: nothing is
+ * published, the slot is counted abandoned by whoever takes note of the death first (its
+ * claim is still tail), and a new sender writes that slot again.
  *
  * MPMC: Vyukov's bounded queue (a sequence number per slot: pos free, pos + 1 published,
  * pos + capacity free for the next lap), with two things added for crashes (BARRIER_C3):
@@ -70,9 +72,14 @@ static int rx_check(void *arg, uint32_t *expect)
 	int r = w->ready(w);
 	if (r)
 		return r;
-	if (sk_load_relaxed(&w->c->hdr->ever_senders) && sk_chan_peers_gone(w->c, now_of(w)))
-		return -EPIPE;
-	return w->wait ? 0 : -EAGAIN;
+	if (!sk_load_relaxed(&w->c->hdr->ever_senders) || !sk_chan_peers_gone(w->c, now_of(w)))
+		return w->wait ? 0 : -EAGAIN;
+	/* No sender left. A receiver that died holding a message gives it back when its record
+	 * is reaped (MPMC): reap (looking at the peers reaps every dead record), then look at
+	 * the ring again before calling it empty. */
+	if (now_of(w) && w->c->kind == SHMKIT_CHAN_MPMC)
+		sk_chan_live(w->c, SHMKIT_CHAN_RECV);
+	return (r = w->ready(w)) ? r : -EPIPE;
 }
 
 static int tx_check(void *arg, uint32_t *expect)
@@ -147,10 +154,11 @@ int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct tim
 			return r;
 	}
 	struct sk_chan_slot *s = sk_chan_slot(c, t);
+	/* Whoever finds us dead with tail still at t counts the slot abandoned (open.c). */
+	sk_store_relaxed(&c->parts[c->self].claim, t);
 	if (loan) {
 		c->loan_pos = t;
 		*loan = sk_chan_payload(s);
-		sk_store_relaxed(&c->parts[c->self].loaning, 1);
 		return 0;
 	}
 	memcpy(sk_chan_payload(s), msg, len);
@@ -163,12 +171,13 @@ int sk_spsc_commit(shmkit_chan_t *c, uint64_t t, size_t len)
 	struct sk_chan_slot *s = sk_chan_slot(c, t);
 	struct sk_chan_part *me = &c->parts[c->self];
 	sk_store_relaxed(&s->len, (uint32_t)len);
+	SK_CRASH_POINT();
 	/* BARRIER_C1 (release: the slot before its seq), BARRIER_C4 (seq_cst before the masks). */
 	atomic_store(&s->seq, t + 1);
 	/* For openers and readers of the header only: the receiver polls the slot, not tail. */
+	SK_CRASH_POINT();
 	sk_store_release(&c->hdr->tail, t + 1);
 	c->pos = t + 1;
-	sk_store_relaxed(&me->loaning, 0);
 	sk_store_relaxed(&me->count, sk_load_relaxed(&me->count) + 1); /* ours alone */
 	sk_chan_wake_rx(c);
 	return 0;
@@ -265,6 +274,7 @@ static int64_t mpmc_claim(shmkit_chan_t *c, const struct timespec *abs, int wait
 		                                          memory_order_acquire)); /* BARRIER_C2 */
 		if (s == pos) {
 			atomic_store(&me->claim, pos); /* BARRIER_C3 */
+			SK_CRASH_POINT();
 			if (atomic_compare_exchange_strong(&c->hdr->tail, &pos, pos + 1))
 				return (int64_t)pos;
 			sk_store_relaxed(&me->claim, SK_CHAN_NONE);
@@ -307,10 +317,12 @@ int sk_mpmc_commit(shmkit_chan_t *c, uint64_t pos, size_t len)
 	struct sk_chan_slot *s = sk_chan_slot(c, pos);
 	sk_store_relaxed(&s->len, (uint32_t)len);
 	s->writer = c->self + 1;
+	SK_CRASH_POINT();
 	uint64_t want = pos;
 	/* BARRIER_C2 (release: the slot before its seq), BARRIER_C4. Fails only if a receiver
 	 * took us for dead and marked the slot abandoned. */
 	int ok = atomic_compare_exchange_strong(&s->seq, &want, pos + 1);
+	SK_CRASH_POINT();
 	sk_store_relaxed(&c->parts[c->self].claim, SK_CHAN_NONE);
 	if (!ok)
 		return -ECANCELED;
@@ -328,7 +340,9 @@ static uint64_t take_redo(shmkit_chan_t *c)
 		if (pos == SK_CHAN_NONE)
 			continue;
 		atomic_store(&me->hold, pos);
+		SK_CRASH_POINT();
 		if (atomic_compare_exchange_strong(&c->hdr->redo[r], &pos, SK_CHAN_NONE)) {
+			SK_CRASH_POINT();
 			atomic_fetch_sub(&c->hdr->nredo, 1);
 			return pos;
 		}
@@ -352,7 +366,7 @@ static int mpmc_data(struct waiting *w)
 {
 	shmkit_chan_t *c = w->c;
 	uint64_t pos = w->pos;
-	if (sk_load_relaxed(&c->hdr->nredo))
+	if (sk_chan_redo_pending(c))
 		return 1;
 	if (sk_load_relaxed(&c->hdr->head) != pos)
 		return 1;
@@ -418,6 +432,7 @@ int sk_mpmc_release(shmkit_chan_t *c, uint64_t pos)
 	/* BARRIER_C2: free for the next lap. If it fails, another receiver delivered it again
 	 * (we were taken for dead): the message was seen twice, as documented. */
 	atomic_compare_exchange_strong(&s->seq, &want, pos + c->cap);
+	SK_CRASH_POINT();
 	sk_store_relaxed(&me->hold, SK_CHAN_NONE);
 	atomic_fetch_add_explicit(&me->count, 1, memory_order_relaxed);
 	sk_chan_wake_tx(c);
@@ -451,6 +466,7 @@ ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 			if (!peek && !(seq & SK_SEQ_ABANDONED) && len <= c->msg_size && len > cap)
 				return -EMSGSIZE;
 			atomic_store(&me->hold, pos); /* BARRIER_C3 */
+			SK_CRASH_POINT();
 			if (!atomic_compare_exchange_strong(&c->hdr->head, &pos, pos + 1)) {
 				sk_store_relaxed(&me->hold, SK_CHAN_NONE);
 				continue;
@@ -482,7 +498,7 @@ int sk_chan_readable(shmkit_chan_t *c)
 	uint64_t h = c->kind == SHMKIT_CHAN_BROADCAST ? sk_load_relaxed(&c->cursor)
 	                                              : sk_load_relaxed(&c->hdr->head);
 	uint64_t t = sk_load_acquire(&c->hdr->tail);
-	if (t != h || sk_load_relaxed(&c->hdr->nredo))
+	if (t != h || (c->kind == SHMKIT_CHAN_MPMC && sk_chan_redo_pending(c)))
 		return 1;
 	/* A pending -EPIPE counts as readable. */
 	return sk_load_relaxed(&c->hdr->ever_senders) &&
