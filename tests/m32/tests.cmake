@@ -1,0 +1,64 @@
+# 32-bit and 64-bit processes together (tests/m32/README.md). A second configure of this tree
+# with -m32 in <build>/m32, built with this build, holds the 32-bit libraries (libshmkit.so,
+# libshmkit-sysv.so, libshmkit-audit.so) and the programs of tests/m32/programs.cmake in
+# <build>/m32/bin, which the tests below drive from 64-bit processes. Where that cannot be
+# built (no 32-bit toolchain: scripts/deps.sh installs gcc-multilib and libc6-dev-i386; another
+# architecture; a sanitizer build) or run (a kernel without IA-32 emulation), they skip and say
+# why.
+set(M32_DIR ${CMAKE_CURRENT_LIST_DIR})
+set(M32_BUILD ${CMAKE_BINARY_DIR}/m32)
+set(M32_BIN ${M32_BUILD}/bin)
+set(M32_WHY "")
+if(SHMKIT_SANITIZE)
+  set(M32_WHY "a sanitizer build has no 32-bit side (the plain build runs these tests)")
+elseif(NOT CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$" OR
+       NOT CMAKE_SIZEOF_VOID_P EQUAL 8)
+  set(M32_WHY "the 32-bit side is built for x86_64 hosts only (-m32)")
+else()
+  # Checked at every configure, so that installing the toolchain later is noticed.
+  include(CheckCSourceCompiles)
+  unset(SHMKIT_HAVE_M32 CACHE)
+  set(CMAKE_REQUIRED_FLAGS -m32)
+  set(CMAKE_REQUIRED_LINK_OPTIONS -m32)
+  set(CMAKE_REQUIRED_QUIET ON)
+  check_c_source_compiles("
+    #include <pthread.h>
+    #include <sys/shm.h>
+    int main(void) { return shmget(0, 0, 0) > 0 && pthread_self() != 0; }" SHMKIT_HAVE_M32)
+  unset(CMAKE_REQUIRED_FLAGS)
+  unset(CMAKE_REQUIRED_LINK_OPTIONS)
+  unset(CMAKE_REQUIRED_QUIET)
+  if(NOT SHMKIT_HAVE_M32)
+    set(M32_WHY "${CMAKE_C_COMPILER} cannot build 32-bit programs (Debian: apt-get install gcc-multilib libc6-dev-i386, or scripts/deps.sh check)")
+  endif()
+endif()
+
+if(NOT M32_WHY)
+  include(ExternalProject)
+  ExternalProject_Add(shmkit_m32
+    SOURCE_DIR ${CMAKE_SOURCE_DIR}
+    BINARY_DIR ${M32_BUILD}
+    CMAKE_ARGS -DCMAKE_C_COMPILER=${CMAKE_C_COMPILER} -DCMAKE_C_FLAGS=-m32
+      -DCMAKE_BUILD_TYPE=${CMAKE_BUILD_TYPE} -DSHMKIT_WERROR=${SHMKIT_WERROR}
+      -DSHMKIT_TESTS=OFF -DSHMKIT_BENCH=OFF -DSHMKIT_M32_PROGRAMS=ON
+    INSTALL_COMMAND ""
+    BUILD_ALWAYS ON)
+else()
+  message(STATUS "tests/m32: no 32-bit build: ${M32_WHY}")
+endif()
+
+# What every test of this directory is told: where the 32-bit side is, or why there is none.
+set(M32_ENV "M32_BIN=${M32_BIN}" "M32_WHY=${M32_WHY}")
+set(M32_TESTS "")
+foreach(t m32_test_sysv32 m32_test_sync32)
+  if(TARGET ${t})
+    list(APPEND M32_TESTS ${t})
+  endif()
+endforeach()
+
+# Each test says "m32 tests skipped: WHY" when the machine cannot run them: ctest then counts
+# it as skipped, not passed.
+foreach(t ${M32_TESTS})
+  set_tests_properties(${t} PROPERTIES ENVIRONMENT "${M32_ENV}"
+    SKIP_REGULAR_EXPRESSION "m32 tests skipped:" TIMEOUT 120)
+endforeach()
