@@ -437,18 +437,31 @@ static void c_ev_wait(char **a)
 	reply_r(shmkit_event_wait(&area->e));
 }
 
+/* cond_timedwait under the mutex, which a timeout leaves locked too. */
+static int cond_timed(const struct timespec *d)
+{
+	int r = shmkit_mutex_lock(&area->m);
+	if (r)
+		return r;
+	r = shmkit_cond_timedwait(&area->c, &area->m, d);
+	shmkit_mutex_unlock(&area->m);
+	return r;
+}
+
 /*
- * sem-timedwait MS / ev-timedwait MS / timedlock-check MS: a timed wait; a timeout must not come
- * before its deadline (a 32-bit process passes the kernel a time64 struct timespec).
+ * sem-timedwait MS / ev-timedwait MS / cond-timedwait MS / timedlock-check MS: a timed wait; a
+ * timeout must not come before its deadline (a 32-bit process passes the kernel a time64
+ * struct timespec).
  */
 static void c_timed(char **a)
 {
 	NEED_AREA();
 	struct timespec d = deadline_ms(num(a[1]));
 	uint64_t want = (uint64_t)d.tv_sec * 1000000000u + (uint64_t)d.tv_nsec;
-	int r = !strcmp(a[0], "sem-timedwait")  ? shmkit_sem_timedwait(&area->s, &d)
-	        : !strcmp(a[0], "ev-timedwait") ? shmkit_event_timedwait(&area->e, &d)
-	                                        : shmkit_mutex_timedlock(&area->m, &d);
+	int r = !strcmp(a[0], "sem-timedwait")    ? shmkit_sem_timedwait(&area->s, &d)
+	        : !strcmp(a[0], "ev-timedwait")   ? shmkit_event_timedwait(&area->e, &d)
+	        : !strcmp(a[0], "cond-timedwait") ? cond_timed(&d)
+	                                          : shmkit_mutex_timedlock(&area->m, &d);
 	uint64_t now = mono_ns();
 	if (r == -ETIMEDOUT && now < want)
 		return reply(M32_BAD " timed out %llu us before the deadline",
@@ -515,6 +528,7 @@ static const struct command {
     {"ev-set", 0, c_ev_set},
     {"ev-wait", 0, c_ev_wait},
     {"ev-timedwait", 1, c_timed},
+    {"cond-timedwait", 1, c_timed},
     {"timedlock-check", 1, c_timed},
     {"chan", -1, c_chan},
     {"heap", -1, c_heap},

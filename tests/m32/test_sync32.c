@@ -224,6 +224,38 @@ Test(m32_sync, sem_counts_across_classes)
 	peer_stop(&b);
 }
 
+/*
+ * Timed waits end at their deadline, never before, in either class (a 32-bit process hands the
+ * kernel a time64 struct timespec: futex_time64), and a wake of the other class ends them
+ * early.
+ */
+static void timed(struct peer *w, struct peer *other)
+{
+	static const char *const waits[] = {"sem-timedwait", "ev-timedwait", "cond-timedwait"};
+	for (size_t i = 0; i < sizeof(waits) / sizeof(waits[0]); i++)
+		peer_expect(w, "err ETIMEDOUT", "%s 120", waits[i]);
+	peer_expect(other, "ok", "lock");
+	peer_expect(w, "err ETIMEDOUT", "timedlock-check 120");
+	peer_expect(other, "ok", "unlock");
+	peer_send(w, "sem-timedwait 20000");
+	cr_assert_null(peer_reply(w, 100));
+	peer_expect(other, "ok", "sem-post 1");
+	const char *r = peer_reply(w, PEER_MS);
+	cr_assert(r && !strcmp(r, "ok"), "%d-bit timed wait after a post: %s", w->bits,
+	          r ? r : "(no reply)");
+}
+
+Test(m32_sync, timed_waits_end_at_their_deadline)
+{
+	m32_require();
+	struct peer a, b;
+	share_posix(&a, 32, &b, 64);
+	timed(&a, &b);
+	timed(&b, &a);
+	peer_stop(&a);
+	peer_stop(&b);
+}
+
 /* ---- hooks: channels and heaps (tests/m32/README.md) ---- */
 
 /*
