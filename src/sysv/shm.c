@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -526,6 +527,12 @@ static int do_ipc_info(struct sk_ns *ns, struct shminfo *info)
 	uint64_t shmmax, shmall, shmmni;
 	int forced;
 	sk_ns_limits(ns, &shmmax, &shmall, &shmmni, &forced);
+#if UINTPTR_MAX == 0xffffffffu
+	/* A 32-bit caller: the kernel's compat IPC_INFO caps shmmax at INT_MAX
+	 * (copy_compat_shminfo_to_user); shmall is cut to the caller's unsigned long, as here. */
+	if (shmmax > INT_MAX)
+		shmmax = INT_MAX;
+#endif
 	memset(info, 0, sizeof(*info));
 	info->shmmax = shmmax;
 	info->shmmin = 1;

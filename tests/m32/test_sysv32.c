@@ -348,3 +348,37 @@ Test(m32_sysv, ipc_64_in_cmd_32bit_time)
 	cr_assert(strstr(kern, "r=0 errno=0 time_t=32 mode=13226455132 segsz=1515870810"),
 	          "kernel: %s", kern);
 }
+
+/*
+ * IPC_INFO and SHM_INFO as each class sees them: a 32-bit caller gets shmmax capped at INT_MAX
+ * and shmall cut to 32 bits (the kernel's compat path), the same from shmkit as from the kernel.
+ */
+static void info_of(int bits, const char *be, char *out, size_t len)
+{
+	struct peer p;
+	peer_start(&p, bits, -1);
+	peer_expect(&p, "ok", "backend %s", be);
+	const char *r = peer_cmd(&p, "info");
+	cr_assert(!strncmp(r, "ok ", 3), "%d-bit %s info: %s", bits, be, r);
+	/* the limits only: used_ids and shm_tot depend on what else is in the table */
+	snprintf(out, len, "%.*s", (int)(strstr(r, " used_ids=") - r), r);
+	peer_stop(&p);
+}
+
+Test(m32_sysv, ipc_info_as_each_class_sees_it)
+{
+	m32_require();
+	char k32[512], k64[512], s32[512], s64[512], v[64];
+	info_of(32, "kernel", k32, sizeof(k32));
+	info_of(64, "kernel", k64, sizeof(k64));
+	info_of(32, "shmkit", s32, sizeof(s32));
+	info_of(64, "shmkit", s64, sizeof(s64));
+	cr_assert_str_eq(s64, k64, "64-bit IPC_INFO: shmkit '%s', kernel '%s'", s64, k64);
+	cr_assert_str_eq(s32, k32, "32-bit IPC_INFO: shmkit '%s', kernel '%s'", s32, k32);
+	unsigned long long max64 = strtoull(field(k64, "shmmax", v, sizeof(v)), NULL, 10);
+	unsigned long long all64 = strtoull(field(k64, "shmall", v, sizeof(v)), NULL, 10);
+	cr_assert_eq(strtoull(field(s32, "shmmax", v, sizeof(v)), NULL, 10),
+	             max64 > INT_MAX ? INT_MAX : max64);
+	cr_assert_eq(strtoull(field(s32, "shmall", v, sizeof(v)), NULL, 10), all64 & 0xffffffffu);
+	printf("IPC_INFO, 64-bit: %s\nIPC_INFO, 32-bit: %s\n", s64, s32);
+}
