@@ -218,7 +218,10 @@ static int map_range(const struct shmkit_seg *s, const struct shmkit_map_opts *o
 		return -EINVAL;
 	*len = o->length ? o->length : end - o->offset;
 	/* Past the end of the object a touch would be SIGBUS: refuse now instead. */
-	return o->offset + *len > end ? -EINVAL : 0;
+	if (o->offset + *len > end)
+		return -EINVAL;
+	/* More than a 32-bit address space: mmap would get a cut length, and map less. */
+	return *len > SIZE_MAX ? -ENOMEM : 0;
 }
 
 static int fd_map(struct shmkit_seg *s, const struct shmkit_map_opts *o, void **addr)

@@ -382,3 +382,22 @@ Test(m32_sysv, ipc_info_as_each_class_sees_it)
 	cr_assert_eq(strtoull(field(s32, "shmall", v, sizeof(v)), NULL, 10), all64 & 0xffffffffu);
 	printf("IPC_INFO, 64-bit: %s\nIPC_INFO, 32-bit: %s\n", s64, s32);
 }
+
+/* A POSIX object larger than a 32-bit address space, mapped whole by a 32-bit process: ENOMEM,
+ * not a short map. */
+Test(m32_sysv, object_beyond_32bit_address_space)
+{
+	m32_require();
+	char name[64];
+	snprintf(name, sizeof(name), "m32-big-%d", (int)getpid());
+	shmkit_seg_t *s;
+	struct shmkit_seg_config cfg = SHMKIT_SEG_CONFIG_INIT;
+	cr_assert_eq(shmkit_seg_create(&s, name, (size_t)5 << 30, &cfg), 0);
+	struct peer b;
+	peer_start(&b, 32, -1);
+	peer_expect(&b, "err ENOMEM", "seg-map %s 0", name);
+	peer_expect(&b, "ok", "seg-map %s 4096", name);
+	peer_stop(&b);
+	cr_assert_eq(shmkit_seg_remove(s), 0);
+	shmkit_seg_close(s);
+}
