@@ -37,3 +37,7 @@ foreach(t sysv_server sysv_client)
     set_target_properties(${t} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
   endif()
 endforeach()
+
+# A link of a chain of programs of both classes under shmkit run (run.sh).
+add_executable(plain_chain ${M32_DIR}/plain_chain.c)
+m32_time32(plain_chain)

@@ -60,5 +60,17 @@ endforeach()
 # it as skipped, not passed.
 foreach(t ${M32_TESTS})
   set_tests_properties(${t} PROPERTIES ENVIRONMENT "${M32_ENV}"
-    SKIP_REGULAR_EXPRESSION "m32 tests skipped:" TIMEOUT 120)
+    SKIP_REGULAR_EXPRESSION "m32 tests skipped:" TIMEOUT 120 LABELS m32)
 endforeach()
+
+# 32-bit programs under shmkit run: the interposer of each class, across exec; the seeds'
+# server/client pair with one side 32-bit (run.sh). Not in sanitizer builds (no 32-bit side).
+if(TARGET shmkit_sysv_preload AND TARGET sysv_server AND NOT SHMKIT_SANITIZE)
+  add_executable(m32_plain_chain ${M32_DIR}/plain_chain.c)
+  add_test(NAME m32_run
+    COMMAND ${M32_DIR}/run.sh $<TARGET_FILE:shmkit_cli> $<TARGET_FILE:shmkit_sysv_preload>
+      $<TARGET_FILE:helper_preload> $<TARGET_FILE_DIR:sysv_server>
+      $<TARGET_FILE:m32_plain_chain> ${M32_BIN} "${M32_WHY}")
+  set_tests_properties(m32_run PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED shm_clean LABELS m32
+    SKIP_RETURN_CODE 77)
+endif()
