@@ -74,3 +74,19 @@ if(TARGET shmkit_sysv_preload AND TARGET sysv_server AND NOT SHMKIT_SANITIZE)
   set_tests_properties(m32_run PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED shm_clean LABELS m32
     SKIP_RETURN_CODE 77)
 endif()
+
+# The conformance suite in 32-bit mode (tests/conformance): the kernel's 32-bit (compat) calls
+# are the reference for the 32-bit library itself, for the 32-bit interposer under a time64
+# conform_libc (glibc's __shmctl64), and under one with a 32-bit time_t (glibc's shmctl).
+set(M32_DIFF ${M32_DIR}/need32.sh "--why=${M32_WHY}" ${M32_BIN}/conform
+  ${CMAKE_SOURCE_DIR}/tests/conformance/diff.sh ${M32_BIN}/conform)
+set(M32_PRELOAD ${M32_BUILD}/preload/libshmkit-sysv.so)
+add_test(NAME conformance_m32_shmkit_vs_kernel COMMAND ${M32_DIFF} --seed 1 --count 600)
+add_test(NAME conformance_m32_preload_vs_kernel
+  COMMAND ${M32_DIFF} --preload ${M32_PRELOAD} --seed 1 --count 600 --random 1x200)
+add_test(NAME conformance_m32_preload_t32_vs_kernel
+  COMMAND ${M32_DIFF} --preload ${M32_PRELOAD} --libc ${M32_BIN}/conform_libc_t32
+    --seed 1 --count 400)
+set_tests_properties(conformance_m32_shmkit_vs_kernel conformance_m32_preload_vs_kernel
+  conformance_m32_preload_t32_vs_kernel PROPERTIES TIMEOUT 240 FIXTURES_REQUIRED shm_clean
+  SKIP_RETURN_CODE 77 LABELS "conformance;m32")
