@@ -50,6 +50,7 @@
 #include <sys/uio.h>
 
 #include "preload.h"
+#include "shmid_ds32.h"
 #include "sys/sys.h"
 #include "sysv/registry.h"
 
@@ -286,25 +287,8 @@ INTERPOSE(int, shmctl, (int shmid, int cmd, struct shmid_ds *buf))
 	return interposed_shmctl(shmid, cmd, buf);
 }
 #else
-/*
- * glibc's struct shmid_ds for callers built with a 32-bit time_t: this build's (time64) struct
- * with each time's high word unused, at the same offsets (asserted below; tests/m32/layout.c
- * checks these offsets against glibc's own header).
- */
-struct pl_shmid_ds32 {
-	struct ipc_perm shm_perm;
-	size_t shm_segsz;
-	int32_t shm_atime;
-	uint32_t shm_atime_high;
-	int32_t shm_dtime;
-	uint32_t shm_dtime_high;
-	int32_t shm_ctime;
-	uint32_t shm_ctime_high;
-	pid_t shm_cpid;
-	pid_t shm_lpid;
-	shmatt_t shm_nattch;
-	unsigned long reserved5, reserved6;
-};
+/* glibc's struct shmid_ds for callers built with a 32-bit time_t (shmid_ds32.h): this build's
+ * time64 struct with each time's high word unused, at the same offsets. */
 SK_ASSERT_SIZE(struct pl_shmid_ds32, sizeof(struct shmid_ds));
 SK_ASSERT_OFFSET(struct pl_shmid_ds32, shm_segsz, offsetof(struct shmid_ds, shm_segsz));
 SK_ASSERT_OFFSET(struct pl_shmid_ds32, shm_atime, offsetof(struct shmid_ds, shm_atime));

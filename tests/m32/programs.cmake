@@ -41,3 +41,19 @@ endforeach()
 # A link of a chain of programs of both classes under shmkit run (run.sh).
 add_executable(plain_chain ${M32_DIR}/plain_chain.c)
 m32_time32(plain_chain)
+
+# The interposer's struct for 32-bit time_t callers is glibc's (a compile-time check).
+add_library(m32_layout_t32 OBJECT ${M32_DIR}/layout_t32.c)
+target_include_directories(m32_layout_t32 PRIVATE ${CMAKE_SOURCE_DIR}/preload)
+m32_time32(m32_layout_t32)
+
+# tests/preload's plain programs, 32-bit: a library loaded with RTLD_DEEPBIND (the 32-bit
+# auditor routes it) and the daemon idiom of closing every descriptor.
+add_library(deeplib SHARED ${CMAKE_SOURCE_DIR}/tests/preload/deeplib.c)
+set_target_properties(deeplib PROPERTIES LIBRARY_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+add_executable(plain_deepbind ${CMAKE_SOURCE_DIR}/tests/preload/plain_deepbind.c)
+target_link_libraries(plain_deepbind PRIVATE ${CMAKE_DL_LIBS})
+add_executable(plain_closeall ${CMAKE_SOURCE_DIR}/tests/preload/plain_closeall.c)
+foreach(t deeplib plain_deepbind plain_closeall)
+  m32_time32(${t})
+endforeach()

@@ -73,6 +73,19 @@ if(TARGET shmkit_sysv_preload AND TARGET sysv_server AND NOT SHMKIT_SANITIZE)
       $<TARGET_FILE:m32_plain_chain> ${M32_BIN} "${M32_WHY}")
   set_tests_properties(m32_run PROPERTIES TIMEOUT 120 FIXTURES_REQUIRED shm_clean LABELS m32
     SKIP_RETURN_CODE 77)
+
+  # tests/preload's scripts with 32-bit programs, under shmkit run with both interposers: an
+  # RTLD_DEEPBIND library (the 32-bit auditor) and a process that closes all its descriptors.
+  set(M32_PRELOADS "$<TARGET_FILE:shmkit_sysv_preload>:${M32_BUILD}/preload/libshmkit-sysv.so")
+  set(M32_ARGS $<TARGET_FILE:shmkit_cli> ${M32_PRELOADS} $<TARGET_FILE:helper_preload>)
+  add_test(NAME m32_deepbind COMMAND ${M32_DIR}/need32.sh "--why=${M32_WHY}"
+    ${M32_BIN}/plain_deepbind ${CMAKE_SOURCE_DIR}/tests/preload/deepbind.sh ${M32_ARGS}
+    ${M32_BIN}/plain_deepbind ${M32_BIN}/libdeeplib.so)
+  add_test(NAME m32_close_all_fds COMMAND ${M32_DIR}/need32.sh "--why=${M32_WHY}"
+    ${M32_BIN}/plain_closeall ${CMAKE_SOURCE_DIR}/tests/preload/diffrun.sh ${M32_ARGS}
+    ${M32_BIN}/plain_closeall)
+  set_tests_properties(m32_deepbind m32_close_all_fds PROPERTIES TIMEOUT 60
+    FIXTURES_REQUIRED shm_clean LABELS m32 SKIP_RETURN_CODE 77)
 endif()
 
 # The conformance suite in 32-bit mode (tests/conformance): the kernel's 32-bit (compat) calls
