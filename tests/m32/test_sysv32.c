@@ -19,6 +19,7 @@ static char ns[64];
 
 static void ns_setup(void)
 {
+	m32_require(); /* before anything that the skip would leave behind */
 	snprintf(ns, sizeof(ns), "m32-%d-%u", (int)getpid(), tu_rand(1u << 30));
 	cr_assert_eq(shmkit_ns_create(ns, 0600), 0);
 	setenv(SHMKIT_NS_ENV, ns, 1);
@@ -138,19 +139,26 @@ static const char *field(const char *reply, const char *key, char *out, size_t l
  * One process creates, the other does the rest, on backend be ("kernel" or "shmkit"); the two
  * stat lines after each change must be identical. Returns the transcript.
  */
-static void create_here_use_there(struct transcript *t, int bits_a, int bits_b, const char *be,
-                                  key_t key)
+/* A fresh transcript and two peers, A of class bits_a and B of class bits_b, on backend be. */
+static void start_pair(struct transcript *t, struct peer *a, struct peer *b, int bits_a, int bits_b,
+                       const char *be)
+{
+	memset(t, 0, sizeof(*t));
+	t->id = -1;
+	peer_start(a, bits_a, -1);
+	peer_start(b, bits_b, -1);
+	t->pid_a = (pid_t)peer_num(a, "pid");
+	t->pid_b = (pid_t)peer_num(b, "pid");
+	peer_expect(a, "ok", "backend %s", be);
+	peer_expect(b, "ok", "backend %s", be);
+}
+
+static void create_here_use_there(struct transcript *t, int bits_a, int bits_b, const char *be)
 {
 	struct peer a, b;
 	char sa[1024];
-	memset(t, 0, sizeof(*t));
-	t->id = -1;
-	peer_start(&a, bits_a, -1);
-	peer_start(&b, bits_b, -1);
-	t->pid_a = (pid_t)peer_num(&a, "pid");
-	t->pid_b = (pid_t)peer_num(&b, "pid");
-	peer_expect(&a, "ok", "backend %s", be);
-	peer_expect(&b, "ok", "backend %s", be);
+	key_t key = KEY_BASE + bits_a;
+	start_pair(t, &a, &b, bits_a, bits_b, be);
 
 	const char *r = peer_cmd(&a, "get %d 5000 %d", (int)key, IPC_CREAT | IPC_EXCL | 0666);
 	cr_assert(!strncmp(r, "ok ", 3), "%s: A's shmget: %s", be, r);
@@ -198,26 +206,64 @@ static void create_here_use_there(struct transcript *t, int bits_a, int bits_b, 
 	peer_stop(&b);
 }
 
-static void both_backends(int bits_a, int bits_b)
+/* A scenario with a peer A of class bits_a and a peer B of class bits_b on backend be. */
+typedef void scenario(struct transcript *t, int bits_a, int bits_b, const char *be);
+
+/* Run it on the kernel and on shmkit: the transcripts must be the same. */
+static void on_both(scenario *fn, const char *what, int bits_a, int bits_b)
 {
 	m32_require();
 	static struct transcript k, s;
-	create_here_use_there(&k, bits_a, bits_b, "kernel", KEY_BASE + bits_a);
-	create_here_use_there(&s, bits_a, bits_b, "shmkit", KEY_BASE + bits_a);
-	cr_assert_str_eq(s.text, k.text, "%d-bit creator, %d-bit user: shmkit\n%s\nkernel\n%s",
+	fn(&k, bits_a, bits_b, "kernel");
+	fn(&s, bits_a, bits_b, "shmkit");
+	cr_assert_str_eq(s.text, k.text, "%s, A %d-bit, B %d-bit: shmkit\n%s\nkernel\n%s", what,
 	                 bits_a, bits_b, s.text, k.text);
-	printf("%d-bit creates, %d-bit uses, the same on shmkit as on the kernel:\n%s", bits_a,
+	printf("%s, A %d-bit, B %d-bit, the same on shmkit as on the kernel:\n%s", what, bits_a,
 	       bits_b, s.text);
 }
 
 Test(m32_sysv, created_by_32_used_by_64)
 {
-	both_backends(32, 64);
+	on_both(create_here_use_there, "A creates, B uses", 32, 64);
 }
 
 Test(m32_sysv, created_by_64_used_by_32)
 {
-	both_backends(64, 32);
+	on_both(create_here_use_there, "A creates, B uses", 64, 32);
+}
+
+/*
+ * B attaches A's segment and is killed: A sees it detached (nattch 0, lpid B, dtime set), the
+ * token of a process of the other class read right (OFD locks past 2^40 in a 32-bit process).
+ */
+static void attacher_killed(struct transcript *t, int bits_a, int bits_b, const char *be)
+{
+	struct peer a, b;
+	start_pair(t, &a, &b, bits_a, bits_b, be);
+	const char *r = peer_cmd(&a, "get 0 4096 %d", IPC_CREAT | 0600);
+	cr_assert(!strncmp(r, "ok ", 3), "%s: shmget: %s", be, r);
+	t->id = atoi(r + 3);
+	note(t, "A", "get PRIVATE 4096 0600", r);
+	step(t, &b, "B", "at ID 0");
+	step(t, &b, "B", "poke 0 0 alive");
+	step(t, &a, "A", "stat ID");
+	peer_kill9(&b);
+	note(t, "B", "killed", "");
+	r = step(t, &a, "A", "stat ID");
+	cr_assert(strstr(r, " lpid=") && strstr(r, " nattch=0"), "%s: after kill -9: %s", be, r);
+	step(t, &a, "A", "rmid ID");
+	step(t, &a, "A", "stat ID");
+	peer_stop(&a);
+}
+
+Test(m32_sysv, attacher_32_killed)
+{
+	on_both(attacher_killed, "B attaches and is killed", 64, 32);
+}
+
+Test(m32_sysv, attacher_64_killed)
+{
+	on_both(attacher_killed, "B attaches and is killed", 32, 64);
 }
 
 /* ---- times past 2038 ---- */
@@ -388,17 +434,10 @@ Test(m32_sysv, ipc_info_as_each_class_sees_it)
  * IPC_STAT shows segsz cut to 32 bits (its size_t) and its shmat fails with ENOMEM, as on the
  * kernel; the 64-bit process maps it all.
  */
-static void big(struct transcript *t, const char *be)
+static void big(struct transcript *t, int bits_a, int bits_b, const char *be)
 {
 	struct peer a, b;
-	memset(t, 0, sizeof(*t));
-	t->id = -1;
-	peer_start(&a, 64, -1);
-	peer_start(&b, 32, -1);
-	t->pid_a = (pid_t)peer_num(&a, "pid");
-	t->pid_b = (pid_t)peer_num(&b, "pid");
-	peer_expect(&a, "ok", "backend %s", be);
-	peer_expect(&b, "ok", "backend %s", be);
+	start_pair(t, &a, &b, bits_a, bits_b, be);
 	const char *r = peer_cmd(&a, "get 0 %llu %d", 5ull << 30, IPC_CREAT | SHM_NORESERVE | 0600);
 	cr_assert(!strncmp(r, "ok ", 3), "%s: 5 GiB shmget: %s", be, r);
 	t->id = atoi(r + 3);
@@ -420,12 +459,7 @@ static void big(struct transcript *t, const char *be)
 
 Test(m32_sysv, segment_beyond_32bit_address_space)
 {
-	m32_require();
-	static struct transcript k, s;
-	big(&k, "kernel");
-	big(&s, "shmkit");
-	cr_assert_str_eq(s.text, k.text, "a 5 GiB segment: shmkit\n%s\nkernel\n%s", s.text, k.text);
-	printf("a 5 GiB segment, the same on shmkit as on the kernel:\n%s", s.text);
+	on_both(big, "a 5 GiB segment of A", 64, 32);
 }
 
 /* The same for a POSIX object mapped whole by a 32-bit process: ENOMEM, not a short map. */
