@@ -45,8 +45,8 @@ static int collect_namespaces(const struct cli_filter *f, bool dry_run)
 {
 	char(*names)[SHMKIT_NS_NAME_MAX + 1] = NULL;
 	int n = 1, failed = 0;
-	if (dry_run)
-		return 0;
+	if (dry_run || (f->kinds && !(f->kinds & SHMKIT_KIND_SHMKIT)))
+		return 0; /* --kind without shmkit: no namespace is looked at */
 	if (!f->ns) {
 		n = shmkit_ns_list(NULL, 0);
 		names = n > 0 ? calloc((size_t)n + 16, sizeof(*names)) : NULL;
