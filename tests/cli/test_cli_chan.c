@@ -3,8 +3,9 @@
  * Description: channels in the shmkit tool. ls lists them (kind chan, their type, capacity,
  * depth, message size and live senders and receivers), stat shows each live participant
  * (pid, role, count; a receiver's lag, lost and abandoned), both also as JSON that matches
- * the schema; rm removes them (only their owner or root); names that do not read as channels
- * are listed as such and never as POSIX objects. The participants are other processes.
+ * the schema; rm removes them (only their owner or root), gc leaves them alone but removes a
+ * directory a creator left without its ring; names that do not read as channels are listed as
+ * such and never as POSIX objects. The participants are other processes.
  */
 #include <fcntl.h>
 #include <pwd.h>
@@ -640,6 +641,60 @@ Test(cli_chan, damaged_channels_are_listed_and_removable)
 		cr_expect(!chan_exists(damaged[i]), "%s stays", damaged[i]);
 	cr_expect(!chan_exists(good));
 	cr_expect_eq(access("/etc/passwd", F_OK), 0);
+}
+
+/* ---- gc ---- */
+
+Test(cli_chan, gc_keeps_channels_and_removes_what_a_dead_creator_left)
+{
+	const char *idle = mk_chan("clichan-gc", SHMKIT_CHAN_SPSC, 8, 2, 0600);
+	const char *used = mk_chan("clichan-gc", SHMKIT_CHAN_MPMC, 8, 2, 0600);
+	struct peer rx;
+	peer_start(&rx, used, SHMKIT_CHAN_RECV, 0, false);
+	/* What a creator killed between mkdir and its ring leaves: long ago, and just now. */
+	char old[200], fresh[200];
+	const char *nold = mk_entry("clichan-gc", old, sizeof(old));
+	const char *nfresh = mk_entry("clichan-gc", fresh, sizeof(fresh));
+	cr_assert_eq(mkdir(old, 0700), 0);
+	cr_assert_eq(mkdir(fresh, 0700), 0);
+	struct timespec times[2] = {{.tv_nsec = UTIME_OMIT}, {.tv_sec = time(NULL) - 3600}};
+	cr_assert_eq(utimensat(AT_FDCWD, old, times, 0), 0);
+
+	struct result r =
+	    shmkit("ls -r -n -k chan -o name,status --name clichan-gc-%d-*", (int)getpid());
+	char want[200];
+	snprintf(want, sizeof(want), "%s incomplete\n", nold);
+	cr_expect(strstr(r.out, want), "%s", r.out);
+	snprintf(want, sizeof(want), "%s incomplete\n", nfresh);
+	cr_expect(strstr(r.out, want), "%s", r.out);
+	result_free(&r);
+
+	r = shmkit("gc --dry-run -k chan");
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	snprintf(want, sizeof(want), "would remove chan %s (no ring since ", nold);
+	cr_expect(strstr(r.out, want), "%s", r.out);
+	cr_expect(!strstr(r.out, nfresh) && !strstr(r.out, idle) && !strstr(r.out, used), "%s",
+	          r.out);
+	result_free(&r);
+	cr_expect(chan_exists(nold), "a dry run removed it");
+
+	r = shmkit("gc -k chan");
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	snprintf(want, sizeof(want), "removed chan %s (no ring since ", nold);
+	cr_expect(strstr(r.out, want), "%s", r.out);
+	result_free(&r);
+	cr_expect(!chan_exists(nold));
+	cr_expect(chan_exists(nfresh), "a channel being made now is left alone");
+	cr_expect(chan_exists(idle), "a channel nobody uses is no garbage");
+	cr_expect(chan_exists(used));
+	/* rm removes a half-made one at once. */
+	r = shmkit("rm -k chan %s", nfresh);
+	cr_expect_eq(r.rc, 0, "%s", r.err);
+	result_free(&r);
+	cr_expect(!chan_exists(nfresh));
+	peer_stop(&rx);
+	cr_expect_eq(shmkit_chan_unlink(idle), 0);
+	cr_expect_eq(shmkit_chan_unlink(used), 0);
 }
 
 /* A ring its owner truncates while the tool reads it: an error at worst, never a crash. */
