@@ -36,18 +36,29 @@ static void help(void)
 	       CHAN_GRACE, cli_filter_help);
 }
 
+/* A candidate looked for again. A walk returns how many it visited when nothing stops it, so
+ * "found" is said here, never by the walk's value. */
+struct still {
+	const struct shmkit_obj *o;
+	bool found;
+};
+
 static int same_segment(const struct shmkit_obj *now, void *arg)
 {
-	const struct shmkit_obj *o = arg;
-	return now->id == o->id && now->cpid == o->cpid && now->ctime == o->ctime &&
-	       now->nattch == 0 && (now->flags & SHMKIT_OBJ_ORPHANED);
+	struct still *w = arg;
+	const struct shmkit_obj *o = w->o;
+	w->found = now->id == o->id && now->cpid == o->cpid && now->ctime == o->ctime &&
+	           now->nattch == 0 && (now->flags & SHMKIT_OBJ_ORPHANED);
+	return w->found; /* stops the walk */
 }
 
 /* Looked at again right now: the same segment, still unattached, its creator still gone. */
 static bool still_orphaned(const struct shmkit_obj *o)
 {
 	struct shmkit_inspect_filter f = {.kinds = o->kind, .ns = o->ns[0] ? o->ns : NULL};
-	return shmkit_inspect_list(&f, same_segment, (void *)o) == 1;
+	struct still w = {o, false};
+	shmkit_inspect_list(&f, same_segment, &w);
+	return w.found;
 }
 
 /* What dead processes left in every namespace (attachments, unclaimed objects), and what
@@ -79,11 +90,6 @@ static int collect_namespaces(const struct cli_filter *f, bool dry_run)
 		printf("removed what %d destroyed namespace%s left\n", gone, gone == 1 ? "" : "s");
 	return failed;
 }
-
-struct still {
-	const struct shmkit_obj *o;
-	bool found;
-};
 
 static int same_incomplete(const struct shmkit_obj *now, void *arg)
 {
