@@ -165,6 +165,7 @@ struct shmkit_chan {
 	char name[SHMKIT_CHAN_NAME_MAX + 1];
 	uint32_t kind, role;
 	int passive;   /* a receiver that could only map it read-only: no record, no token */
+	int copied;    /* hdr is a private copy (inspection), not a mapping */
 	pid_t pid;     /* the process that opened it */
 	int ringfd;    /* the ring's descriptor (for the helper thread and stat) */
 	int carrier;   /* our token's descriptor (sys/live.c), -1 if passive */

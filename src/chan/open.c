@@ -251,6 +251,10 @@ SK_EXPORT int shmkit_chan_unlink(const char *name)
 		return -EINVAL;
 	dir_path(path, sizeof(path), bare);
 	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* Not a directory (a file or a link planted or left there): the name itself goes, which
+	 * the sticky /dev/shm lets only its owner or root do. */
+	if (dfd < 0 && (errno == ENOTDIR || errno == ELOOP))
+		return unlink(path) == 0 ? 0 : -errno;
 	if (dfd < 0)
 		return -errno;
 	int err = fstat(dfd, &st) < 0 ? -errno : 0;
@@ -302,32 +306,49 @@ static int geometry_ok(const struct sk_chan_hdr *h, uint64_t file_size)
 	       h->size <= SK_CHAN_SIZE_MAX && h->size <= SIZE_MAX;
 }
 
-/* Map the ring of dfd read-write (or read-only) into c. */
-static int ring_map(shmkit_chan_t *c, int dfd, const struct stat *dir, int rdonly)
+/*
+ * Map the ring of dfd into c: read-write, read-only, or (RING_COPY, for inspection) a private
+ * copy of its header and participants, read with pread: an owner that truncates the ring
+ * under an inspector gets it an error, not a SIGBUS.
+ */
+enum { RING_RW, RING_RO, RING_COPY };
+static int ring_map(shmkit_chan_t *c, int dfd, const struct stat *dir, int how)
 {
 	struct stat st;
-	int fd = sk_open_own_at(dfd, SK_CHAN_RING, rdonly ? O_RDONLY : O_RDWR, dir, &st);
+	int fd = sk_open_own_at(dfd, SK_CHAN_RING, how == RING_RW ? O_RDWR : O_RDONLY, dir, &st);
 	if (fd < 0)
 		return fd == -EPERM ? -EBADMSG : fd;
 	int err = 0;
 	void *p = MAP_FAILED;
+	size_t len = how == RING_COPY ? SK_CHAN_SLOTS : (size_t)st.st_size;
 	if ((uint64_t)st.st_size < SK_CHAN_SLOTS || (uint64_t)st.st_size > SK_CHAN_SIZE_MAX)
 		err = -EBADMSG;
-	if (!err && (p = mmap(NULL, (size_t)st.st_size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE,
-	                      MAP_SHARED, fd, 0)) == MAP_FAILED)
+	if (!err && how == RING_COPY) {
+		p = aligned_alloc(64, len);
+		if (!p)
+			err = -ENOMEM, p = MAP_FAILED;
+		else if (pread(fd, p, len, 0) != (ssize_t)len)
+			err = -EBADMSG;
+		c->copied = 1;
+	} else if (!err && (p = mmap(NULL, len, how == RING_RO ? PROT_READ : PROT_READ | PROT_WRITE,
+	                             MAP_SHARED, fd, 0)) == MAP_FAILED) {
 		err = -errno;
+	}
 	if (!err) {
 		struct sk_chan_hdr *h = p;
-		c->size = (size_t)st.st_size;
+		c->size = len;
 		c->hdr = h;
 		err = sk_hdr_check(&h->magic, &h->version, SK_CHAN_MAGIC, SK_CHAN_VERSION);
 		if (!err && !geometry_ok(h, (uint64_t)st.st_size))
 			err = -EBADMSG;
 	}
 	if (err) {
-		if (p != MAP_FAILED)
-			munmap(p, (size_t)st.st_size);
+		if (p != MAP_FAILED && c->copied)
+			free(p);
+		else if (p != MAP_FAILED)
+			munmap(p, len);
 		c->hdr = NULL;
+		c->copied = 0;
 		close(fd);
 		return err;
 	}
@@ -338,7 +359,7 @@ static int ring_map(shmkit_chan_t *c, int dfd, const struct stat *dir, int rdonl
 	c->msg_size = c->hdr->msg_size;
 	c->slot_size = c->hdr->slot_size;
 	c->parts = (struct sk_chan_part *)(void *)((char *)p + SK_CHAN_HDR);
-	c->slots = (unsigned char *)p + SK_CHAN_SLOTS;
+	c->slots = c->copied ? NULL : (unsigned char *)p + SK_CHAN_SLOTS;
 	c->ringfd = sk_fd_high(fd);
 	return 0;
 }
@@ -613,7 +634,9 @@ static void handle_free(shmkit_chan_t *c)
 {
 	if (c->pid != sk_self_pid())
 		sk_chan_fd_forget(c);
-	if (c->hdr)
+	if (c->hdr && c->copied)
+		free(c->hdr);
+	else if (c->hdr)
 		munmap(c->hdr, c->size);
 	if (c->ringfd >= 0)
 		close(c->ringfd);
@@ -639,10 +662,10 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 	c->loan_pos = c->peek_pos = SK_CHAN_NONE;
 	int dfd = dir_open(bare, &dir), err = dfd < 0 ? dfd : 0;
 	if (!err) {
-		err = ring_map(c, dfd, &dir, 0);
+		err = ring_map(c, dfd, &dir, RING_RW);
 		/* A receiver that may only read: passive, if the kind allows receiving so. */
 		if (err == -EACCES && role == SHMKIT_CHAN_RECV) {
-			err = ring_map(c, dfd, &dir, 1);
+			err = ring_map(c, dfd, &dir, RING_RO);
 			if (!err && c->kind != SHMKIT_CHAN_BROADCAST)
 				err = -EACCES;
 			c->passive = !err;
@@ -716,7 +739,7 @@ int sk_chan_inspect(const char *name, shmkit_chan_t **out)
 	c->loan_pos = c->peek_pos = SK_CHAN_NONE;
 	int dfd = dir_open(bare, &dir), err = dfd < 0 ? dfd : 0;
 	if (!err)
-		err = ring_map(c, dfd, &dir, 1);
+		err = ring_map(c, dfd, &dir, RING_COPY);
 	if (!err) {
 		/* Tokens tell who is alive exactly, for those who may open them; pid and start
 		 * time tell the others. Never adopted: this handle never forks into anything. */

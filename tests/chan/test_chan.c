@@ -4,7 +4,9 @@
  * and zero-copy transfer for every kind, waiting with deadlines, -EPIPE for a side with no
  * peer, broadcast overwrite (-EOVERFLOW), roles, handles across fork.
  */
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 
 #include "chan/chan.h"
 #include "chantest.h"
@@ -576,4 +578,57 @@ Test(chan, creator_killed_half_way)
 		cr_assert_eq(shmkit_chan_unlink(name), 0);
 	}
 	cr_assert_gt(killed, 0, "the build has crash points");
+}
+
+/* An owner truncating its ring under an inspector gets it an error, never a SIGBUS. */
+Test(chan, stat_of_a_ring_truncated_meanwhile)
+{
+	const char *name = chan_fresh(SHMKIT_CHAN_MPMC, 64, 64, 0);
+	char ring[300];
+	snprintf(ring, sizeof(ring), "/dev/shm/shmkit.chan.%s/ring", name);
+	struct stat st;
+	cr_assert_eq(stat(ring, &st), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(ring, O_RDWR);
+		for (;;) {
+			if (ftruncate(fd, 0) || ftruncate(fd, st.st_size))
+				_exit(1);
+		}
+	}
+	int ok = 0, bad = 0;
+	for (int i = 0; i < 2000; i++) {
+		struct shmkit_chan_info info;
+		int n = shmkit_chan_stat(name, &info, NULL, 0);
+		cr_assert(n >= 0 || n == -EBADMSG || n == -EPROTO, "stat: %d", n);
+		ok += n >= 0;
+		bad += n < 0;
+	}
+	kill(pid, SIGKILL);
+	cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+	cr_log_info("%d whole, %d torn", ok, bad);
+	cr_assert_eq(shmkit_chan_unlink(name), 0);
+}
+
+/* A name that is not a channel's directory (a file, a link): unlink frees it. */
+Test(chan, unlink_frees_a_name_that_is_not_a_directory)
+{
+	const char *name = tu_name("chanfile");
+	char path[300];
+	snprintf(path, sizeof(path), "/dev/shm/shmkit.chan.%s", name);
+	for (int link = 0; link < 2; link++) {
+		if (link)
+			cr_assert_eq(symlink("/etc", path), 0);
+		else
+			cr_assert_geq(close(open(path, O_CREAT | O_WRONLY, 0600)), 0);
+		struct shmkit_chan_config cfg = {
+		    .kind = SHMKIT_CHAN_SPSC, .msg_size = 8, .capacity = 2};
+		shmkit_chan_t *c;
+		cr_assert_eq(shmkit_chan_create(name, &cfg), -EEXIST);
+		cr_assert_eq(shmkit_chan_open(&c, name, SHMKIT_CHAN_RECV), -EBADMSG);
+		cr_assert_eq(shmkit_chan_unlink(name), 0);
+		cr_assert_eq(access("/etc/passwd", F_OK), 0, "a link's target is untouched");
+		cr_assert_eq(shmkit_chan_create(name, &cfg), 0);
+		cr_assert_eq(shmkit_chan_unlink(name), 0);
+	}
 }
