@@ -29,6 +29,10 @@
 
 #define SK_BCAST_NAP_MIN_NS (20ull * 1000)
 #define SK_BCAST_NAP_MAX_NS (1000ull * 1000)
+/* Checks before a sender waiting for the lap before's writer (a copy's time), or a passive
+ * receiver, starts napping. */
+#define SK_BCAST_TAKE_SPINS    256
+#define SK_BCAST_PASSIVE_SPINS 32
 
 /*
  * A broadcast slot may be overwritten while a receiver copies it out: the copy is checked
@@ -117,7 +121,7 @@ static int take_slot(shmkit_chan_t *c, uint64_t pos, const struct timespec *abs,
 		if (beyond(seq, prev))
 			return -EPROTO; /* a state no slot of pos can have before pos: the ring lies
 			                 */
-		if (n < SK_CHAN_SPIN) {
+		if (n < SK_BCAST_TAKE_SPINS) {
 			sk_cpu_relax();
 			continue;
 		}
@@ -267,7 +271,6 @@ struct bwait {
 	shmkit_chan_t *c;
 	uint64_t pos;
 	int wait;
-	int looked; /* a blocking wait looks at peers at once, then every SK_CHAN_LIVE_NS */
 };
 
 static int bcast_check(void *arg, uint32_t *expect)
@@ -276,13 +279,13 @@ static int bcast_check(void *arg, uint32_t *expect)
 	*expect = atomic_load(&w->c->hdr->rx_seq);
 	if (bcast_data(w->c, w->pos, 0))
 		return 1; /* the ready case reads no clock */
-	int now = sk_chan_time_to_check(w->c) || (w->wait && !w->looked);
-	w->looked = 1;
+	int now = sk_chan_time_to_check(w->c);
 	if (now && bcast_data(w->c, w->pos, 1))
 		return 1;
-	if (sk_load_relaxed(&w->c->hdr->ever_senders) && sk_chan_peers_gone(w->c, now))
-		return -EPIPE;
-	return w->wait ? 0 : -EAGAIN;
+	if (!sk_load_relaxed(&w->c->hdr->ever_senders) || !sk_chan_peers_gone(w->c, now))
+		return w->wait ? 0 : -EAGAIN;
+	/* No sender left: a slot a dead one claimed is given up by a check that looks. */
+	return bcast_data(w->c, w->pos, 1) ? 1 : -EPIPE;
 }
 
 /* A passive receiver cannot raise the hint: it naps, a little longer each time. */
@@ -294,7 +297,7 @@ static int passive_wait(struct bwait *w, const struct timespec *abs)
 		int r = bcast_check(w, &expect);
 		if (r)
 			return r > 0 ? 0 : r;
-		if (spin < SK_CHAN_SPIN) {
+		if (spin < SK_BCAST_PASSIVE_SPINS) {
 			sk_cpu_relax();
 			continue;
 		}
@@ -311,13 +314,13 @@ static int passive_wait(struct bwait *w, const struct timespec *abs)
 
 static int wait_data(shmkit_chan_t *c, uint64_t pos, const struct timespec *abs, int wait)
 {
-	struct bwait w = {c, pos, wait, 0};
+	struct bwait w = {c, pos, wait};
 	if (c->passive && wait)
 		return passive_wait(&w, abs);
 	struct sk_chan_hdr *h = c->hdr;
 	/* No waiting (try): one look, and the hint is never raised. */
 	return sk_wait_masked(&h->rx_seq, &h->rx_sleep[0], (uint64_t)1 << c->self, bcast_check, &w,
-	                      abs, SK_CHAN_POLL_NS, wait ? SK_CHAN_SPIN : 0);
+	                      abs, SK_CHAN_POLL_NS, wait ? c->spin_ns : 0);
 }
 
 /*

@@ -187,6 +187,7 @@ struct shmkit_chan {
 	void *loan_slot;
 	const void *peek_slot;
 	uint64_t last_live_check; /* when peers' liveness was last checked (ns) */
+	uint64_t spin_ns;         /* a waiter spins this long, then sleeps (shmkit_chan_set_spin) */
 	/* The other side was found all gone when its opens count was gone_opens (valid if
 	 * gone_known): until someone of that side opens, it still is, without looking. */
 	uint32_t gone_opens;
@@ -231,9 +232,9 @@ void sk_chan_uninspect(shmkit_chan_t *c);
 int sk_chan_token_held(const shmkit_chan_t *c, uint32_t i);
 
 /* ---- waiting (open.c): the channel's use of sync's wait loop ---- */
-#define SK_CHAN_SPIN    200                    /* spins before sleeping */
-#define SK_CHAN_POLL_NS (100ull * 1000 * 1000) /* a sleeper re-checks its peers' lives */
-#define SK_CHAN_LIVE_NS (10ull * 1000 * 1000)  /* peers' tokens are tested at most so often */
+#define SK_CHAN_SPIN_NS SHMKIT_CHAN_SPIN_DEFAULT /* spin this long before sleeping */
+#define SK_CHAN_POLL_NS (100ull * 1000 * 1000)   /* a sleeper re-checks its peers' lives */
+#define SK_CHAN_LIVE_NS (10ull * 1000 * 1000)    /* peers' tokens are tested at most so often */
 /* Wake the receivers (after a publication) or the senders (after freeing room). */
 void sk_chan_wake_rx(shmkit_chan_t *c);
 void sk_chan_wake_tx(shmkit_chan_t *c);

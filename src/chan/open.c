@@ -660,6 +660,7 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 	c->self = UINT32_MAX;
 	c->pid = sk_self_pid();
 	c->loan_pos = c->peek_pos = SK_CHAN_NONE;
+	c->spin_ns = SK_CHAN_SPIN_NS;
 	int dfd = dir_open(bare, &dir), err = dfd < 0 ? dfd : 0;
 	if (!err) {
 		err = ring_map(c, dfd, &dir, RING_RW);
@@ -960,6 +961,24 @@ SK_EXPORT ssize_t shmkit_chan_peek(shmkit_chan_t *c, const void **msg, const str
 	return recv_any(c, NULL, 0, abs, 1, msg);
 }
 
+SK_EXPORT ssize_t shmkit_chan_trypeek(shmkit_chan_t *c, const void **msg)
+{
+	if (!msg)
+		return -EFAULT;
+	return recv_any(c, NULL, 0, NULL, 0, msg);
+}
+
+SK_EXPORT int shmkit_chan_set_spin(shmkit_chan_t *c, uint64_t ns)
+{
+	int err = sk_chan_usable(c);
+	if (err)
+		return err;
+	if (ns > SHMKIT_CHAN_SPIN_MAX)
+		return -EINVAL;
+	c->spin_ns = ns;
+	return 0;
+}
+
 SK_EXPORT int shmkit_chan_release(shmkit_chan_t *c, const void *msg)
 {
 	int err = sk_chan_usable(c);
@@ -992,6 +1011,16 @@ SK_EXPORT int shmkit_chan_loan(shmkit_chan_t *c, size_t len, void **slot,
 	if (!slot)
 		return -EFAULT;
 	int err = send_any(c, NULL, len, abs, 1, &c->loan_slot);
+	if (!err)
+		*slot = c->loan_slot;
+	return err;
+}
+
+SK_EXPORT int shmkit_chan_tryloan(shmkit_chan_t *c, size_t len, void **slot)
+{
+	if (!slot)
+		return -EFAULT;
+	int err = send_any(c, NULL, len, NULL, 0, &c->loan_slot);
 	if (!err)
 		*slot = c->loan_slot;
 	return err;

@@ -40,18 +40,12 @@ struct waiting {
 	int wait;
 	int (*ready)(struct waiting *w);
 	uint64_t pos;
-	int looked; /* peers looked at once in this wait (a blocking one looks at once) */
-	int now;    /* this check may look at peers' tokens (-1: not asked yet) */
+	int now; /* this check may look at peers' tokens (-1: not asked yet) */
 };
 
-/* Look at peers now? The first time in a blocking wait, then every SK_CHAN_LIVE_NS. */
+/* Look at peers now? Every SK_CHAN_LIVE_NS (a clean close is seen at once: peers_gone). */
 static int look(struct waiting *w)
 {
-	if (w->wait && !w->looked) {
-		w->looked = 1;
-		sk_chan_time_to_check(w->c);
-		return 1;
-	}
 	return sk_chan_time_to_check(w->c);
 }
 
@@ -74,10 +68,12 @@ static int rx_check(void *arg, uint32_t *expect)
 		return r;
 	if (!sk_load_relaxed(&w->c->hdr->ever_senders) || !sk_chan_peers_gone(w->c, now_of(w)))
 		return w->wait ? 0 : -EAGAIN;
-	/* No sender left. A receiver that died holding a message gives it back when its record
-	 * is reaped (MPMC): reap (looking at the peers reaps every dead record), then look at
-	 * the ring again before calling it empty. */
-	if (now_of(w) && w->c->kind == SHMKIT_CHAN_MPMC)
+	/* No sender left. Before calling the ring empty, look at it as closely as we can: a
+	 * receiver that died holding a message gives it back when its record is reaped (MPMC:
+	 * looking at the peers reaps every dead record), and a slot a dead sender claimed is
+	 * given up only by a check that may look at tokens. */
+	w->now = 1;
+	if (w->c->kind == SHMKIT_CHAN_MPMC)
 		sk_chan_live(w->c, SHMKIT_CHAN_RECV);
 	return (r = w->ready(w)) ? r : -EPIPE;
 }
@@ -99,14 +95,14 @@ static int wait_rx(shmkit_chan_t *c, struct waiting *w, const struct timespec *a
 {
 	struct sk_chan_hdr *h = c->hdr;
 	return sk_wait_masked(&h->rx_seq, &h->rx_sleep[0], (uint64_t)1 << c->self, rx_check, w, abs,
-	                      SK_CHAN_POLL_NS, w->wait ? SK_CHAN_SPIN : 0);
+	                      SK_CHAN_POLL_NS, w->wait ? c->spin_ns : 0);
 }
 
 static int wait_tx(shmkit_chan_t *c, struct waiting *w, const struct timespec *abs)
 {
 	struct sk_chan_hdr *h = c->hdr;
 	return sk_wait_masked(&h->tx_seq, &h->tx_sleep[0], (uint64_t)1 << c->self, tx_check, w, abs,
-	                      SK_CHAN_POLL_NS, w->wait ? SK_CHAN_SPIN : 0);
+	                      SK_CHAN_POLL_NS, w->wait ? c->spin_ns : 0);
 }
 
 /* ---- SPSC ---- */
@@ -148,7 +144,7 @@ int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct tim
 {
 	uint64_t t = c->pos;
 	if (SK_UNLIKELY(t - c->other >= c->cap)) {
-		struct waiting w = {c, wait, spsc_room, t, 0, 0};
+		struct waiting w = {c, wait, spsc_room, t, 0};
 		int r = wait_tx(c, &w, abs);
 		if (r < 0)
 			return r;
@@ -191,7 +187,7 @@ ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 	if (SK_UNLIKELY(r <= 0)) {
 		if (r < 0)
 			return r;
-		struct waiting w = {c, wait, spsc_data, h, 0, 0};
+		struct waiting w = {c, wait, spsc_data, h, 0};
 		if ((r = wait_rx(c, &w, abs)) < 0)
 			return r;
 	}
@@ -282,7 +278,7 @@ static int64_t mpmc_claim(shmkit_chan_t *c, const struct timespec *abs, int wait
 		}
 		if (s < pos) {
 			/* Full: the slot still holds the previous lap's message. */
-			struct waiting w = {c, wait, mpmc_room, pos, 0, 0};
+			struct waiting w = {c, wait, mpmc_room, pos, 0};
 			int r = wait_tx(c, &w, abs);
 			if (r < 0)
 				return r;
@@ -479,7 +475,7 @@ ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 		}
 		if (sp <= pos) {
 			/* Empty, or claimed by a sender that has not published yet. */
-			struct waiting w = {c, wait, mpmc_data, pos, 0, 0};
+			struct waiting w = {c, wait, mpmc_data, pos, 0};
 			int r = wait_rx(c, &w, abs);
 			if (r < 0)
 				return r;

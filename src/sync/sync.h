@@ -178,7 +178,9 @@ int sk_wait_loop(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, sk_w
  */
 void sk_wait_wake(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, int n, int bump);
 /*
- * The same with a set of sleepers rather than a count (wait.c): the waiter's own bit in mask,
+ * The same with a set of sleepers rather than a count (wait.c), spinning for spin_ns of time
+ * rather than a count of checks (a PAUSE costs 10 ns on one CPU, 150 on another), and with a
+ * deadline already past looking once, neither spinning nor sleeping: the waiter's own bit in mask,
  * which whoever finds it dead can clear. The waker wakes every sleeper on word, bumping it
  * first, if any bit of the n masks is set, and returns how many it woke: 0 if no bit was set,
  * -ESRCH if some were but nobody slept (a waiter about to sleep, or a dead one: the caller may
@@ -186,7 +188,7 @@ void sk_wait_wake(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, int
  */
 int sk_wait_masked(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint64_t) * mask, uint64_t bit,
                    sk_wait_check_fn check, void *arg, const struct timespec *abs, uint64_t poll_ns,
-                   int spin);
+                   uint64_t spin_ns);
 int sk_wake_masked(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint64_t) * masks, int n);
 
 /* 1 if the calling thread owns m, else 0. */

@@ -96,11 +96,34 @@ void sk_wait_wake(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, int
  * A bit cannot be raised by anyone else, so no waiter is fooled (a single shared flag would
  * be: tests/sync/model/waitmask.pml has that variant, and catches it).
  */
+/* Spin for about spin_ns (the clock read every 16 checks): what check returned last. */
+static int spin_for(sk_wait_check_fn check, void *arg, uint64_t spin_ns)
+{
+	uint32_t expect;
+	int r = check(arg, &expect);
+	if (r || !spin_ns)
+		return r;
+	uint64_t until = sk_mono_ns() + spin_ns;
+	for (unsigned i = 1; !r; i++) {
+		sk_cpu_relax();
+		r = check(arg, &expect);
+		if (!(i & 15) && sk_mono_ns() > until)
+			break;
+	}
+	return r;
+}
+
 int sk_wait_masked(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint64_t) * mask, uint64_t bit,
                    sk_wait_check_fn check, void *arg, const struct timespec *abs, uint64_t poll_ns,
-                   int spin)
+                   uint64_t spin_ns)
 {
-	int r = spin_on(check, arg, spin);
+	/* A deadline already past: one look, no spin, no sleep. */
+	if (abs && sk_ns_until(abs) == 0) {
+		uint32_t expect;
+		int r = check(arg, &expect);
+		return r > 0 ? 0 : r ? r : -ETIMEDOUT;
+	}
+	int r = spin_for(check, arg, spin_ns);
 	if (!r) {
 		atomic_fetch_or_explicit(mask, bit, memory_order_seq_cst);
 		r = sleep_on(word, check, arg, abs, poll_ns);

@@ -632,3 +632,54 @@ Test(chan, unlink_frees_a_name_that_is_not_a_directory)
 		cr_assert_eq(shmkit_chan_unlink(name), 0);
 	}
 }
+
+Test(chan, try_zero_copy_and_spin)
+{
+	for (size_t k = 0; k < 3; k++) {
+		const char *name = chan_fresh(kinds[k], 32, 2, 0);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND),
+		              *rx = chan_open(name, SHMKIT_CHAN_RECV);
+		const void *m;
+		void *slot;
+		cr_assert_eq(shmkit_chan_trypeek(rx, &m), -EAGAIN);
+		cr_assert_eq(shmkit_chan_trypeek(rx, NULL), -EFAULT);
+		cr_assert_eq(shmkit_chan_tryloan(tx, 32, NULL), -EFAULT);
+		cr_assert_eq(shmkit_chan_tryloan(rx, 32, &slot), -EBADF);
+		for (int i = 0; i < 2; i++) {
+			cr_assert_eq(shmkit_chan_tryloan(tx, 32, &slot), 0);
+			memset(slot, 'a' + i, 32);
+			cr_assert_eq(shmkit_chan_commit(tx, slot, 3), 0);
+		}
+		if (kinds[k] != SHMKIT_CHAN_BROADCAST)
+			cr_assert_eq(shmkit_chan_tryloan(tx, 32, &slot), -EAGAIN, "full");
+		cr_assert_eq(shmkit_chan_trypeek(rx, &m), 3);
+		cr_assert_eq(((const char *)m)[0], 'a');
+		cr_assert_eq(shmkit_chan_release(rx, m), 0);
+		cr_assert_eq(shmkit_chan_set_spin(rx, SHMKIT_CHAN_SPIN_MAX + 1), -EINVAL);
+		cr_assert_eq(shmkit_chan_set_spin(rx, 0), 0);
+		char buf[32];
+		cr_assert_eq(shmkit_chan_recv(rx, buf, 32, NULL), 3);
+		cr_assert_eq(buf[0], 'b');
+		/* Sleeping at once, woken by another sender in another process (SPSC has one). */
+		if (kinds[k] == SHMKIT_CHAN_SPSC) {
+			shmkit_chan_close(tx);
+			shmkit_chan_close(rx);
+			shmkit_chan_unlink(name);
+			continue;
+		}
+		pid_t pid = fork();
+		if (pid == 0) {
+			shmkit_chan_t *t;
+			usleep(50 * 1000);
+			_exit(shmkit_chan_open(&t, name, SHMKIT_CHAN_SEND) ||
+			      shmkit_chan_send(t, "z", 1, NULL));
+		}
+		struct timespec dl = chan_in_ms(10000);
+		cr_assert_eq(shmkit_chan_recv(rx, buf, 32, &dl), 1, "kind %u", kinds[k]);
+		cr_assert_eq(buf[0], 'z');
+		cr_assert_eq(tu_wait(pid), 0);
+		shmkit_chan_close(tx);
+		shmkit_chan_close(rx);
+		shmkit_chan_unlink(name);
+	}
+}
