@@ -148,7 +148,10 @@ ticker)
 		}
 		if (!lost[subs - 1]) { print "the slow subscriber lost nothing"; bad++ }
 		exit bad != 0
-	}' "$tmp/out" || fail "chan_ticker output"
+	}' "$tmp/out" || {
+		sed 's/^/  output: /' "$tmp/out" >&2
+		fail "chan_ticker output"
+	}
 	;;
 *)
 	echo "usage: $0 lines|workqueue|ticker BUILD_DIR SOURCE_DIR" >&2
