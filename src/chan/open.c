@@ -599,6 +599,11 @@ static int claim_record(shmkit_chan_t *c)
 		sk_store_relaxed(&p->lost, 0);
 		sk_store_relaxed(&p->abandoned, 0);
 		sk_store_relaxed(&p->count, 0);
+		/* A broadcast receiver starts with the first message sent after it is counted
+		 * (stat says LIVE only after this): its cursor is fixed first. */
+		uint64_t from = sk_load_acquire(&c->hdr->tail);
+		sk_store_relaxed(&c->cursor, from);
+		sk_store_relaxed(&p->cursor, from);
 		atomic_store(&p->state, SK_PART_LIVE);
 		c->self = i;
 		return 0;
@@ -712,10 +717,10 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 	} else {
 		c->pos = sk_load_acquire(&h->head);
 		c->other = sk_load_acquire(&h->tail);
-		/* Broadcast: from the first message sent after we opened. */
-		sk_store_relaxed(&c->cursor, c->other);
-		if (!c->passive)
-			sk_store_relaxed(&c->parts[c->self].cursor, c->other);
+		/* Broadcast: from the first message sent after we opened (a participant's cursor
+		 * was fixed before its record was counted: claim_record). */
+		if (c->passive)
+			sk_store_relaxed(&c->cursor, c->other);
 		/* A sender facing a full ring with nobody to empty it learns there is someone. */
 		sk_chan_wake_tx(c);
 	}
