@@ -313,6 +313,8 @@ static int ring_map(shmkit_chan_t *c, int dfd, const struct stat *dir, int rdonl
 	void *p = MAP_FAILED;
 	if ((uint64_t)st.st_size < SK_CHAN_SLOTS || (uint64_t)st.st_size > SK_CHAN_SIZE_MAX)
 		err = -EBADMSG;
+	else if ((uint64_t)st.st_size > SIZE_MAX)
+		err = -ENOMEM; /* a 32-bit process: a 4 GiB ring would be a length of 0 to mmap */
 	if (!err && (p = mmap(NULL, (size_t)st.st_size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE,
 	                      MAP_SHARED, fd, 0)) == MAP_FAILED)
 		err = -errno;

@@ -444,3 +444,27 @@ Test(m32_chan, stat_shows_the_other_class)
 	peer_stop(&o32);
 	peer_stop(&o64);
 }
+
+/*
+ * A ring as large as channels may be (4 GiB, SK_CHAN_SIZE_MAX; made here by growing a small
+ * channel's ring file, sparse) is more than a 32-bit process can map: opening or inspecting it
+ * there is -ENOMEM, as mapping any object larger than the address space is, while a 64-bit
+ * process opens it.
+ */
+Test(m32_chan, ring_of_4gib_is_enomem_in_32_bit)
+{
+	m32_require();
+	struct peer a, b;
+	peer_start(&a, 64, -1);
+	peer_start(&b, 32, -1);
+	create(&a, "mpmc", 4);
+	char path[128];
+	snprintf(path, sizeof(path), "/dev/shm/shmkit.chan.%s/ring", name);
+	cr_assert_eq(truncate(path, (off_t)1 << 32), 0, "%s: %s", path, strerror(errno));
+	open_as(&a, "recv");
+	peer_expect(&b, "err ENOMEM", "chan-open %s recv", name);
+	peer_expect(&b, "err ENOMEM", "chan-open %s send", name);
+	peer_expect(&b, "err ENOMEM", "chan-stat %s", name);
+	peer_stop(&a);
+	peer_stop(&b);
+}
