@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the 32/64-bit tests and their helper (helper_m32, built for both classes) share: the
- * layout of the shared area that holds the synchronization objects, the same for 32- and
- * 64-bit processes (asserted), and the words of the helper's command protocol
+ * layout of the shared area that holds the synchronization objects, of the structs the heap
+ * tests put in a heap and of the crash log, the same for 32- and 64-bit processes (asserted),
+ * the hash of the channel tests' messages, and the words of the helper's command protocol
  * (tests/m32/README.md).
  */
 #ifndef SHMKIT_M32PROTO_H
