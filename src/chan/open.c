@@ -323,6 +323,8 @@ static int ring_map(shmkit_chan_t *c, int dfd, const struct stat *dir, int how)
 	size_t len = how == RING_COPY ? SK_CHAN_SLOTS : (size_t)st.st_size;
 	if ((uint64_t)st.st_size < SK_CHAN_SLOTS || (uint64_t)st.st_size > SK_CHAN_SIZE_MAX)
 		err = -EBADMSG;
+	else if (how != RING_COPY && (uint64_t)st.st_size > SIZE_MAX)
+		err = -ENOMEM; /* a 32-bit process: a 4 GiB ring would be a length of 0 to mmap */
 	if (!err && how == RING_COPY) {
 		p = aligned_alloc(64, len);
 		if (!p)

@@ -30,6 +30,29 @@
 
 extern char **environ;
 
+/* Helpers still running (started, not yet stopped or killed): peers_reap() ends them. */
+static pid_t peer_pids[32];
+
+static inline void peer_track(pid_t pid, pid_t old)
+{
+	for (size_t i = 0; i < sizeof(peer_pids) / sizeof(peer_pids[0]); i++)
+		if (peer_pids[i] == old) {
+			peer_pids[i] = pid;
+			return;
+		}
+}
+
+/* For a suite's .fini: a test that failed half-way leaves no helper behind. */
+static inline void peers_reap(void)
+{
+	for (size_t i = 0; i < sizeof(peer_pids) / sizeof(peer_pids[0]); i++)
+		if (peer_pids[i] > 0) {
+			kill(peer_pids[i], SIGKILL);
+			waitpid(peer_pids[i], NULL, 0);
+			peer_pids[i] = 0;
+		}
+}
+
 struct peer {
 	int bits; /* 32 or 64 */
 	pid_t pid;
@@ -81,6 +104,7 @@ static inline int peer_try_start(struct peer *p, int bits, int keep)
 	}
 	p->in = in[1];
 	p->out = out[0];
+	peer_track(p->pid, 0);
 	return 0;
 }
 
@@ -182,6 +206,7 @@ static inline void peer_stop(struct peer *p)
 	peer_send(p, "quit");
 	peer_close_pipes(p);
 	int st = tu_wait_timeout(p->pid, PEER_MS);
+	peer_track(0, p->pid);
 	p->pid = 0;
 	cr_assert_eq(st, 0, "%d-bit helper ended with status %d", p->bits, st);
 }
@@ -190,9 +215,43 @@ static inline void peer_kill9(struct peer *p)
 {
 	kill(p->pid, SIGKILL);
 	int st = tu_wait_timeout(p->pid, PEER_MS);
+	peer_track(0, p->pid);
 	p->pid = 0;
 	peer_close_pipes(p);
 	cr_assert_eq(st, 128 + SIGKILL, "%d-bit helper: status %d after SIGKILL", p->bits, st);
+}
+
+/* The value of field key= in a reply ("... key=VALUE ..."), as a number; fails if absent. */
+static inline unsigned long long reply_field(const char *r, const char *key)
+{
+	char k[64];
+	snprintf(k, sizeof(k), " %s=", key);
+	const char *at = strstr(r, k);
+	cr_assert(at, "no %s= in '%s'", key, r);
+	return strtoull(at + strlen(k), NULL, 0);
+}
+
+/* The same as text (up to the next space), into buf. */
+static inline const char *reply_word(const char *r, const char *key, char *buf, size_t len)
+{
+	char k[64];
+	snprintf(k, sizeof(k), " %s=", key);
+	const char *at = strstr(r, k);
+	cr_assert(at, "no %s= in '%s'", key, r);
+	at += strlen(k);
+	size_t n = strcspn(at, " ");
+	cr_assert_lt(n, len);
+	memcpy(buf, at, n);
+	buf[n] = '\0';
+	return buf;
+}
+
+/* CLOCK_MONOTONIC in milliseconds. */
+static inline long long mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 /*

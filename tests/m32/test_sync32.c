@@ -2,8 +2,8 @@
 /*
  * Description: a robust mutex, condition variable, semaphore and event shared by a 32-bit and
  * a 64-bit process (in a memfd or a POSIX object): exclusion, kill -9 of either class's owner
- * (EOWNERDEAD in the other), wake-ups each way, timed waits that never end early; and the
- * hooks where channels and heaps gain their 32/64-bit case.
+ * (EOWNERDEAD in the other), wake-ups each way, timed waits that never end early. Channels
+ * and heaps across classes: test_chan32.c, test_heap32.c.
  */
 #include <sys/mman.h>
 
@@ -254,50 +254,4 @@ Test(m32_sync, timed_waits_end_at_their_deadline)
 	timed(&b, &a);
 	peer_stop(&a);
 	peer_stop(&b);
-}
-
-/* ---- hooks: channels and heaps (tests/m32/README.md) ---- */
-
-/*
- * Skeletons for the channel and heap cases: a 32-bit producer (allocator) and a 64-bit consumer
- * (reader) and the reverse. Each asks the helper first; while the helper answers "skip" (the
- * layer is not in this build) the test skips. Extend helper_m32.c's c_chan/c_heap and these
- * bodies when src/chan and src/heap are in.
- */
-static void hook(const char *layer, int bits_a, int bits_b)
-{
-	m32_require();
-	struct peer a, b;
-	peer_start(&a, bits_a, -1);
-	peer_start(&b, bits_b, -1);
-	const char *r = peer_cmd(&a, "%s probe", layer);
-	if (!strncmp(r, M32_SKIP " ", 5)) {
-		char why[256];
-		snprintf(why, sizeof(why), "%s", r + 5);
-		peer_stop(&a);
-		peer_stop(&b);
-		cr_skip_test("%s", why);
-	}
-	cr_assert_fail("%s: the helper knows the layer now; write the %d/%d-bit case", layer,
-	               bits_a, bits_b);
-}
-
-Test(m32_chan, spsc_32_to_64)
-{
-	hook("chan", 32, 64);
-}
-
-Test(m32_chan, spsc_64_to_32)
-{
-	hook("chan", 64, 32);
-}
-
-Test(m32_heap, alloc_32_free_64)
-{
-	hook("heap", 32, 64);
-}
-
-Test(m32_heap, alloc_64_free_32)
-{
-	hook("heap", 64, 32);
 }

@@ -50,7 +50,7 @@ endif()
 # What every test of this directory is told: where the 32-bit side is, or why there is none.
 set(M32_ENV "M32_BIN=${M32_BIN}" "M32_WHY=${M32_WHY}")
 set(M32_TESTS "")
-foreach(t m32_test_sysv32 m32_test_sync32)
+foreach(t m32_test_sysv32 m32_test_sync32 m32_test_chan32 m32_test_heap32)
   if(TARGET ${t})
     list(APPEND M32_TESTS ${t})
   endif()
