@@ -54,7 +54,8 @@ int shmkit_chan_create(const char *name, const struct shmkit_chan_config *cfg);
 /*
  * Open as SHMKIT_CHAN_SEND or SHMKIT_CHAN_RECV. -ENOENT, -EACCES (the kernel's word on the
  * object's mode), -EBUSY (SPSC: a live sender or receiver holds the role), -EAGAIN (every
- * participant record in use), -EBADMSG / -EPROTO (not a channel this library reads). A
+ * participant record in use), -ENOMEM (a ring larger than this process can map, e.g. 4 GiB in
+ * a 32-bit one), -EBADMSG / -EPROTO (not a channel this library reads). A
  * receiver of a broadcast channel that may only read it is passive: it receives, holds no
  * record and is not listed.
  */
