@@ -50,7 +50,7 @@ __attribute__((no_sanitize("thread"))) static void racy_copy(void *dst, const vo
 #else
 static void racy_copy(void *dst, const void *src, size_t n)
 {
-	memcpy(dst, src, n);
+	sk_chan_copy(dst, src, n);
 }
 #endif
 
@@ -170,7 +170,7 @@ int sk_bcast_send(shmkit_chan_t *c, const void *msg, size_t len, const struct ti
 		*loan = sk_chan_payload(sk_chan_slot(c, pos));
 		return 0;
 	}
-	memcpy(sk_chan_payload(sk_chan_slot(c, pos)), msg, len);
+	sk_chan_copy(sk_chan_payload(sk_chan_slot(c, pos)), msg, len);
 	SK_CRASH_POINT();
 	return sk_bcast_commit(c, pos, len);
 }
@@ -320,7 +320,7 @@ static int wait_data(shmkit_chan_t *c, uint64_t pos, const struct timespec *abs,
 	struct sk_chan_hdr *h = c->hdr;
 	/* No waiting (try): one look, and the hint is never raised. */
 	return sk_wait_masked(&h->rx_seq, &h->rx_sleep[0], (uint64_t)1 << c->self, bcast_check, &w,
-	                      abs, SK_CHAN_POLL_NS, wait ? c->spin_ns : 0);
+	                      abs, SK_CHAN_POLL_NS, wait ? c->spin_ns : 0, 0);
 }
 
 /*

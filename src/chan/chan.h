@@ -33,7 +33,10 @@
  *             operation, then reads the sleepers masks (seq_cst); a waiter sets its bit, then
  *             reads the sequence word and the ring (seq_cst). Either the waker sees the bit and
  *             wakes, or the waiter sees the message (or the room). A dead sleeper's bit is
- *             cleared by its reaper.
+ *             cleared by its reaper. SPSC, when both sides are registered for membarrier
+ *             (sys/fence.c): the waker publishes with a release store and the waiter, after
+ *             setting its bit, issues the barrier on the waker's CPU (c->asym).
+ *             Without membarrier the waiter also looks again every millisecond.
  * BARRIER_C5  broadcast reading is a seqlock: the reader loads seq (acquire), copies, then
  *             (acquire fence) loads seq again; a writer takes the slot by CASing seq to
  *             WRITING | pos (acquire-release) before it writes. A copy is delivered only if seq
@@ -166,6 +169,7 @@ struct shmkit_chan {
 	uint32_t kind, role;
 	int passive;   /* a receiver that could only map it read-only: no record, no token */
 	int copied;    /* hdr is a private copy (inspection), not a mapping */
+	int asym;      /* registered for membarrier: SPSC publishes with release stores */
 	pid_t pid;     /* the process that opened it */
 	int ringfd;    /* the ring's descriptor (for the helper thread and stat) */
 	int carrier;   /* our token's descriptor (sys/live.c), -1 if passive */
@@ -223,6 +227,18 @@ static inline struct sk_chan_slot *sk_chan_slot(const shmkit_chan_t *c, uint64_t
 static inline unsigned char *sk_chan_payload(struct sk_chan_slot *s)
 {
 	return (unsigned char *)(s + 1);
+}
+/* Must a waiter of c issue the barrier for its wakers (BARRIER_C4)? SPSC wakers may publish
+ * with release stores; the waiter cannot know whether its peer does, so it always pays. */
+static inline int sk_chan_asym(const shmkit_chan_t *c)
+{
+	return c->kind == SHMKIT_CHAN_SPSC;
+}
+/* Copy n bytes; n may be 0 with either pointer NULL (a message of no bytes). */
+static inline void sk_chan_copy(void *dst, const void *src, size_t n)
+{
+	if (n)
+		__builtin_memcpy(dst, src, n);
 }
 
 /* A read-only handle for inspection (stat, the CLI): no record, no reaping. */

@@ -107,10 +107,10 @@ static void *helper(void *arg)
 		}
 		if (c->role == SHMKIT_CHAN_RECV)
 			sk_wait_masked(&h->rx_seq, &h->rx_sleep[1], (uint64_t)1 << c->self,
-			               helper_check, c, NULL, SK_CHAN_POLL_NS, 0);
+			               helper_check, c, NULL, SK_CHAN_POLL_NS, 0, sk_chan_asym(c));
 		else
 			sk_wait_masked(&h->tx_seq, &h->tx_sleep[1], (uint64_t)1 << c->self,
-			               helper_check, c, NULL, SK_CHAN_POLL_NS, 0);
+			               helper_check, c, NULL, SK_CHAN_POLL_NS, 0, sk_chan_asym(c));
 	}
 	sk_store_release(&f->done, 1); /* BARRIER_7 (sync/bridge.c) */
 	return NULL;

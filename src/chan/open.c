@@ -668,6 +668,7 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 	c->pid = sk_self_pid();
 	c->loan_pos = c->peek_pos = SK_CHAN_NONE;
 	c->spin_ns = SK_CHAN_SPIN_NS;
+	c->asym = sk_asym_register();
 	int dfd = dir_open(bare, &dir), err = dfd < 0 ? dfd : 0;
 	if (!err) {
 		err = ring_map(c, dfd, &dir, RING_RW);

@@ -95,14 +95,14 @@ static int wait_rx(shmkit_chan_t *c, struct waiting *w, const struct timespec *a
 {
 	struct sk_chan_hdr *h = c->hdr;
 	return sk_wait_masked(&h->rx_seq, &h->rx_sleep[0], (uint64_t)1 << c->self, rx_check, w, abs,
-	                      SK_CHAN_POLL_NS, w->wait ? c->spin_ns : 0);
+	                      SK_CHAN_POLL_NS, w->wait ? c->spin_ns : 0, sk_chan_asym(c));
 }
 
 static int wait_tx(shmkit_chan_t *c, struct waiting *w, const struct timespec *abs)
 {
 	struct sk_chan_hdr *h = c->hdr;
 	return sk_wait_masked(&h->tx_seq, &h->tx_sleep[0], (uint64_t)1 << c->self, tx_check, w, abs,
-	                      SK_CHAN_POLL_NS, w->wait ? c->spin_ns : 0);
+	                      SK_CHAN_POLL_NS, w->wait ? c->spin_ns : 0, sk_chan_asym(c));
 }
 
 /* ---- SPSC ---- */
@@ -157,7 +157,7 @@ int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct tim
 		*loan = sk_chan_payload(s);
 		return 0;
 	}
-	memcpy(sk_chan_payload(s), msg, len);
+	sk_chan_copy(sk_chan_payload(s), msg, len);
 	SK_CRASH_POINT();
 	return sk_spsc_commit(c, t, len);
 }
@@ -168,8 +168,12 @@ int sk_spsc_commit(shmkit_chan_t *c, uint64_t t, size_t len)
 	struct sk_chan_part *me = &c->parts[c->self];
 	sk_store_relaxed(&s->len, (uint32_t)len);
 	SK_CRASH_POINT();
-	/* BARRIER_C1 (release: the slot before its seq), BARRIER_C4 (seq_cst before the masks). */
-	atomic_store(&s->seq, t + 1);
+	/* BARRIER_C1 (release: the slot before its seq); BARRIER_C4: seq_cst before the masks,
+	 * or (asym) a release, the sleeper paying the barrier (sys/fence.c). */
+	if (SK_LIKELY(c->asym))
+		sk_store_release(&s->seq, t + 1);
+	else
+		atomic_store(&s->seq, t + 1);
 	/* For openers and readers of the header only: the receiver polls the slot, not tail. */
 	SK_CRASH_POINT();
 	sk_store_release(&c->hdr->tail, t + 1);
@@ -202,7 +206,7 @@ ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 	}
 	if (len > cap)
 		return -EMSGSIZE; /* it stays at the head */
-	memcpy(buf, sk_chan_payload(s), len);
+	sk_chan_copy(buf, sk_chan_payload(s), len);
 	SK_CRASH_POINT();
 	sk_spsc_release(c, h);
 	return len;
@@ -211,8 +215,11 @@ ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 void sk_spsc_release(shmkit_chan_t *c, uint64_t h)
 {
 	struct sk_chan_part *me = &c->parts[c->self];
-	/* BARRIER_C1: the slot is free once head passes it; BARRIER_C4 for the masks. */
-	atomic_store(&c->hdr->head, h + 1);
+	/* BARRIER_C1: the slot is free once head passes it; BARRIER_C4 as in commit. */
+	if (SK_LIKELY(c->asym))
+		sk_store_release(&c->hdr->head, h + 1);
+	else
+		atomic_store(&c->hdr->head, h + 1);
 	c->pos = h + 1;
 	sk_store_relaxed(&me->count, sk_load_relaxed(&me->count) + 1); /* ours alone */
 	sk_chan_wake_tx(c);
@@ -303,7 +310,7 @@ int sk_mpmc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct tim
 		*loan = sk_chan_payload(s);
 		return 0;
 	}
-	memcpy(sk_chan_payload(s), msg, len);
+	sk_chan_copy(sk_chan_payload(s), msg, len);
 	SK_CRASH_POINT();
 	return sk_mpmc_commit(c, (uint64_t)pos, len);
 }
@@ -413,7 +420,7 @@ static ssize_t mpmc_deliver(shmkit_chan_t *c, uint64_t pos, void *buf, size_t ca
 		c->peek_slot = *peek = sk_chan_payload(s);
 		return len;
 	}
-	memcpy(buf, sk_chan_payload(s), len);
+	sk_chan_copy(buf, sk_chan_payload(s), len);
 	SK_CRASH_POINT();
 	int err = sk_mpmc_release(c, pos);
 	return err ? err : (ssize_t)len;

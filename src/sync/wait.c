@@ -17,6 +17,8 @@
 #include "sync/sync.h"
 #include "sys/sys.h"
 
+#define SK_ASYM_POLL_NS (1000ull * 1000)
+
 /* Spin: check up to spin more times. What check returned last (0: go on to sleep). */
 static int spin_on(sk_wait_check_fn check, void *arg, int spin)
 {
@@ -115,7 +117,7 @@ static int spin_for(sk_wait_check_fn check, void *arg, uint64_t spin_ns)
 
 int sk_wait_masked(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint64_t) * mask, uint64_t bit,
                    sk_wait_check_fn check, void *arg, const struct timespec *abs, uint64_t poll_ns,
-                   uint64_t spin_ns)
+                   uint64_t spin_ns, int asym)
 {
 	/* A deadline already past: one look, no spin, no sleep. */
 	if (abs && sk_ns_until(abs) == 0) {
@@ -126,6 +128,11 @@ int sk_wait_masked(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint64_t) * mask, uint6
 	int r = spin_for(check, arg, spin_ns);
 	if (!r) {
 		atomic_fetch_or_explicit(mask, bit, memory_order_seq_cst);
+		/* Wakers that publish without a full fence: the barrier is ours to pay
+		 * (sys/fence.c). Without membarrier, a wake-up may be missed: look again every
+		 * millisecond. */
+		if (asym && sk_asym_heavy() < 0 && (!poll_ns || poll_ns > SK_ASYM_POLL_NS))
+			poll_ns = SK_ASYM_POLL_NS;
 		r = sleep_on(word, check, arg, abs, poll_ns);
 		atomic_fetch_and_explicit(mask, ~bit, memory_order_relaxed);
 	}
