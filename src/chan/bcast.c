@@ -29,6 +29,10 @@
 
 #define SK_BCAST_NAP_MIN_NS (20ull * 1000)
 #define SK_BCAST_NAP_MAX_NS (1000ull * 1000)
+/* Checks before a sender waiting for the lap before's writer (a copy's time), or a passive
+ * receiver, starts napping. */
+#define SK_BCAST_TAKE_SPINS    256
+#define SK_BCAST_PASSIVE_SPINS 32
 
 /*
  * A broadcast slot may be overwritten while a receiver copies it out: the copy is checked
@@ -46,7 +50,7 @@ __attribute__((no_sanitize("thread"))) static void racy_copy(void *dst, const vo
 #else
 static void racy_copy(void *dst, const void *src, size_t n)
 {
-	memcpy(dst, src, n);
+	sk_chan_copy(dst, src, n);
 }
 #endif
 
@@ -117,7 +121,7 @@ static int take_slot(shmkit_chan_t *c, uint64_t pos, const struct timespec *abs,
 		if (beyond(seq, prev))
 			return -EPROTO; /* a state no slot of pos can have before pos: the ring lies
 			                 */
-		if (n < SK_CHAN_SPIN) {
+		if (n < SK_BCAST_TAKE_SPINS) {
 			sk_cpu_relax();
 			continue;
 		}
@@ -166,7 +170,7 @@ int sk_bcast_send(shmkit_chan_t *c, const void *msg, size_t len, const struct ti
 		*loan = sk_chan_payload(sk_chan_slot(c, pos));
 		return 0;
 	}
-	memcpy(sk_chan_payload(sk_chan_slot(c, pos)), msg, len);
+	sk_chan_copy(sk_chan_payload(sk_chan_slot(c, pos)), msg, len);
 	SK_CRASH_POINT();
 	return sk_bcast_commit(c, pos, len);
 }
@@ -268,20 +272,21 @@ struct bwait {
 	shmkit_chan_t *c;
 	uint64_t pos;
 	int wait;
-	int looked; /* a blocking wait looks at peers at once, then every SK_CHAN_LIVE_NS */
 };
 
 static int bcast_check(void *arg, uint32_t *expect)
 {
 	struct bwait *w = arg;
 	*expect = atomic_load(&w->c->hdr->rx_seq);
-	int now = sk_chan_time_to_check(w->c) || (w->wait && !w->looked);
-	w->looked = 1;
-	if (bcast_data(w->c, w->pos, now))
+	if (bcast_data(w->c, w->pos, 0))
+		return 1; /* the ready case reads no clock */
+	int now = sk_chan_time_to_check(w->c);
+	if (now && bcast_data(w->c, w->pos, 1))
 		return 1;
-	if (sk_load_relaxed(&w->c->hdr->ever_senders) && sk_chan_peers_gone(w->c, now))
-		return -EPIPE;
-	return w->wait ? 0 : -EAGAIN;
+	if (!sk_load_relaxed(&w->c->hdr->ever_senders) || !sk_chan_peers_gone(w->c, now))
+		return w->wait ? 0 : -EAGAIN;
+	/* No sender left: a slot a dead one claimed is given up by a check that looks. */
+	return bcast_data(w->c, w->pos, 1) ? 1 : -EPIPE;
 }
 
 /* A passive receiver cannot raise the hint: it naps, a little longer each time. */
@@ -293,7 +298,7 @@ static int passive_wait(struct bwait *w, const struct timespec *abs)
 		int r = bcast_check(w, &expect);
 		if (r)
 			return r > 0 ? 0 : r;
-		if (spin < SK_CHAN_SPIN) {
+		if (spin < SK_BCAST_PASSIVE_SPINS) {
 			sk_cpu_relax();
 			continue;
 		}
@@ -310,13 +315,13 @@ static int passive_wait(struct bwait *w, const struct timespec *abs)
 
 static int wait_data(shmkit_chan_t *c, uint64_t pos, const struct timespec *abs, int wait)
 {
-	struct bwait w = {c, pos, wait, 0};
+	struct bwait w = {c, pos, wait};
 	if (c->passive && wait)
 		return passive_wait(&w, abs);
 	struct sk_chan_hdr *h = c->hdr;
 	/* No waiting (try): one look, and the hint is never raised. */
-	return sk_wait_loop(&h->rx_seq, &h->rx_waiters, bcast_check, &w, abs, SK_CHAN_POLL_NS,
-	                    wait ? SK_CHAN_SPIN : 0);
+	return sk_wait_masked(&h->rx_seq, &h->rx_sleep[0], (uint64_t)1 << c->self, bcast_check, &w,
+	                      abs, SK_CHAN_POLL_NS, wait ? c->spin_ns : 0, 0);
 }
 
 /*

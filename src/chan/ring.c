@@ -40,19 +40,21 @@ struct waiting {
 	int wait;
 	int (*ready)(struct waiting *w);
 	uint64_t pos;
-	int looked; /* peers looked at once in this wait (a blocking one looks at once) */
-	int now;    /* this check may look at peers' tokens */
+	int now; /* this check may look at peers' tokens (-1: not asked yet) */
 };
 
-/* Look at peers now? The first time in a blocking wait, then every SK_CHAN_LIVE_NS. */
+/* Look at peers now? Every SK_CHAN_LIVE_NS (a clean close is seen at once: peers_gone). */
 static int look(struct waiting *w)
 {
-	if (w->wait && !w->looked) {
-		w->looked = 1;
-		sk_chan_time_to_check(w->c);
-		return 1;
-	}
 	return sk_chan_time_to_check(w->c);
+}
+
+/* Asked only when the ring is not ready, so that the check of a ready ring reads no clock. */
+static int now_of(struct waiting *w)
+{
+	if (w->now < 0)
+		w->now = look(w);
+	return w->now;
 }
 
 /* sync's wait loop asks: is it there yet? (It reads the sequence word first: BARRIER_C4.) */
@@ -60,16 +62,18 @@ static int rx_check(void *arg, uint32_t *expect)
 {
 	struct waiting *w = arg;
 	*expect = atomic_load(&w->c->hdr->rx_seq);
-	w->now = look(w);
+	w->now = -1;
 	int r = w->ready(w);
 	if (r)
 		return r;
-	if (!sk_load_relaxed(&w->c->hdr->ever_senders) || !sk_chan_peers_gone(w->c, w->now))
+	if (!sk_load_relaxed(&w->c->hdr->ever_senders) || !sk_chan_peers_gone(w->c, now_of(w)))
 		return w->wait ? 0 : -EAGAIN;
-	/* No sender left. A receiver that died holding a message gives it back when its record
-	 * is reaped (MPMC): reap (looking at the peers reaps every dead record), then look at
-	 * the ring again before calling it empty. */
-	if (w->now && w->c->kind == SHMKIT_CHAN_MPMC)
+	/* No sender left. Before calling the ring empty, look at it as closely as we can: a
+	 * receiver that died holding a message gives it back when its record is reaped (MPMC:
+	 * looking at the peers reaps every dead record), and a slot a dead sender claimed is
+	 * given up only by a check that may look at tokens. */
+	w->now = 1;
+	if (w->c->kind == SHMKIT_CHAN_MPMC)
 		sk_chan_live(w->c, SHMKIT_CHAN_RECV);
 	return (r = w->ready(w)) ? r : -EPIPE;
 }
@@ -78,11 +82,11 @@ static int tx_check(void *arg, uint32_t *expect)
 {
 	struct waiting *w = arg;
 	*expect = atomic_load(&w->c->hdr->tx_seq);
-	w->now = look(w);
+	w->now = -1;
 	int r = w->ready(w);
 	if (r)
 		return r;
-	if (sk_chan_peers_gone(w->c, w->now))
+	if (sk_chan_peers_gone(w->c, now_of(w)))
 		return -EPIPE;
 	return w->wait ? 0 : -EAGAIN;
 }
@@ -90,18 +94,24 @@ static int tx_check(void *arg, uint32_t *expect)
 static int wait_rx(shmkit_chan_t *c, struct waiting *w, const struct timespec *abs)
 {
 	struct sk_chan_hdr *h = c->hdr;
-	return sk_wait_loop(&h->rx_seq, &h->rx_waiters, rx_check, w, abs, SK_CHAN_POLL_NS,
-	                    w->wait ? SK_CHAN_SPIN : 0);
+	return sk_wait_masked(&h->rx_seq, &h->rx_sleep[0], (uint64_t)1 << c->self, rx_check, w, abs,
+	                      SK_CHAN_POLL_NS, w->wait ? c->spin_ns : 0, sk_chan_asym(c));
 }
 
 static int wait_tx(shmkit_chan_t *c, struct waiting *w, const struct timespec *abs)
 {
 	struct sk_chan_hdr *h = c->hdr;
-	return sk_wait_loop(&h->tx_seq, &h->tx_waiters, tx_check, w, abs, SK_CHAN_POLL_NS,
-	                    w->wait ? SK_CHAN_SPIN : 0);
+	return sk_wait_masked(&h->tx_seq, &h->tx_sleep[0], (uint64_t)1 << c->self, tx_check, w, abs,
+	                      SK_CHAN_POLL_NS, w->wait ? c->spin_ns : 0, sk_chan_asym(c));
 }
 
 /* ---- SPSC ---- */
+
+/* The seq a slot holds for position pos before it is written: the lap before's, or 0. */
+static uint64_t spsc_unwritten(const shmkit_chan_t *c, uint64_t pos)
+{
+	return pos >= c->cap ? pos + 1 - c->cap : 0;
+}
 
 /* Room for position t? Reloads head (acquire, BARRIER_C1): 1 room, 0 full, -EPROTO. */
 static int spsc_room(struct waiting *w)
@@ -115,16 +125,18 @@ static int spsc_room(struct waiting *w)
 	return t - h < c->cap;
 }
 
-/* Something at position h? Reloads tail (acquire, BARRIER_C1). */
+/* Published at position h (1), not yet (0), or a seq no sender wrote (-EPROTO)? */
+static int spsc_seq(const shmkit_chan_t *c, uint64_t h)
+{
+	uint64_t seq = atomic_load_explicit(&sk_chan_slot(c, h)->seq, memory_order_acquire);
+	if (seq == h + 1)
+		return 1; /* BARRIER_C1: the slot's bytes are visible */
+	return seq == spsc_unwritten(c, h) ? 0 : -EPROTO;
+}
+
 static int spsc_data(struct waiting *w)
 {
-	shmkit_chan_t *c = w->c;
-	uint64_t h = w->pos;
-	uint64_t t = atomic_load_explicit(&c->hdr->tail, memory_order_acquire);
-	if (t < h || t - h > c->cap)
-		return -EPROTO;
-	c->other = t;
-	return t != h;
+	return spsc_seq(w->c, w->pos);
 }
 
 int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct timespec *abs,
@@ -132,7 +144,7 @@ int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct tim
 {
 	uint64_t t = c->pos;
 	if (SK_UNLIKELY(t - c->other >= c->cap)) {
-		struct waiting w = {c, wait, spsc_room, t, 0, 0};
+		struct waiting w = {c, wait, spsc_room, t, 0};
 		int r = wait_tx(c, &w, abs);
 		if (r < 0)
 			return r;
@@ -145,13 +157,28 @@ int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct tim
 		*loan = sk_chan_payload(s);
 		return 0;
 	}
-	memcpy(sk_chan_payload(s), msg, len);
+	sk_chan_copy(sk_chan_payload(s), msg, len);
+	SK_CRASH_POINT();
+	return sk_spsc_commit(c, t, len);
+}
+
+int sk_spsc_commit(shmkit_chan_t *c, uint64_t t, size_t len)
+{
+	struct sk_chan_slot *s = sk_chan_slot(c, t);
+	struct sk_chan_part *me = &c->parts[c->self];
 	sk_store_relaxed(&s->len, (uint32_t)len);
 	SK_CRASH_POINT();
-	/* BARRIER_C1 (release: the slot before tail), BARRIER_C4 (seq_cst before the hint). */
-	atomic_store(&c->hdr->tail, t + 1);
+	/* BARRIER_C1 (release: the slot before its seq); BARRIER_C4: seq_cst before the masks,
+	 * or (asym) a release, the sleeper paying the barrier (sys/fence.c). */
+	if (SK_LIKELY(c->asym))
+		sk_store_release(&s->seq, t + 1);
+	else
+		atomic_store(&s->seq, t + 1);
+	/* For openers and readers of the header only: the receiver polls the slot, not tail. */
+	SK_CRASH_POINT();
+	sk_store_release(&c->hdr->tail, t + 1);
 	c->pos = t + 1;
-	atomic_fetch_add_explicit(&c->parts[c->self].count, 1, memory_order_relaxed);
+	sk_store_relaxed(&me->count, sk_load_relaxed(&me->count) + 1); /* ours alone */
 	sk_chan_wake_rx(c);
 	return 0;
 }
@@ -160,10 +187,12 @@ ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
                      const void **peek)
 {
 	uint64_t h = c->pos;
-	if (SK_UNLIKELY(h == c->other)) {
-		struct waiting w = {c, wait, spsc_data, h, 0, 0};
-		int r = wait_rx(c, &w, abs);
+	int r = spsc_seq(c, h);
+	if (SK_UNLIKELY(r <= 0)) {
 		if (r < 0)
+			return r;
+		struct waiting w = {c, wait, spsc_data, h, 0};
+		if ((r = wait_rx(c, &w, abs)) < 0)
 			return r;
 	}
 	struct sk_chan_slot *s = sk_chan_slot(c, h);
@@ -177,14 +206,23 @@ ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 	}
 	if (len > cap)
 		return -EMSGSIZE; /* it stays at the head */
-	memcpy(buf, sk_chan_payload(s), len);
+	sk_chan_copy(buf, sk_chan_payload(s), len);
 	SK_CRASH_POINT();
-	/* BARRIER_C1: the slot is free once head passes it; BARRIER_C4 for the hint. */
-	atomic_store(&c->hdr->head, h + 1);
-	c->pos = h + 1;
-	atomic_fetch_add_explicit(&c->parts[c->self].count, 1, memory_order_relaxed);
-	sk_chan_wake_tx(c);
+	sk_spsc_release(c, h);
 	return len;
+}
+
+void sk_spsc_release(shmkit_chan_t *c, uint64_t h)
+{
+	struct sk_chan_part *me = &c->parts[c->self];
+	/* BARRIER_C1: the slot is free once head passes it; BARRIER_C4 as in commit. */
+	if (SK_LIKELY(c->asym))
+		sk_store_release(&c->hdr->head, h + 1);
+	else
+		atomic_store(&c->hdr->head, h + 1);
+	c->pos = h + 1;
+	sk_store_relaxed(&me->count, sk_load_relaxed(&me->count) + 1); /* ours alone */
+	sk_chan_wake_tx(c);
 }
 
 /* ---- MPMC ---- */
@@ -235,7 +273,7 @@ static int mpmc_room(struct waiting *w)
 	if (s >= pos)
 		return 1;
 	/* Held by a receiver that may be dead: reaping it gives the message back. */
-	if (w->now && sk_chan_unclaimed(c, pos - c->cap, 1))
+	if (now_of(w) && sk_chan_unclaimed(c, pos - c->cap, 1))
 		sk_chan_live(c, SHMKIT_CHAN_RECV);
 	return 0;
 }
@@ -261,7 +299,7 @@ static int64_t mpmc_claim(shmkit_chan_t *c, const struct timespec *abs, int wait
 		}
 		if (s < pos) {
 			/* Full: the slot still holds the previous lap's message. */
-			struct waiting w = {c, wait, mpmc_room, pos, 0, 0};
+			struct waiting w = {c, wait, mpmc_room, pos, 0};
 			int r = wait_tx(c, &w, abs);
 			if (r < 0)
 				return r;
@@ -286,7 +324,7 @@ int sk_mpmc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct tim
 		*loan = sk_chan_payload(s);
 		return 0;
 	}
-	memcpy(sk_chan_payload(s), msg, len);
+	sk_chan_copy(sk_chan_payload(s), msg, len);
 	SK_CRASH_POINT();
 	return sk_mpmc_commit(c, (uint64_t)pos, len);
 }
@@ -377,7 +415,7 @@ static int mpmc_data(struct waiting *w)
 	/* Claimed, not published: if nobody alive claims it, its sender died writing it. Once
 	 * marked, there is something to look at; if the mark failed, the slot changed, and the
 	 * next look sees how. */
-	return w->now && sk_chan_unclaimed(c, pos, 0) && abandon(c, pos);
+	return now_of(w) && sk_chan_unclaimed(c, pos, 0) && abandon(c, pos);
 }
 
 void sk_mpmc_unloan(shmkit_chan_t *c, uint64_t pos)
@@ -415,7 +453,7 @@ static ssize_t mpmc_deliver(shmkit_chan_t *c, uint64_t pos, void *buf, size_t ca
 		c->peek_slot = *peek = sk_chan_payload(s);
 		return len;
 	}
-	memcpy(buf, sk_chan_payload(s), len);
+	sk_chan_copy(buf, sk_chan_payload(s), len);
 	SK_CRASH_POINT();
 	int err = sk_mpmc_release(c, pos);
 	return err ? err : (ssize_t)len;
@@ -482,7 +520,7 @@ ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 			 * a state no MPMC participant writes (waiting on it would never end). */
 			if (seq != sp || !positions_ok(c))
 				return -EPROTO;
-			struct waiting w = {c, wait, mpmc_data, pos, 0, 0};
+			struct waiting w = {c, wait, mpmc_data, pos, 0};
 			int r = wait_rx(c, &w, abs);
 			if (r < 0)
 				return r;
@@ -504,7 +542,8 @@ int sk_chan_readable(shmkit_chan_t *c)
 	if (t != h || (c->kind == SHMKIT_CHAN_MPMC && sk_chan_redo_pending(c)))
 		return 1;
 	/* A pending -EPIPE counts as readable. */
-	return sk_load_relaxed(&c->hdr->ever_senders) && sk_chan_live(c, SHMKIT_CHAN_SEND) == 0;
+	return sk_load_relaxed(&c->hdr->ever_senders) &&
+	       sk_chan_live_noreap(c, SHMKIT_CHAN_SEND) == 0;
 }
 
 int sk_chan_writable(shmkit_chan_t *c)

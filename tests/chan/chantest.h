@@ -40,8 +40,9 @@ static inline const char *chan_fresh(uint32_t kind, uint64_t msg, uint64_t cap, 
 	    .kind = kind, .mode = mode, .msg_size = msg, .capacity = cap};
 	int err = shmkit_chan_create(name, &cfg);
 	cr_assert_eq(err, 0, "create %s: %s", name, strerror(-err));
-	snprintf(chan_made[next++ % 16], SHMKIT_CHAN_NAME_MAX + 1, "%s", name);
-	return name;
+	char *kept = chan_made[next++ % 16];
+	snprintf(kept, SHMKIT_CHAN_NAME_MAX + 1, "%s", name);
+	return kept; /* not tu_name's buffer: two fresh names may be held at once */
 }
 
 static inline shmkit_chan_t *chan_open(const char *name, uint32_t role)
