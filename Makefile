@@ -2,7 +2,8 @@
 #   make                 build (build/)
 #   make check           build and run the tests; SANITIZE=address,undefined or SANITIZE=thread
 #   make soak            long randomized conformance runs against the kernel
-#   make demo            build and run the demo
+#   make demo            build and run the demos (System V programs on shmkit, a segment,
+#                        a channel whose consumer is killed with kill -9)
 #   make bench           run the benchmarks, write docs/bench.md
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make format          clang-format every source file (make format-check: verify only)
@@ -52,6 +53,7 @@ soak: build
 demo: build
 	scripts/demo-sysv.sh $(BUILD)
 	scripts/demo.sh $(BUILD)
+	scripts/demo-chan.sh $(BUILD)
 
 bench: deps-bench
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DSHMKIT_TESTS=OFF >/dev/null

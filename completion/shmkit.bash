@@ -2,7 +2,7 @@
 
 _shmkit_objects()
 {
-	# ids, keys and POSIX names of the objects that exist now
+	# ids, keys, POSIX and channel names of the objects that exist now
 	shmkit ls -r -n -o id,key,name 2>/dev/null | tr ' ' '\n' | grep -v '^-$'
 }
 
@@ -20,7 +20,7 @@ _shmkit()
 
 	case $prev in
 	-k | --kind)
-		local kinds="sysv posix shmkit heap"
+		local kinds="sysv posix shmkit heap chan"
 		COMPREPLY=($(compgen -W "$kinds" -- "${cur##*,}"))
 		[[ $cur == *,* ]] && COMPREPLY=("${COMPREPLY[@]/#/${cur%,*},}")
 		return
@@ -33,7 +33,8 @@ _shmkit()
 		;;
 	-o | --output)
 		local cols="KIND KEY ID NAME NS OWNER UID GROUP GID CUSER CUID CGROUP CGID PERMS SIZE
-			USED FREE LARGEST NAMED NATTCH STATUS CPID LPID ATIME DTIME CTIME COMMAND BACKING"
+			USED FREE LARGEST NAMED TYPE CAPACITY MSGSIZE DEPTH SENT ABANDONED SENDERS RECEIVERS
+			NATTCH STATUS CPID LPID ATIME DTIME CTIME COMMAND BACKING"
 		COMPREPLY=($(compgen -W "$cols" -- "${cur##*,}"))
 		[[ $cur == *,* ]] && COMPREPLY=("${COMPREPLY[@]/#/${cur%,*},}")
 		return
@@ -53,7 +54,7 @@ _shmkit()
 	local opts=""
 	case ${words[1]} in
 	ls) opts="--json --raw --noheadings --output --bytes $filters" ;;
-	stat) opts="--kind --ns" ;;
+	stat) opts="--json --kind --ns" ;;
 	mk) opts="--shmem --mode --key --private --posix --ns" ;;
 	rm) opts="--all --verbose $filters" ;;
 	gc) opts="--dry-run $filters" ;;

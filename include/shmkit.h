@@ -18,6 +18,16 @@
 #include <sys/types.h>
 #include <time.h>
 
+/*
+ * On a 32-bit ABI, shmkit's interface has a 64-bit time_t and off_t (struct timespec of the timed
+ * waits, struct shmid_ds of shmkit_shmctl), as glibc's time64 interface does: one layout, good
+ * past 2038. pkg-config and the CMake package add the flags; the libc's own shmctl for 32-bit
+ * time_t callers is the interposer's business (libshmkit-sysv(7)).
+ */
+#if defined(__TIMESIZE) && __TIMESIZE == 32 && !defined(__USE_TIME_BITS64)
+#error "shmkit needs a 64-bit time_t on 32-bit ABIs: -D_TIME_BITS=64 -D_FILE_OFFSET_BITS=64"
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif

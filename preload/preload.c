@@ -5,9 +5,11 @@
  *
  * Interposed:
  *   shmget, shmat, shmdt, shmctl  -> shmkit_shmget/shmat/shmdt/shmctl.
- *   __shmctl64                    glibc's time64 entry point on 32-bit (_TIME_BITS=64); it is
- *                                 only exported where this build's struct shmid_ds has 64-bit
- *                                 times, i.e. where it has the same layout as the caller's.
+ *   __shmctl64                    glibc's time64 entry point on 32-bit ABIs (_TIME_BITS=64),
+ *                                 whose struct shmid_ds is this build's (shmkit is built with a
+ *                                 64-bit time_t there); there, shmctl is glibc's entry point for
+ *                                 32-bit time_t callers and converts as glibc's __shmctl does.
+ *                                 On 64-bit ABIs both names take the one struct shmid_ds.
  *   cmd bits                      passed on unchanged: shmkit_shmctl treats them as the
  *                                 kernel does. A 32-bit build strips IPC_64 (0x100), which
  *                                 glibc ORs into cmd and which is also musl's 32-bit time64
@@ -48,6 +50,7 @@
 #include <sys/uio.h>
 
 #include "preload.h"
+#include "shmid_ds32.h"
 #include "sys/sys.h"
 #include "sysv/registry.h"
 
@@ -57,17 +60,25 @@
  * Resolved once per name. Races only store the same value twice, so relaxed atomics suffice:
  * no other data is published through these pointers.
  */
-#define NEXT(type, name)                                                                           \
+#define NEXT_AS(type, name, symbol)                                                                \
 	static type next_##name(void)                                                              \
 	{                                                                                          \
 		static SK_ATOMIC(void *) fn;                                                       \
 		void *f = sk_load_relaxed(&fn);                                                    \
 		if (SK_UNLIKELY(!f)) {                                                             \
-			f = dlsym(RTLD_NEXT, #name);                                               \
+			f = dlsym(RTLD_NEXT, symbol);                                              \
 			sk_store_relaxed(&fn, f);                                                  \
 		}                                                                                  \
 		return (type)f;                                                                    \
 	}
+#define NEXT(type, name) NEXT_AS(type, name, #name)
+
+/* A 32-bit ABI, where libc has an shmctl for 32-bit time_t callers beside __shmctl64. */
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+#define PL_TIME32 1
+#else
+#define PL_TIME32 0
+#endif
 
 typedef int (*open_fn)(const char *, int, ...);
 typedef int (*openat_fn)(int, const char *, int, ...);
@@ -94,7 +105,12 @@ NEXT(fopen_fn, fopen64)
 NEXT(shmget_fn, shmget)
 NEXT(shmat_fn, shmat)
 NEXT(shmdt_fn, shmdt)
+/* The library's kernel shmctl calls pass this build's struct shmid_ds: libc's time64 entry. */
+#if PL_TIME32
+NEXT_AS(shmctl_fn, shmctl, "__shmctl64")
+#else
 NEXT(shmctl_fn, shmctl)
+#endif
 NEXT(write_fn, write)
 NEXT(fdopen_fn, fdopen)
 
@@ -130,21 +146,38 @@ int __wrap_shmctl(int id, int cmd, struct shmid_ds *buf)
 	return CALL_NEXT(shmctl, -1, id, cmd, buf);
 }
 
+#if PL_TIME32
+/* With _TIME_BITS=64 the library's shmctl calls are calls of __shmctl64 (<sys/shm.h>). */
+int __wrap___shmctl64(int id, int cmd, struct shmid_ds *buf);
+int __wrap___shmctl64(int id, int cmd, struct shmid_ds *buf)
+{
+	return CALL_NEXT(shmctl, -1, id, cmd, buf);
+}
+#endif
+
 /* ---- System V shared memory ---- */
 
-#define EXPORT __attribute__((visibility("default")))
+/*
+ * INTERPOSE(ret, name, (params)) { ... } defines the exported symbol name as pl_name. Each name is
+ * libc's symbol with its own ABI, whatever this build's headers make of the name: on 32-bit ABIs
+ * (built with _FILE_OFFSET_BITS=64 and _TIME_BITS=64) <fcntl.h> turns open into open64 and
+ * <sys/shm.h> shmctl into __shmctl64, but the interposer defines each of them side by side.
+ */
+#define INTERPOSE(ret, name, params)                                                               \
+	ret pl_##name params __asm__(#name) __attribute__((visibility("default")));                \
+	ret pl_##name params
 
-EXPORT int shmget(key_t key, size_t size, int shmflg)
+INTERPOSE(int, shmget, (key_t key, size_t size, int shmflg))
 {
 	return shmkit_shmget(key, size, shmflg);
 }
 
-EXPORT void *shmat(int shmid, const void *shmaddr, int shmflg)
+INTERPOSE(void *, shmat, (int shmid, const void *shmaddr, int shmflg))
 {
 	return shmkit_shmat(shmid, shmaddr, shmflg);
 }
 
-EXPORT int shmdt(const void *shmaddr)
+INTERPOSE(int, shmdt, (const void *shmaddr))
 {
 	return shmkit_shmdt(shmaddr);
 }
@@ -242,16 +275,78 @@ static int interposed_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 	return r;
 }
 
-EXPORT int shmctl(int shmid, int cmd, struct shmid_ds *buf)
+/* The time64 entry: the caller's struct shmid_ds is this build's. */
+INTERPOSE(int, __shmctl64, (int shmid, int cmd, struct shmid_ds *buf))
 {
 	return interposed_shmctl(shmid, cmd, buf);
 }
 
-#if defined(__TIMESIZE) && __TIMESIZE == 64 || defined(_TIME_BITS) && _TIME_BITS == 64
-int __shmctl64(int shmid, int cmd, struct shmid_ds *buf);
-EXPORT int __shmctl64(int shmid, int cmd, struct shmid_ds *buf)
+#if !PL_TIME32
+INTERPOSE(int, shmctl, (int shmid, int cmd, struct shmid_ds *buf))
 {
 	return interposed_shmctl(shmid, cmd, buf);
+}
+#else
+/* glibc's struct shmid_ds for callers built with a 32-bit time_t (shmid_ds32.h): this build's
+ * time64 struct with each time's high word unused, at the same offsets. */
+SK_ASSERT_SIZE(struct pl_shmid_ds32, sizeof(struct shmid_ds));
+SK_ASSERT_OFFSET(struct pl_shmid_ds32, shm_segsz, offsetof(struct shmid_ds, shm_segsz));
+SK_ASSERT_OFFSET(struct pl_shmid_ds32, shm_atime, offsetof(struct shmid_ds, shm_atime));
+SK_ASSERT_OFFSET(struct pl_shmid_ds32, shm_dtime, offsetof(struct shmid_ds, shm_dtime));
+SK_ASSERT_OFFSET(struct pl_shmid_ds32, shm_ctime, offsetof(struct shmid_ds, shm_ctime));
+SK_ASSERT_OFFSET(struct pl_shmid_ds32, shm_cpid, offsetof(struct shmid_ds, shm_cpid));
+SK_ASSERT_OFFSET(struct pl_shmid_ds32, shm_nattch, offsetof(struct shmid_ds, shm_nattch));
+
+/*
+ * glibc's shmctl for 32-bit time_t callers (__shmctl, sysdeps/unix/sysv/linux/shmctl.c), which
+ * goes through its time64 __shmctl64 with a struct of its own:
+ *  - a time past 2038 is truncated to its low 32 bits, with the high words set to 0: no
+ *    EOVERFLOW (the kernel, asked through the time64 layout, gives the whole time; glibc
+ *    narrows it);
+ *  - the struct is copied back for exactly IPC_STAT, SHM_STAT and SHM_STAT_ANY: with IPC_64 in
+ *    cmd (which __shmctl64 masks out) the call succeeds and the caller's buffer is left as it
+ *    was; IPC_INFO and SHM_INFO, whose structs have no times, pass the caller's buffer on.
+ * Where glibc reads a buffer it does not need (IPC_STAT's, IPC_RMID's) a bad one is SIGSEGV in
+ * glibc; here the buffer is read only for IPC_SET, and a bad one is EFAULT, as elsewhere.
+ */
+static int shmctl_time32(int shmid, int cmd, struct pl_shmid_ds32 *buf)
+{
+	if (!buf || cmd == IPC_INFO || cmd == SHM_INFO)
+		return interposed_shmctl(shmid, cmd, (struct shmid_ds *)buf);
+	struct pl_shmid_ds32 ds32;
+	struct shmid_ds ds;
+	memset(&ds, 0, sizeof(ds));
+	if ((cmd & ~0x100) == IPC_SET) {
+		int err = user_copy(buf, &ds32, sizeof(ds32), 0);
+		if (err) {
+			errno = -err;
+			return -1;
+		}
+		ds.shm_perm = ds32.shm_perm; /* all that IPC_SET reads */
+	}
+	int r = interposed_shmctl(shmid, cmd, &ds);
+	if (r < 0 || (cmd != IPC_STAT && cmd != SHM_STAT && cmd != SHM_STAT_ANY))
+		return r;
+	memset(&ds32, 0, sizeof(ds32));
+	ds32.shm_perm = ds.shm_perm;
+	ds32.shm_segsz = ds.shm_segsz;
+	ds32.shm_atime = (int32_t)ds.shm_atime; /* the low 32 bits, as glibc's conversion */
+	ds32.shm_dtime = (int32_t)ds.shm_dtime;
+	ds32.shm_ctime = (int32_t)ds.shm_ctime;
+	ds32.shm_cpid = ds.shm_cpid;
+	ds32.shm_lpid = ds.shm_lpid;
+	ds32.shm_nattch = ds.shm_nattch;
+	int err = user_copy(buf, &ds32, sizeof(ds32), 1);
+	if (err) {
+		errno = -err;
+		return -1;
+	}
+	return r;
+}
+
+INTERPOSE(int, shmctl, (int shmid, int cmd, struct pl_shmid_ds32 *buf))
+{
+	return shmctl_time32(shmid, cmd, buf);
 }
 #endif
 
@@ -272,7 +367,7 @@ static int needs_mode(int flags)
 		va_end(ap);                                                                        \
 	}
 
-EXPORT int open(const char *path, int flags, ...)
+INTERPOSE(int, open, (const char *path, int flags, ...))
 {
 	VA_MODE(flags, flags)
 	int view = pl_view_of(path);
@@ -281,7 +376,7 @@ EXPORT int open(const char *path, int flags, ...)
 	return CALL_NEXT(open, -1, path, flags, mode);
 }
 
-EXPORT int open64(const char *path, int flags, ...)
+INTERPOSE(int, open64, (const char *path, int flags, ...))
 {
 	VA_MODE(flags, flags)
 	int view = pl_view_of(path);
@@ -290,7 +385,7 @@ EXPORT int open64(const char *path, int flags, ...)
 	return CALL_NEXT(open64, -1, path, flags, mode);
 }
 
-EXPORT int openat(int dirfd, const char *path, int flags, ...)
+INTERPOSE(int, openat, (int dirfd, const char *path, int flags, ...))
 {
 	VA_MODE(flags, flags)
 	int view = pl_view_of(path);
@@ -299,7 +394,7 @@ EXPORT int openat(int dirfd, const char *path, int flags, ...)
 	return CALL_NEXT(openat, -1, dirfd, path, flags, mode);
 }
 
-EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+INTERPOSE(int, openat64, (int dirfd, const char *path, int flags, ...))
 {
 	VA_MODE(flags, flags)
 	int view = pl_view_of(path);
@@ -308,12 +403,7 @@ EXPORT int openat64(int dirfd, const char *path, int flags, ...)
 	return CALL_NEXT(openat64, -1, dirfd, path, flags, mode);
 }
 
-int __open_2(const char *path, int flags);
-int __open64_2(const char *path, int flags);
-int __openat_2(int dirfd, const char *path, int flags);
-int __openat64_2(int dirfd, const char *path, int flags);
-
-EXPORT int __open_2(const char *path, int flags)
+INTERPOSE(int, __open_2, (const char *path, int flags))
 {
 	int view = pl_view_of(path);
 	if (SK_UNLIKELY(view))
@@ -321,7 +411,7 @@ EXPORT int __open_2(const char *path, int flags)
 	return CALL_NEXT(__open_2, -1, path, flags);
 }
 
-EXPORT int __open64_2(const char *path, int flags)
+INTERPOSE(int, __open64_2, (const char *path, int flags))
 {
 	int view = pl_view_of(path);
 	if (SK_UNLIKELY(view))
@@ -329,7 +419,7 @@ EXPORT int __open64_2(const char *path, int flags)
 	return CALL_NEXT(__open64_2, -1, path, flags);
 }
 
-EXPORT int __openat_2(int dirfd, const char *path, int flags)
+INTERPOSE(int, __openat_2, (int dirfd, const char *path, int flags))
 {
 	int view = pl_view_of(path);
 	if (SK_UNLIKELY(view))
@@ -337,7 +427,7 @@ EXPORT int __openat_2(int dirfd, const char *path, int flags)
 	return CALL_NEXT(__openat_2, -1, dirfd, path, flags);
 }
 
-EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+INTERPOSE(int, __openat64_2, (int dirfd, const char *path, int flags))
 {
 	int view = pl_view_of(path);
 	if (SK_UNLIKELY(view))
@@ -345,7 +435,7 @@ EXPORT int __openat64_2(int dirfd, const char *path, int flags)
 	return CALL_NEXT(__openat64_2, -1, dirfd, path, flags);
 }
 
-EXPORT FILE *fopen(const char *path, const char *mode)
+INTERPOSE(FILE *, fopen, (const char *path, const char *mode))
 {
 	int view = mode ? pl_view_of(path) : PL_VIEW_NONE;
 	if (SK_UNLIKELY(view))
@@ -353,7 +443,7 @@ EXPORT FILE *fopen(const char *path, const char *mode)
 	return CALL_NEXT(fopen, NULL, path, mode);
 }
 
-EXPORT FILE *fopen64(const char *path, const char *mode)
+INTERPOSE(FILE *, fopen64, (const char *path, const char *mode))
 {
 	int view = mode ? pl_view_of(path) : PL_VIEW_NONE;
 	if (SK_UNLIKELY(view))
@@ -361,7 +451,7 @@ EXPORT FILE *fopen64(const char *path, const char *mode)
 	return CALL_NEXT(fopen64, NULL, path, mode);
 }
 
-EXPORT ssize_t write(int fd, const void *buf, size_t n)
+INTERPOSE(ssize_t, write, (int fd, const void *buf, size_t n))
 {
 	ssize_t r;
 	if (SK_UNLIKELY(pl_view_write(fd, buf, n, &r)))
@@ -369,7 +459,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 	return CALL_NEXT(write, -1, fd, buf, n);
 }
 
-EXPORT FILE *fdopen(int fd, const char *mode)
+INTERPOSE(FILE *, fdopen, (int fd, const char *mode))
 {
 	FILE *f;
 	if (SK_UNLIKELY(pl_view_fdopen(fd, mode, &f)))

@@ -76,11 +76,14 @@ static int format_row(char *buf, size_t len, const struct shmkit_seg_stat *s)
 {
 	const struct shmid_ds *d = &s->ds;
 	struct stat st;
-	unsigned long rss =
-	    s->backing[0] && stat(s->backing, &st) == 0 ? (unsigned long)st.st_blocks * 512ul : 0;
+	/* The kernel's own file has 64-bit fields for every reader: a 32-bit process's long would
+	 * wrap the resident bytes of a segment past 4 GiB. */
+	unsigned long long rss = s->backing[0] && stat(s->backing, &st) == 0
+	                             ? (unsigned long long)st.st_blocks * 512
+	                             : 0;
 	return snprintf(buf, len,
 	                "%10d %10d  %4o %21lu %5u %5u  %5lu %5u %5u %5u %5u %10llu %10llu %10llu "
-	                "%21lu %21lu\n",
+	                "%21llu %21lu\n",
 	                (int)d->shm_perm.__key, (int)s->id, (unsigned)d->shm_perm.mode,
 	                (unsigned long)d->shm_segsz, (unsigned)d->shm_cpid, (unsigned)d->shm_lpid,
 	                (unsigned long)d->shm_nattch, (unsigned)d->shm_perm.uid,

@@ -1,11 +1,14 @@
 #!/bin/sh
 # deps.sh GROUP... — install the Debian packages a make target needs, saying what it installs.
-# Groups: build (compiling the library), check (tests), bench (benchmarks and plots).
+# Groups: build (compiling the library), check (tests, with m32: the 32-bit build the tests
+# drive), bench (benchmarks and plots).
 set -eu
 pkgs_build="pkg-config"
 # The bench tests use the peers when they are there (and skip them when not): a few MB.
 pkgs_peers="libck-dev libzmq3-dev libnng-dev iceoryx libiceoryx-binding-c-dev"
-pkgs_check="pkg-config libcriterion-dev util-linux procps bsdextrautils spin postgresql-15 php-cli xvfb libx11-dev libxext-dev $pkgs_peers"
+# The 32-bit build beside the 64-bit one (tests/m32): a multilib compiler and the i386 libc.
+pkgs_m32="gcc-multilib libc6-dev-i386 libc6-i386"
+pkgs_check="pkg-config libcriterion-dev util-linux procps bsdextrautils spin postgresql-15 php-cli xvfb libx11-dev libxext-dev $pkgs_peers $pkgs_m32"
 pkgs_bench="pkg-config gnuplot-nox libboost-dev $pkgs_peers"
 want=""
 for g in "$@"; do

@@ -54,7 +54,8 @@ int shmkit_chan_create(const char *name, const struct shmkit_chan_config *cfg);
 /*
  * Open as SHMKIT_CHAN_SEND or SHMKIT_CHAN_RECV. -ENOENT, -EACCES (the kernel's word on the
  * object's mode), -EBUSY (SPSC: a live sender or receiver holds the role), -EAGAIN (every
- * participant record in use), -EBADMSG / -EPROTO (not a channel this library reads). A
+ * participant record in use), -ENOMEM (a ring larger than this process can map, e.g. 4 GiB in
+ * a 32-bit one), -EBADMSG / -EPROTO (not a channel this library reads). A
  * receiver of a broadcast channel that may only read it is passive: it receives, holds no
  * record and is not listed.
  */
@@ -87,6 +88,20 @@ int shmkit_chan_loan(shmkit_chan_t *c, size_t len, void **slot, const struct tim
 int shmkit_chan_commit(shmkit_chan_t *c, void *slot, size_t len);
 ssize_t shmkit_chan_peek(shmkit_chan_t *c, const void **msg, const struct timespec *abs);
 int shmkit_chan_release(shmkit_chan_t *c, const void *msg);
+/* The same without waiting: -EAGAIN (no message; no room, or for a broadcast sender a lap
+ * ahead of a sender still holding a loan). */
+int shmkit_chan_tryloan(shmkit_chan_t *c, size_t len, void **slot);
+ssize_t shmkit_chan_trypeek(shmkit_chan_t *c, const void **msg);
+
+/*
+ * How long a waiting call of this handle spins (checking the ring) before it sleeps on the
+ * futex, in nanoseconds: SHMKIT_CHAN_SPIN_DEFAULT (4 µs) at open, 0 to sleep at once (an idle
+ * consumer that must burn no CPU), up to SHMKIT_CHAN_SPIN_MAX (1 s: a busy-polling receiver
+ * that still sleeps when the channel goes quiet). -EINVAL beyond.
+ */
+#define SHMKIT_CHAN_SPIN_DEFAULT 4000ull
+#define SHMKIT_CHAN_SPIN_MAX     1000000000ull
+int shmkit_chan_set_spin(shmkit_chan_t *c, uint64_t ns);
 
 /*
  * A descriptor for poll/epoll, level-triggered: a receiver's is readable while a message (or a

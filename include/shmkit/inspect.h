@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * shmkit/inspect.h — read-only views of every shared-memory object on the machine
- * (part of <shmkit.h>): kernel System V segments, POSIX objects in /dev/shm, and the segments
- * of shmkit namespaces.
+ * (part of <shmkit.h>): kernel System V segments, POSIX objects in /dev/shm, shmkit channels,
+ * and the segments of shmkit namespaces.
  *
  * Nothing here changes an object, except that shmkit_inspect_map() on a kernel System V
  * segment is a real (read-only) shmat, which the kernel records in atime/lpid.
@@ -21,11 +21,12 @@
 #include <sys/types.h>
 
 /* Kinds of objects; also usable as a bit mask in filters. */
-#define SHMKIT_KIND_SYSV   1u /* kernel System V segment */
-#define SHMKIT_KIND_POSIX  2u /* POSIX shared-memory object in /dev/shm */
-#define SHMKIT_KIND_SHMKIT 4u /* segment of a shmkit namespace */
-#define SHMKIT_KIND_HEAP   8u /* filters only: the POSIX objects that hold a shmkit heap */
-#define SHMKIT_KIND_ALL    15u
+#define SHMKIT_KIND_SYSV   1u  /* kernel System V segment */
+#define SHMKIT_KIND_POSIX  2u  /* POSIX shared-memory object in /dev/shm */
+#define SHMKIT_KIND_SHMKIT 4u  /* segment of a shmkit namespace */
+#define SHMKIT_KIND_HEAP   8u  /* filters only: the POSIX objects that hold a shmkit heap */
+#define SHMKIT_KIND_CHAN   16u /* shmkit channel (shmkit/chan.h) */
+#define SHMKIT_KIND_ALL    31u
 
 /* shmkit_obj.flags */
 #define SHMKIT_OBJ_DEST          0x1u /* marked for removal (IPC_RMID), destroyed on last detach */
@@ -37,10 +38,26 @@
  * of every namespace report such namespaces this way rather than leave them out silently. */
 #define SHMKIT_OBJ_UNREADABLE 0x10u
 #define SHMKIT_OBJ_HEAP       0x20u /* a POSIX object whose header says it is a shmkit heap */
+/* Channels that do not read as one. Each is still listed, with what the kernel says of its
+ * name (owner, mode), so that it can be seen and removed; shmkit_inspect_chan() says why. */
+#define SHMKIT_OBJ_DAMAGED                                                                         \
+	0x40u                     /* not a channel this library reads: not a directory, a          \
+	                             directory or ring someone else could have planted, a          \
+	                             bad header, another layout version */
+#define SHMKIT_OBJ_NOACCESS 0x80u /* the caller may not read it */
+#define SHMKIT_OBJ_INCOMPLETE                                                                      \
+	0x100u /* a channel directory with no ring: its creator died                               \
+	          half-way (or is making it right now) */
 
 #define SHMKIT_OBJ_NAME_MAX 255
 
-/* One object. Fields that a kind does not have are 0 / "" (POSIX objects: key 0, id -1). */
+/*
+ * One object. Fields that a kind does not have are 0 / "" (POSIX objects and channels: key 0,
+ * id -1). A channel's name is the channel's (shmkit_chan_open's, without '/'), its backing
+ * object its ring; owner, group and mode are its ring's (its directory's when the ring cannot
+ * be seen), nattch counts its live senders and receivers, ctime is when it was created (for
+ * one that does not read as a channel: when its name last changed).
+ */
 struct shmkit_obj {
 	uint32_t kind;  /* SHMKIT_KIND_* */
 	uint32_t flags; /* SHMKIT_OBJ_* */
@@ -72,8 +89,9 @@ typedef int (*shmkit_inspect_fn)(const struct shmkit_obj *obj, void *arg);
 
 /*
  * Visit every object the filter selects, kernel SysV first (in /proc/sysvipc/shm order), then
- * POSIX (sorted by name), then shmkit namespaces. Returns the number of objects visited, the
- * callback's non-zero value, or -errno if no source could be read at all.
+ * POSIX (sorted by name), then channels (sorted by name), then shmkit namespaces. Returns the
+ * number of objects visited, the callback's non-zero value, or -errno if no source could be read at
+ * all.
  */
 int shmkit_inspect_list(const struct shmkit_inspect_filter *f, shmkit_inspect_fn fn, void *arg);
 
@@ -173,5 +191,15 @@ void shmkit_inspect_close(struct shmkit_inspect_reader *r);
  */
 int shmkit_inspect_heap(const struct shmkit_obj *obj, struct shmkit_heap_report *r);
 int shmkit_inspect_heap_names(const struct shmkit_obj *obj, shmkit_heap_name_fn fn, void *arg);
+
+/*
+ * Channels (kind SHMKIT_KIND_CHAN): what shmkit_chan_stat() reports, its figures and up to max
+ * live participants (peers may be NULL with max 0), read without taking part in the channel,
+ * so the figures are a moment's. The participants' command names are made printable. Returns
+ * how many live participants there are, or -errno: -EACCES without read permission, -EBADMSG /
+ * -EPROTO for what is not a channel this library reads, -ENOENT if it is gone or has no ring.
+ */
+int shmkit_inspect_chan(const struct shmkit_obj *obj, struct shmkit_chan_info *info,
+                        struct shmkit_chan_peer *peers, size_t max);
 
 #endif

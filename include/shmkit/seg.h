@@ -126,7 +126,8 @@ int shmkit_seg_recv(int sock, shmkit_seg_t **out, uint32_t flags);
  * Map part or all of the object (o NULL: all of it, read-only if the handle is). Returns 0
  * and *addr. -EACCES for a writable mapping of a read-only handle, -EPERM for a writable
  * mapping of a write-sealed memfd, -EEXIST if SHMKIT_MAP_FIXED would overlap a mapping,
- * -EINVAL for a range outside the object.
+ * -EINVAL for a range outside the object, -ENOMEM for one larger than the address space (a
+ * 32-bit process mapping all of an object over 4 GiB).
  */
 int shmkit_seg_map(shmkit_seg_t *s, const struct shmkit_map_opts *o, void **addr);
 /* Unmap what shmkit_seg_map returned (s may be NULL, or closed, for fd-backed objects). */

@@ -29,6 +29,10 @@
 
 #define SK_BCAST_NAP_MIN_NS (20ull * 1000)
 #define SK_BCAST_NAP_MAX_NS (1000ull * 1000)
+/* Checks before a sender waiting for the lap before's writer (a copy's time), or a passive
+ * receiver, starts napping. */
+#define SK_BCAST_TAKE_SPINS    256
+#define SK_BCAST_PASSIVE_SPINS 32
 
 /*
  * A broadcast slot may be overwritten while a receiver copies it out: the copy is checked
@@ -46,7 +50,7 @@ __attribute__((no_sanitize("thread"))) static void racy_copy(void *dst, const vo
 #else
 static void racy_copy(void *dst, const void *src, size_t n)
 {
-	memcpy(dst, src, n);
+	sk_chan_copy(dst, src, n);
 }
 #endif
 
@@ -117,7 +121,7 @@ static int take_slot(shmkit_chan_t *c, uint64_t pos, const struct timespec *abs,
 		if (beyond(seq, prev))
 			return -EPROTO; /* a state no slot of pos can have before pos: the ring lies
 			                 */
-		if (n < SK_CHAN_SPIN) {
+		if (n < SK_BCAST_TAKE_SPINS) {
 			sk_cpu_relax();
 			continue;
 		}
@@ -148,6 +152,7 @@ int sk_bcast_send(shmkit_chan_t *c, const void *msg, size_t len, const struct ti
 		if (!wait && !done_with(sk_load_acquire(&sk_chan_slot(c, pos)->seq), pos - c->cap))
 			return -EAGAIN;
 		atomic_store(&me->claim, pos); /* BARRIER_C3 */
+		SK_CRASH_POINT();
 		if (atomic_compare_exchange_strong(&c->hdr->tail, &pos, pos + 1))
 			break;
 	}
@@ -165,7 +170,7 @@ int sk_bcast_send(shmkit_chan_t *c, const void *msg, size_t len, const struct ti
 		*loan = sk_chan_payload(sk_chan_slot(c, pos));
 		return 0;
 	}
-	memcpy(sk_chan_payload(sk_chan_slot(c, pos)), msg, len);
+	sk_chan_copy(sk_chan_payload(sk_chan_slot(c, pos)), msg, len);
 	SK_CRASH_POINT();
 	return sk_bcast_commit(c, pos, len);
 }
@@ -177,8 +182,10 @@ int sk_bcast_commit(shmkit_chan_t *c, uint64_t pos, size_t len)
 	sk_store_relaxed(&s->len, (uint32_t)len);
 	s->writer = c->self + 1;
 	uint64_t want = SK_SEQ_WRITING | pos;
+	SK_CRASH_POINT();
 	/* BARRIER_C2 (release), BARRIER_C4. Fails only if we were taken for dead. */
 	int ok = atomic_compare_exchange_strong(&s->seq, &want, pos + 1);
+	SK_CRASH_POINT();
 	sk_store_relaxed(&me->claim, SK_CHAN_NONE);
 	if (!ok)
 		return -ECANCELED;
@@ -247,11 +254,12 @@ static int bcast_data(shmkit_chan_t *c, uint64_t pos, int now)
 		return 1; /* the caller reports the lie, or the overrun */
 	if (sk_load_relaxed(&c->cursor) != pos)
 		return 1;
+	/* Nothing sent yet, whatever the slot says: the caller would only wait again. */
+	if (t == pos)
+		return 0;
 	uint64_t seq = atomic_load_explicit(&sk_chan_slot(c, pos)->seq, memory_order_acquire);
 	if (done_with(seq, pos) || beyond(seq, pos))
 		return 1; /* published, abandoned, or overwritten */
-	if (t == pos)
-		return 0; /* nothing sent yet */
 	/* Claimed, unpublished: given up if nobody alive will write it. */
 	if (!now || !resolve(c, pos, seq))
 		return 0;
@@ -264,20 +272,21 @@ struct bwait {
 	shmkit_chan_t *c;
 	uint64_t pos;
 	int wait;
-	int looked; /* a blocking wait looks at peers at once, then every SK_CHAN_LIVE_NS */
 };
 
 static int bcast_check(void *arg, uint32_t *expect)
 {
 	struct bwait *w = arg;
 	*expect = atomic_load(&w->c->hdr->rx_seq);
-	int now = sk_chan_time_to_check(w->c) || (w->wait && !w->looked);
-	w->looked = 1;
-	if (bcast_data(w->c, w->pos, now))
+	if (bcast_data(w->c, w->pos, 0))
+		return 1; /* the ready case reads no clock */
+	int now = sk_chan_time_to_check(w->c);
+	if (now && bcast_data(w->c, w->pos, 1))
 		return 1;
-	if (sk_load_relaxed(&w->c->hdr->ever_senders) && sk_chan_peers_gone(w->c, now))
-		return -EPIPE;
-	return w->wait ? 0 : -EAGAIN;
+	if (!sk_load_relaxed(&w->c->hdr->ever_senders) || !sk_chan_peers_gone(w->c, now))
+		return w->wait ? 0 : -EAGAIN;
+	/* No sender left: a slot a dead one claimed is given up by a check that looks. */
+	return bcast_data(w->c, w->pos, 1) ? 1 : -EPIPE;
 }
 
 /* A passive receiver cannot raise the hint: it naps, a little longer each time. */
@@ -289,7 +298,7 @@ static int passive_wait(struct bwait *w, const struct timespec *abs)
 		int r = bcast_check(w, &expect);
 		if (r)
 			return r > 0 ? 0 : r;
-		if (spin < SK_CHAN_SPIN) {
+		if (spin < SK_BCAST_PASSIVE_SPINS) {
 			sk_cpu_relax();
 			continue;
 		}
@@ -306,13 +315,13 @@ static int passive_wait(struct bwait *w, const struct timespec *abs)
 
 static int wait_data(shmkit_chan_t *c, uint64_t pos, const struct timespec *abs, int wait)
 {
-	struct bwait w = {c, pos, wait, 0};
+	struct bwait w = {c, pos, wait};
 	if (c->passive && wait)
 		return passive_wait(&w, abs);
 	struct sk_chan_hdr *h = c->hdr;
 	/* No waiting (try): one look, and the hint is never raised. */
-	return sk_wait_loop(&h->rx_seq, &h->rx_waiters, bcast_check, &w, abs, SK_CHAN_POLL_NS,
-	                    wait ? SK_CHAN_SPIN : 0);
+	return sk_wait_masked(&h->rx_seq, &h->rx_sleep[0], (uint64_t)1 << c->self, bcast_check, &w,
+	                      abs, SK_CHAN_POLL_NS, wait ? c->spin_ns : 0, 0);
 }
 
 /*

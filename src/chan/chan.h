@@ -18,10 +18,10 @@
  *
  * Memory ordering
  * ===============
- * BARRIER_C1  SPSC publication. The sender writes a slot (length, payload), then stores tail
- *             (seq_cst, a release); the receiver loads tail (acquire) before it reads the slot.
- *             The receiver consumes, then stores head (seq_cst, release); the sender loads head
- *             (acquire) before it reuses a slot.
+ * BARRIER_C1  SPSC publication. The sender writes a slot (length, payload), then stores its
+ *             seq = pos + 1 (seq_cst, a release); the receiver loads seq (acquire) before it
+ *             reads the slot. The receiver consumes, then stores head (seq_cst, release); the
+ *             sender loads head (acquire) before it reuses a slot.
  * BARRIER_C2  MPMC and broadcast publication: a slot's seq. The writer fills the slot, then
  *             CASes seq to pos + 1 (release); a reader loads seq (acquire) before it reads the
  *             slot. A reader frees the slot by CASing seq to pos + capacity (release), which
@@ -29,10 +29,14 @@
  * BARRIER_C3  claims. A sender stores claim = pos (and a receiver hold = pos) before its CAS
  *             on tail (head), both seq_cst: whoever finds the slot of pos stuck and scans the
  *             participants after loading tail (head) finds the claimant's announcement.
- * BARRIER_C4  sleeping (sync/wait.c, BARRIER_5 there): a waker publishes with a seq_cst
- *             operation, then reads the waiters hint (seq_cst); a waiter raises the hint, then
- *             reads the sequence word and the ring (seq_cst). Either the waker sees the hint
- *             and wakes, or the waiter sees the message (or the room).
+ * BARRIER_C4  sleeping (sync/wait.c, sk_wait_masked): a waker publishes with a seq_cst
+ *             operation, then reads the sleepers masks (seq_cst); a waiter sets its bit, then
+ *             reads the sequence word and the ring (seq_cst). Either the waker sees the bit and
+ *             wakes, or the waiter sees the message (or the room). A dead sleeper's bit is
+ *             cleared by its reaper. SPSC, when both sides are registered for membarrier
+ *             (sys/fence.c): the waker publishes with a release store and the waiter, after
+ *             setting its bit, issues the barrier on the waker's CPU (c->asym).
+ *             Without membarrier the waiter also looks again every millisecond.
  * BARRIER_C5  broadcast reading is a seqlock: the reader loads seq (acquire), copies, then
  *             (acquire fence) loads seq again; a writer takes the slot by CASing seq to
  *             WRITING | pos (acquire-release) before it writes. A copy is delivered only if seq
@@ -58,6 +62,7 @@
 #define SK_CHAN_SLOTS   (SK_CHAN_HDR + SK_CHAN_PARTS * 128u)
 #define SK_CHAN_NONE    UINT64_MAX
 #define SK_CHAN_DIR     "shmkit.chan."
+#define SK_CHAN_BUILD   "shmkit.chanbuild." /* + PID.START.RND: one being made */
 #define SK_CHAN_RING    "ring"
 #define SK_CHAN_LIVE    "live"
 
@@ -96,19 +101,23 @@ struct sk_chan_hdr {
 	/* line 2: the receivers' position (SPSC, MPMC) */
 	SK_ATOMIC(uint64_t) head;
 	uint8_t pad2[56];
-	/* line 3: receivers sleep here; senders bump rx_seq when rx_waiters says so */
+	/* line 3: receivers sleep on rx_seq; rx_sleep[0] has bit i set while participant i's
+	 * handle sleeps there, rx_sleep[1] while its descriptor's helper does (sync's
+	 * sk_wait_masked): senders bump rx_seq and wake if any bit is set */
 	SK_ATOMIC(uint32_t) rx_seq;
-	SK_ATOMIC(uint32_t) rx_waiters;
-	uint8_t pad3[56];
+	uint32_t pad3a;
+	SK_ATOMIC(uint64_t) rx_sleep[2];
+	uint8_t pad3[64 - 24];
 	/* line 4: senders sleep here (full ring); receivers bump tx_seq */
 	SK_ATOMIC(uint32_t) tx_seq;
-	SK_ATOMIC(uint32_t) tx_waiters;
-	uint8_t pad4[56];
+	uint32_t pad4a;
+	SK_ATOMIC(uint64_t) tx_sleep[2];
+	uint8_t pad4[64 - 24];
 	/* line 5: roles and totals */
 	SK_ATOMIC(uint32_t) tx_owner;     /* SPSC: participant index + 1 of the sender, 0 none */
 	SK_ATOMIC(uint32_t) rx_owner;     /* SPSC: the receiver's */
 	SK_ATOMIC(uint32_t) ever_senders; /* a sender has opened it: receive may say -EPIPE */
-	SK_ATOMIC(uint32_t) nredo;        /* MPMC: entries of redo that may be in use */
+	SK_ATOMIC(uint32_t) nredo;        /* MPMC: at least the entries of redo in use */
 	SK_ATOMIC(uint64_t) abandoned;    /* slots skipped because their writer died */
 	SK_ATOMIC(uint64_t) start;        /* broadcast: the first position ever written */
 	SK_ATOMIC(uint32_t) opens[2];     /* senders [0], receivers [1] that ever opened it */
@@ -122,7 +131,9 @@ SK_ASSERT_SIZE(struct sk_chan_hdr, SK_CHAN_HDR);
 SK_ASSERT_OFFSET(struct sk_chan_hdr, tail, 64);
 SK_ASSERT_OFFSET(struct sk_chan_hdr, head, 128);
 SK_ASSERT_OFFSET(struct sk_chan_hdr, rx_seq, 192);
+SK_ASSERT_OFFSET(struct sk_chan_hdr, rx_sleep, 200);
 SK_ASSERT_OFFSET(struct sk_chan_hdr, tx_seq, 256);
+SK_ASSERT_OFFSET(struct sk_chan_hdr, tx_sleep, 264);
 SK_ASSERT_OFFSET(struct sk_chan_hdr, tx_owner, 320);
 SK_ASSERT_OFFSET(struct sk_chan_hdr, redo, 384);
 
@@ -139,7 +150,7 @@ struct sk_chan_part {
 	SK_ATOMIC(uint64_t) lost;      /* broadcast receiver: overwritten before read */
 	SK_ATOMIC(uint64_t) abandoned; /* receiver: abandoned slots it skipped */
 	SK_ATOMIC(uint64_t) count;     /* messages sent or received */
-	SK_ATOMIC(uint32_t) loaning;   /* sender: a loan is out (abandoned if it dies so) */
+	uint32_t unused;               /* 0 */
 	uint8_t reserved[128 - 92];
 };
 SK_ASSERT_SIZE(struct sk_chan_part, 128);
@@ -157,6 +168,8 @@ struct shmkit_chan {
 	char name[SHMKIT_CHAN_NAME_MAX + 1];
 	uint32_t kind, role;
 	int passive;   /* a receiver that could only map it read-only: no record, no token */
+	int copied;    /* hdr is a private copy (inspection), not a mapping */
+	int asym;      /* registered for membarrier: SPSC publishes with release stores */
 	pid_t pid;     /* the process that opened it */
 	int ringfd;    /* the ring's descriptor (for the helper thread and stat) */
 	int carrier;   /* our token's descriptor (sys/live.c), -1 if passive */
@@ -178,6 +191,7 @@ struct shmkit_chan {
 	void *loan_slot;
 	const void *peek_slot;
 	uint64_t last_live_check; /* when peers' liveness was last checked (ns) */
+	uint64_t spin_ns;         /* a waiter spins this long, then sleeps (shmkit_chan_set_spin) */
 	/* The other side was found all gone when its opens count was gone_opens (valid if
 	 * gone_known): until someone of that side opens, it still is, without looking. */
 	uint32_t gone_opens;
@@ -192,6 +206,12 @@ struct shmkit_chan {
 int sk_chan_usable(const shmkit_chan_t *c);
 /* Live participants of role (other than us), reaping dead records on the way. */
 uint32_t sk_chan_live(shmkit_chan_t *c, uint32_t role);
+/* The same without reaping, for the descriptor's helper thread: reaping is the owner's (the
+ * reap token is an OFD lock, which the owner's thread and the helper share). */
+uint32_t sk_chan_live_noreap(shmkit_chan_t *c, uint32_t role);
+/* MPMC: is a position waiting in the redo table? (nredo says whether to look: a crash or a
+ * liar may leave it too high, so the table itself says.) */
+int sk_chan_redo_pending(const shmkit_chan_t *c);
 /* 1 if no live participant announces pos as its claim (sender) or hold (receiver). */
 int sk_chan_unclaimed(shmkit_chan_t *c, uint64_t pos, int receiver);
 /* Tokens are system calls: 1 if it is time to look at them again (every SK_CHAN_LIVE_NS). */
@@ -208,6 +228,18 @@ static inline unsigned char *sk_chan_payload(struct sk_chan_slot *s)
 {
 	return (unsigned char *)(s + 1);
 }
+/* Must a waiter of c issue the barrier for its wakers (BARRIER_C4)? SPSC wakers may publish
+ * with release stores; the waiter cannot know whether its peer does, so it always pays. */
+static inline int sk_chan_asym(const shmkit_chan_t *c)
+{
+	return c->kind == SHMKIT_CHAN_SPSC;
+}
+/* Copy n bytes; n may be 0 with either pointer NULL (a message of no bytes). */
+static inline void sk_chan_copy(void *dst, const void *src, size_t n)
+{
+	if (n)
+		__builtin_memcpy(dst, src, n);
+}
 
 /* A read-only handle for inspection (stat, the CLI): no record, no reaping. */
 int sk_chan_inspect(const char *name, shmkit_chan_t **out);
@@ -216,9 +248,9 @@ void sk_chan_uninspect(shmkit_chan_t *c);
 int sk_chan_token_held(const shmkit_chan_t *c, uint32_t i);
 
 /* ---- waiting (open.c): the channel's use of sync's wait loop ---- */
-#define SK_CHAN_SPIN    200                    /* spins before sleeping */
-#define SK_CHAN_POLL_NS (100ull * 1000 * 1000) /* a sleeper re-checks its peers' lives */
-#define SK_CHAN_LIVE_NS (10ull * 1000 * 1000)  /* peers' tokens are tested at most so often */
+#define SK_CHAN_SPIN_NS SHMKIT_CHAN_SPIN_DEFAULT /* spin this long before sleeping */
+#define SK_CHAN_POLL_NS (100ull * 1000 * 1000)   /* a sleeper re-checks its peers' lives */
+#define SK_CHAN_LIVE_NS (10ull * 1000 * 1000)    /* peers' tokens are tested at most so often */
 /* Wake the receivers (after a publication) or the senders (after freeing room). */
 void sk_chan_wake_rx(shmkit_chan_t *c);
 void sk_chan_wake_tx(shmkit_chan_t *c);
@@ -229,6 +261,9 @@ int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct tim
                  int wait, void **loan);
 ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct timespec *abs, int wait,
                      const void **peek);
+/* Publish the slot at t with len bytes; free the slot at h (SPSC). */
+int sk_spsc_commit(shmkit_chan_t *c, uint64_t t, size_t len);
+void sk_spsc_release(shmkit_chan_t *c, uint64_t h);
 int sk_mpmc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct timespec *abs,
                  int wait, void **loan);
 ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct timespec *abs, int wait,

@@ -106,11 +106,11 @@ static void *helper(void *arg)
 			continue;
 		}
 		if (c->role == SHMKIT_CHAN_RECV)
-			sk_wait_loop(&h->rx_seq, &h->rx_waiters, helper_check, c, NULL,
-			             SK_CHAN_POLL_NS, 0);
+			sk_wait_masked(&h->rx_seq, &h->rx_sleep[1], (uint64_t)1 << c->self,
+			               helper_check, c, NULL, SK_CHAN_POLL_NS, 0, sk_chan_asym(c));
 		else
-			sk_wait_loop(&h->tx_seq, &h->tx_waiters, helper_check, c, NULL,
-			             SK_CHAN_POLL_NS, 0);
+			sk_wait_masked(&h->tx_seq, &h->tx_sleep[1], (uint64_t)1 << c->self,
+			               helper_check, c, NULL, SK_CHAN_POLL_NS, 0, sk_chan_asym(c));
 	}
 	sk_store_release(&f->done, 1); /* BARRIER_7 (sync/bridge.c) */
 	return NULL;

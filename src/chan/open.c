@@ -128,11 +128,13 @@ static int ring_init(void *map, void *arg)
 		sk_store_relaxed(&parts[i].hold, SK_CHAN_NONE);
 	}
 	/* MPMC: slot i is free for position i. Broadcast: positions start at capacity, and slot
-	 * i looks published for position i, the lap before the first (nobody reads it). */
+	 * i looks published for position i, the lap before the first (nobody reads it). SPSC:
+	 * 0, published for no position. */
 	unsigned char *slots = (unsigned char *)map + SK_CHAN_SLOTS;
 	for (uint64_t i = 0; i < a->g->cap; i++) {
 		struct sk_chan_slot *s = (void *)(slots + i * a->g->slot_size);
-		sk_store_relaxed(&s->seq, a->cfg->kind == SHMKIT_CHAN_BROADCAST ? i + 1 : i);
+		uint64_t seq = a->cfg->kind == SHMKIT_CHAN_SPSC ? 0 : i; /* SPSC: nothing yet */
+		sk_store_relaxed(&s->seq, a->cfg->kind == SHMKIT_CHAN_BROADCAST ? i + 1 : seq);
 	}
 	if (a->cfg->kind == SHMKIT_CHAN_BROADCAST) {
 		sk_store_relaxed(&h->tail, a->g->cap);
@@ -142,11 +144,60 @@ static int ring_init(void *map, void *arg)
 	return 0;
 }
 
+static int unlink_entry(int dfd, const char *name)
+{
+	return unlinkat(dfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
+}
+
+/* Remove a build directory (its files first). */
+static void remove_build(const char *path)
+{
+	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd >= 0) {
+		unlink_entry(dfd, SK_CHAN_RING);
+		unlink_entry(dfd, SK_CHAN_LIVE);
+		close(dfd);
+	}
+	rmdir(path);
+}
+
+/* Build directories of ours whose builder died (a creator killed half-way): gone. */
+static void sweep_builds(void)
+{
+	DIR *d = opendir(SK_SHM_DIR);
+	if (!d)
+		return;
+	struct dirent *e;
+	size_t plen = sizeof(SK_CHAN_BUILD) - 1;
+	while ((e = readdir(d))) {
+		int pid;
+		unsigned long long start;
+		struct stat st;
+		char path[sizeof(SK_SHM_DIR) + 256 + 2];
+		if (strncmp(e->d_name, SK_CHAN_BUILD, plen) ||
+		    sscanf(e->d_name + plen, "%d.%llu.", &pid, &start) != 2 || pid <= 0)
+			continue;
+		snprintf(path, sizeof(path), SK_SHM_DIR "/%s", e->d_name);
+		if (lstat(path, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+		    sk_proc_alive(pid, start) != 0)
+			continue;
+		remove_build(path);
+	}
+	closedir(d);
+}
+
+/*
+ * The channel is built whole in a directory of a name of its own (SK_CHAN_BUILD PID.START.RND),
+ * then renamed into place if the name is free (RENAME_NOREPLACE): a channel's name appears
+ * only when it can be opened, of racing creators exactly one wins, and a creator killed
+ * half-way leaves no name behind (the next creator of that user sweeps its directory away).
+ */
 SK_EXPORT int shmkit_chan_create(const char *name, const struct shmkit_chan_config *cfg)
 {
 	const char *bare;
 	struct geometry g;
 	char path[sizeof(SK_SHM_DIR) + sizeof(SK_CHAN_DIR) + SHMKIT_CHAN_NAME_MAX + 2];
+	char build[sizeof(SK_SHM_DIR) + sizeof(SK_CHAN_BUILD) + 48];
 	if (!name_ok(name, &bare))
 		return -EINVAL;
 	int err = geometry_of(cfg, &g);
@@ -154,34 +205,41 @@ SK_EXPORT int shmkit_chan_create(const char *name, const struct shmkit_chan_conf
 		return err;
 	mode_t mode = cfg->mode ? cfg->mode : 0600;
 	dir_path(path, sizeof(path), bare);
-	/* Private while it is made; searchable by those the mode lets in once complete. */
-	if (mkdir(path, 0700) < 0)
+	uint32_t rnd = 0;
+	uint64_t start = 0;
+	sk_getrandom(&rnd, sizeof(rnd));
+	sk_proc_starttime(sk_self_pid(), &start);
+	snprintf(build, sizeof(build), SK_SHM_DIR "/" SK_CHAN_BUILD "%d.%llu.%08x",
+	         (int)sk_self_pid(), (unsigned long long)start, rnd);
+	sweep_builds();
+	if (mkdir(build, 0700) < 0)
 		return -errno;
-	struct stat st;
-	int dfd = dir_open(bare, &st);
-	if (dfd < 0)
-		return dfd;
+	int dfd = open(build, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0) {
+		err = -errno;
+		rmdir(build);
+		return err;
+	}
 	struct init_args a = {cfg, &g, mode};
-	err = st.st_uid == geteuid() ? 0 : -EEXIST; /* someone else's, made in the meantime */
+	SK_CRASH_POINT();
 	/* Tokens: write for whoever may write the ring, read for nobody. */
-	if (!err)
-		err = sk_obj_build_at(dfd, SK_CHAN_LIVE, 0, 0200 | (mode & 022), (gid_t)-1, NULL,
-		                      NULL);
+	err = sk_obj_build_at(dfd, SK_CHAN_LIVE, 0, 0200 | (mode & 022), (gid_t)-1, NULL, NULL);
+	SK_CRASH_POINT();
 	if (!err)
 		err = sk_obj_build_at(dfd, SK_CHAN_RING, g.size, mode, (gid_t)-1, ring_init, &a);
+	SK_CRASH_POINT();
+	/* Searchable by those the mode lets in, once complete. */
 	char self[64];
 	snprintf(self, sizeof(self), "/proc/self/fd/%d", dfd);
 	if (!err && chmod(self, mode & 066 ? 0711 : 0700) < 0)
 		err = -errno;
 	close(dfd);
-	if (err && err != -EEXIST)
-		shmkit_chan_unlink(name);
+	SK_CRASH_POINT();
+	if (!err && renameat2(AT_FDCWD, build, AT_FDCWD, path, RENAME_NOREPLACE) < 0)
+		err = errno == ENOTEMPTY || errno == EPERM ? -EEXIST : -errno;
+	if (err)
+		remove_build(build);
 	return err;
-}
-
-static int unlink_entry(int dfd, const char *name)
-{
-	return unlinkat(dfd, name, 0) == 0 || errno == ENOENT ? 0 : -errno;
 }
 
 SK_EXPORT int shmkit_chan_unlink(const char *name)
@@ -193,6 +251,10 @@ SK_EXPORT int shmkit_chan_unlink(const char *name)
 		return -EINVAL;
 	dir_path(path, sizeof(path), bare);
 	int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* Not a directory (a file or a link planted or left there): the name itself goes, which
+	 * the sticky /dev/shm lets only its owner or root do. */
+	if (dfd < 0 && (errno == ENOTDIR || errno == ELOOP))
+		return unlink(path) == 0 ? 0 : -errno;
 	if (dfd < 0)
 		return -errno;
 	int err = fstat(dfd, &st) < 0 ? -errno : 0;
@@ -244,32 +306,51 @@ static int geometry_ok(const struct sk_chan_hdr *h, uint64_t file_size)
 	       h->size <= SK_CHAN_SIZE_MAX && h->size <= SIZE_MAX;
 }
 
-/* Map the ring of dfd read-write (or read-only) into c. */
-static int ring_map(shmkit_chan_t *c, int dfd, const struct stat *dir, int rdonly)
+/*
+ * Map the ring of dfd into c: read-write, read-only, or (RING_COPY, for inspection) a private
+ * copy of its header and participants, read with pread: an owner that truncates the ring
+ * under an inspector gets it an error, not a SIGBUS.
+ */
+enum { RING_RW, RING_RO, RING_COPY };
+static int ring_map(shmkit_chan_t *c, int dfd, const struct stat *dir, int how)
 {
 	struct stat st;
-	int fd = sk_open_own_at(dfd, SK_CHAN_RING, rdonly ? O_RDONLY : O_RDWR, dir, &st);
+	int fd = sk_open_own_at(dfd, SK_CHAN_RING, how == RING_RW ? O_RDWR : O_RDONLY, dir, &st);
 	if (fd < 0)
 		return fd == -EPERM ? -EBADMSG : fd;
 	int err = 0;
 	void *p = MAP_FAILED;
+	size_t len = how == RING_COPY ? SK_CHAN_SLOTS : (size_t)st.st_size;
 	if ((uint64_t)st.st_size < SK_CHAN_SLOTS || (uint64_t)st.st_size > SK_CHAN_SIZE_MAX)
 		err = -EBADMSG;
-	if (!err && (p = mmap(NULL, (size_t)st.st_size, rdonly ? PROT_READ : PROT_READ | PROT_WRITE,
-	                      MAP_SHARED, fd, 0)) == MAP_FAILED)
+	else if (how != RING_COPY && (uint64_t)st.st_size > SIZE_MAX)
+		err = -ENOMEM; /* a 32-bit process: a 4 GiB ring would be a length of 0 to mmap */
+	if (!err && how == RING_COPY) {
+		p = aligned_alloc(64, len);
+		if (!p)
+			err = -ENOMEM, p = MAP_FAILED;
+		else if (pread(fd, p, len, 0) != (ssize_t)len)
+			err = -EBADMSG;
+		c->copied = 1;
+	} else if (!err && (p = mmap(NULL, len, how == RING_RO ? PROT_READ : PROT_READ | PROT_WRITE,
+	                             MAP_SHARED, fd, 0)) == MAP_FAILED) {
 		err = -errno;
+	}
 	if (!err) {
 		struct sk_chan_hdr *h = p;
-		c->size = (size_t)st.st_size;
+		c->size = len;
 		c->hdr = h;
 		err = sk_hdr_check(&h->magic, &h->version, SK_CHAN_MAGIC, SK_CHAN_VERSION);
 		if (!err && !geometry_ok(h, (uint64_t)st.st_size))
 			err = -EBADMSG;
 	}
 	if (err) {
-		if (p != MAP_FAILED)
-			munmap(p, (size_t)st.st_size);
+		if (p != MAP_FAILED && c->copied)
+			free(p);
+		else if (p != MAP_FAILED)
+			munmap(p, len);
 		c->hdr = NULL;
+		c->copied = 0;
 		close(fd);
 		return err;
 	}
@@ -280,7 +361,7 @@ static int ring_map(shmkit_chan_t *c, int dfd, const struct stat *dir, int rdonl
 	c->msg_size = c->hdr->msg_size;
 	c->slot_size = c->hdr->slot_size;
 	c->parts = (struct sk_chan_part *)(void *)((char *)p + SK_CHAN_HDR);
-	c->slots = (unsigned char *)p + SK_CHAN_SLOTS;
+	c->slots = c->copied ? NULL : (unsigned char *)p + SK_CHAN_SLOTS;
 	c->ringfd = sk_fd_high(fd);
 	return 0;
 }
@@ -307,6 +388,16 @@ static int in_redo(const shmkit_chan_t *c, uint64_t pos)
 	return 0;
 }
 
+int sk_chan_redo_pending(const shmkit_chan_t *c)
+{
+	if (!sk_load_relaxed(&c->hdr->nredo))
+		return 0;
+	for (uint32_t r = 0; r < SK_CHAN_REDO; r++)
+		if (sk_load_relaxed(&c->hdr->redo[r]) != SK_CHAN_NONE)
+			return 1;
+	return 0;
+}
+
 /*
  * MPMC: a message a receiver held and will not release goes to the next receiver. A record's
  * hold is announced before the receiver's CAS on head (BARRIER_C3), so it may name a position
@@ -329,16 +420,42 @@ static void give_back(shmkit_chan_t *c, uint32_t dead, uint64_t hold)
 			return; /* a live receiver has it */
 	if (in_redo(c, hold))
 		return;
+	/* The count first: a crash between the two steps leaves it too high (receivers look at
+	 * the table for nothing), never an entry that receivers do not know to look for. */
+	atomic_fetch_add(&c->hdr->nredo, 1);
+	SK_CRASH_POINT();
 	for (uint32_t r = 0; r < SK_CHAN_REDO; r++) {
 		uint64_t none = SK_CHAN_NONE;
 		if (atomic_compare_exchange_strong(&c->hdr->redo[r], &none, hold)) {
-			atomic_fetch_add(&c->hdr->nredo, 1);
-			sk_chan_wake_rx(c);
+			sk_wake_masked(&c->hdr->rx_seq, c->hdr->rx_sleep,
+			               2); /* not woke(): we reap */
 			return;
 		}
 	}
+	atomic_fetch_sub(&c->hdr->nredo, 1);
 	/* A full table (64 messages held by receivers that all died): the slot stays taken until
 	 * the channel is made again. */
+}
+
+/*
+ * SPSC: a dead sender whose claim is still tail died writing that slot (or holding its loan):
+ * nothing of it is published; the slot is counted abandoned. The claim is taken with one
+ * exchange, so that of those who note the death (a reaper, the sender taking the role) one
+ * counts it: twice never, and not at all only if that one dies between the two instructions.
+ */
+static void spsc_abandon(shmkit_chan_t *c, struct sk_chan_part *p)
+{
+	if (c->kind != SHMKIT_CHAN_SPSC)
+		return;
+	uint64_t claim = atomic_exchange(&p->claim, SK_CHAN_NONE);
+	if (claim == SK_CHAN_NONE || claim != atomic_load(&c->hdr->tail))
+		return;
+	/* One that died after publishing the slot, before storing tail, abandoned nothing: the
+	 * tail it owed is stored for it (a CAS: the next sender may be doing the same). */
+	if (atomic_load(&sk_chan_slot(c, claim)->seq) == claim + 1)
+		atomic_compare_exchange_strong(&c->hdr->tail, &claim, claim + 1);
+	else
+		atomic_fetch_add(&c->hdr->abandoned, 1);
 }
 
 /* A record whose holder is gone: free it, finishing what it left (its loan, its hold). */
@@ -360,16 +477,21 @@ static void reap(shmkit_chan_t *c, uint32_t i)
 	}
 	sk_store_relaxed(&p->state, SK_PART_CLAIMING);
 	SK_CRASH_POINT();
-	if (sk_load_relaxed(&p->loaning))
-		atomic_fetch_add(&c->hdr->abandoned, 1); /* SPSC: its loan is gone with it */
+	spsc_abandon(c, p);
 	/* A message it held: to the next receiver (BARRIER_C3 made it findable). */
 	give_back(c, i, sk_load_relaxed(&p->hold));
+	SK_CRASH_POINT();
 	sk_store_relaxed(&p->hold, SK_CHAN_NONE);
 	uint32_t me = i + 1;
 	atomic_compare_exchange_strong(&c->hdr->tx_owner, &me, 0);
 	me = i + 1;
 	atomic_compare_exchange_strong(&c->hdr->rx_owner, &me, 0);
 	sk_store_relaxed(&p->claim, SK_CHAN_NONE);
+	/* It may have died asleep: its bits go, or every waker would wake nobody for ever. */
+	for (int k = 0; k < 2; k++) {
+		atomic_fetch_and(&c->hdr->rx_sleep[k], ~((uint64_t)1 << i));
+		atomic_fetch_and(&c->hdr->tx_sleep[k], ~((uint64_t)1 << i));
+	}
 	uint32_t role = SK_ONCE(p->role);
 	atomic_store(&p->state, SK_PART_FREE);
 	sk_live_drop(c->carrier, SK_CHAN_TOKEN(i));
@@ -377,7 +499,7 @@ static void reap(shmkit_chan_t *c, uint32_t i)
 	sk_live_drop(c->carrier, SK_CHAN_REAP_TOKEN);
 }
 
-uint32_t sk_chan_live(shmkit_chan_t *c, uint32_t role)
+static uint32_t count_live(shmkit_chan_t *c, uint32_t role, int reaping)
 {
 	uint32_t n = 0;
 	for (uint32_t i = 0; i < SK_CHAN_PARTS; i++) {
@@ -385,12 +507,23 @@ uint32_t sk_chan_live(shmkit_chan_t *c, uint32_t role)
 		if (sk_load_relaxed(&p->state) == SK_PART_FREE || i == c->self)
 			continue;
 		if (!token_held(c, i)) {
-			reap(c, i);
+			if (reaping)
+				reap(c, i);
 			continue;
 		}
-		n += p->role == role;
+		n += SK_ONCE(p->role) == role;
 	}
 	return n;
+}
+
+uint32_t sk_chan_live(shmkit_chan_t *c, uint32_t role)
+{
+	return count_live(c, role, 1);
+}
+
+uint32_t sk_chan_live_noreap(shmkit_chan_t *c, uint32_t role)
+{
+	return count_live(c, role, 0);
 }
 
 int sk_chan_unclaimed(shmkit_chan_t *c, uint64_t pos, int receiver)
@@ -429,7 +562,7 @@ int sk_chan_peers_gone(shmkit_chan_t *c, int look)
 
 int sk_chan_time_to_check(shmkit_chan_t *c)
 {
-	uint64_t now = sk_mono_ns();
+	uint64_t now = sk_mono_coarse_ns(); /* a spinning waiter calls this: the cheap clock */
 	if (c->last_live_check && now - c->last_live_check < SK_CHAN_LIVE_NS)
 		return 0;
 	c->last_live_check = now;
@@ -468,7 +601,11 @@ static int claim_record(shmkit_chan_t *c)
 		sk_store_relaxed(&p->lost, 0);
 		sk_store_relaxed(&p->abandoned, 0);
 		sk_store_relaxed(&p->count, 0);
-		sk_store_relaxed(&p->loaning, 0);
+		/* A broadcast receiver starts with the first message sent after it is counted
+		 * (stat says LIVE only after this): its cursor is fixed first. */
+		uint64_t from = sk_load_acquire(&c->hdr->tail);
+		sk_store_relaxed(&c->cursor, from);
+		sk_store_relaxed(&p->cursor, from);
 		atomic_store(&p->state, SK_PART_LIVE);
 		c->self = i;
 		return 0;
@@ -489,8 +626,13 @@ static int take_role(shmkit_chan_t *c)
 			return -EBUSY;
 		else if (cur)
 			reap(c, cur - 1);
-		if (atomic_compare_exchange_strong(owner, &cur, c->self + 1))
+		SK_CRASH_POINT();
+		if (atomic_compare_exchange_strong(owner, &cur, c->self + 1)) {
+			/* From a dead sender its reaper may not have finished: before we write. */
+			if (cur && c->role == SHMKIT_CHAN_SEND)
+				spsc_abandon(c, &c->parts[cur - 1]);
 			return 0;
+		}
 	}
 	return -EBUSY;
 }
@@ -499,7 +641,9 @@ static void handle_free(shmkit_chan_t *c)
 {
 	if (c->pid != sk_self_pid())
 		sk_chan_fd_forget(c);
-	if (c->hdr)
+	if (c->hdr && c->copied)
+		free(c->hdr);
+	else if (c->hdr)
 		munmap(c->hdr, c->size);
 	if (c->ringfd >= 0)
 		close(c->ringfd);
@@ -523,12 +667,14 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 	c->self = UINT32_MAX;
 	c->pid = sk_self_pid();
 	c->loan_pos = c->peek_pos = SK_CHAN_NONE;
+	c->spin_ns = SK_CHAN_SPIN_NS;
+	c->asym = sk_asym_register();
 	int dfd = dir_open(bare, &dir), err = dfd < 0 ? dfd : 0;
 	if (!err) {
-		err = ring_map(c, dfd, &dir, 0);
+		err = ring_map(c, dfd, &dir, RING_RW);
 		/* A receiver that may only read: passive, if the kind allows receiving so. */
 		if (err == -EACCES && role == SHMKIT_CHAN_RECV) {
-			err = ring_map(c, dfd, &dir, 1);
+			err = ring_map(c, dfd, &dir, RING_RO);
 			if (!err && c->kind != SHMKIT_CHAN_BROADCAST)
 				err = -EACCES;
 			c->passive = !err;
@@ -544,8 +690,11 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 		close(dfd);
 	if (!err && !c->passive)
 		err = claim_record(c);
+	SK_CRASH_POINT();
 	if (!err && !c->passive && c->kind == SHMKIT_CHAN_SPSC)
 		err = take_role(c);
+	if (!err && !c->passive)
+		sk_chan_live(c, SHMKIT_CHAN_SEND); /* reap whoever died: their holds, bits, roles */
 	if (err) {
 		if (c->self != UINT32_MAX)
 			reap(c, c->self), c->self = UINT32_MAX;
@@ -559,13 +708,22 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 		atomic_store(&h->ever_senders, 1);
 		c->pos = sk_load_acquire(&h->tail); /* SPSC: the position the last sender left */
 		c->other = sk_load_acquire(&h->head);
+		/* SPSC: one that died between publishing a slot and storing tail left it behind. */
+		for (uint64_t n = 0;
+		     c->kind == SHMKIT_CHAN_SPSC && n < c->cap && c->pos >= c->other &&
+		     sk_load_acquire(&sk_chan_slot(c, c->pos)->seq) == c->pos + 1;
+		     n++)
+			c->pos++;
+		if (c->kind == SHMKIT_CHAN_SPSC && c->pos != sk_load_relaxed(&h->tail))
+			sk_store_release(&h->tail,
+			                 c->pos); /* the role is ours: tail is ours to fix */
 	} else {
 		c->pos = sk_load_acquire(&h->head);
 		c->other = sk_load_acquire(&h->tail);
-		/* Broadcast: from the first message sent after we opened. */
-		sk_store_relaxed(&c->cursor, c->other);
-		if (!c->passive)
-			sk_store_relaxed(&c->parts[c->self].cursor, c->other);
+		/* Broadcast: from the first message sent after we opened (a participant's cursor
+		 * was fixed before its record was counted: claim_record). */
+		if (c->passive)
+			sk_store_relaxed(&c->cursor, c->other);
 		/* A sender facing a full ring with nobody to empty it learns there is someone. */
 		sk_chan_wake_tx(c);
 	}
@@ -590,7 +748,7 @@ int sk_chan_inspect(const char *name, shmkit_chan_t **out)
 	c->loan_pos = c->peek_pos = SK_CHAN_NONE;
 	int dfd = dir_open(bare, &dir), err = dfd < 0 ? dfd : 0;
 	if (!err)
-		err = ring_map(c, dfd, &dir, 1);
+		err = ring_map(c, dfd, &dir, RING_COPY);
 	if (!err) {
 		/* Tokens tell who is alive exactly, for those who may open them; pid and start
 		 * time tell the others. Never adopted: this handle never forks into anything. */
@@ -640,7 +798,7 @@ static void unloan(shmkit_chan_t *c, uint64_t pos)
 {
 	switch (c->kind) {
 	case SHMKIT_CHAN_SPSC:
-		atomic_fetch_add(&c->hdr->abandoned, 1); /* tail never passed it */
+		spsc_abandon(c, &c->parts[c->self]); /* tail never passed it */
 		break;
 	case SHMKIT_CHAN_MPMC:
 		sk_mpmc_unloan(c, pos);
@@ -665,11 +823,14 @@ SK_EXPORT int shmkit_chan_close(shmkit_chan_t *c)
 			else
 				atomic_compare_exchange_strong(&c->hdr->rx_owner, &me, 0);
 			/* A message we hold goes back; a loan we have is given up as abandoned. */
+			SK_CRASH_POINT();
 			if (c->peek_pos != SK_CHAN_NONE && c->kind == SHMKIT_CHAN_MPMC)
 				redo_own(c, c->peek_pos);
 			sk_store_relaxed(&p->hold, SK_CHAN_NONE);
+			SK_CRASH_POINT();
 			if (c->loan_pos != SK_CHAN_NONE)
 				unloan(c, c->loan_pos);
+			SK_CRASH_POINT();
 			sk_store_relaxed(&p->claim, SK_CHAN_NONE);
 			atomic_store(&p->state, SK_PART_FREE);
 			sk_live_drop(c->carrier, SK_CHAN_TOKEN(c->self));
@@ -695,14 +856,26 @@ int sk_chan_usable(const shmkit_chan_t *c)
 
 /* ---- waking ---- */
 
+/*
+ * A sleeper's bit with nobody asleep is one about to sleep, or one killed asleep: every so
+ * often (by the clock: these are the fast path's only system calls) the dead are reaped, and
+ * their bits go with them, so that a dead sleeper does not cost every send a wake-up.
+ */
+static void woke(shmkit_chan_t *c, int r)
+{
+	if (SK_UNLIKELY(r == -ESRCH) && !c->passive && c->self != UINT32_MAX &&
+	    sk_chan_time_to_check(c))
+		sk_chan_live(c, SHMKIT_CHAN_SEND);
+}
+
 void sk_chan_wake_rx(shmkit_chan_t *c)
 {
-	sk_wait_wake(&c->hdr->rx_seq, &c->hdr->rx_waiters, INT32_MAX, 1); /* BARRIER_C4 */
+	woke(c, sk_wake_masked(&c->hdr->rx_seq, c->hdr->rx_sleep, 2)); /* BARRIER_C4 */
 }
 
 void sk_chan_wake_tx(shmkit_chan_t *c)
 {
-	sk_wait_wake(&c->hdr->tx_seq, &c->hdr->tx_waiters, INT32_MAX, 1); /* BARRIER_C4 */
+	woke(c, sk_wake_masked(&c->hdr->tx_seq, c->hdr->tx_sleep, 2)); /* BARRIER_C4 */
 }
 
 /* ---- the public calls ---- */
@@ -796,6 +969,24 @@ SK_EXPORT ssize_t shmkit_chan_peek(shmkit_chan_t *c, const void **msg, const str
 	return recv_any(c, NULL, 0, abs, 1, msg);
 }
 
+SK_EXPORT ssize_t shmkit_chan_trypeek(shmkit_chan_t *c, const void **msg)
+{
+	if (!msg)
+		return -EFAULT;
+	return recv_any(c, NULL, 0, NULL, 0, msg);
+}
+
+SK_EXPORT int shmkit_chan_set_spin(shmkit_chan_t *c, uint64_t ns)
+{
+	int err = sk_chan_usable(c);
+	if (err)
+		return err;
+	if (ns > SHMKIT_CHAN_SPIN_MAX)
+		return -EINVAL;
+	c->spin_ns = ns;
+	return 0;
+}
+
 SK_EXPORT int shmkit_chan_release(shmkit_chan_t *c, const void *msg)
 {
 	int err = sk_chan_usable(c);
@@ -808,10 +999,7 @@ SK_EXPORT int shmkit_chan_release(shmkit_chan_t *c, const void *msg)
 	c->peek_slot = NULL;
 	switch (c->kind) {
 	case SHMKIT_CHAN_SPSC:
-		/* BARRIER_C1: the slot is free once head passes it. */
-		atomic_store(&c->hdr->head, pos + 1);
-		c->pos = pos + 1;
-		sk_chan_wake_tx(c);
+		sk_spsc_release(c, pos);
 		err = 0;
 		break;
 	case SHMKIT_CHAN_MPMC:
@@ -836,6 +1024,16 @@ SK_EXPORT int shmkit_chan_loan(shmkit_chan_t *c, size_t len, void **slot,
 	return err;
 }
 
+SK_EXPORT int shmkit_chan_tryloan(shmkit_chan_t *c, size_t len, void **slot)
+{
+	if (!slot)
+		return -EFAULT;
+	int err = send_any(c, NULL, len, NULL, 0, &c->loan_slot);
+	if (!err)
+		*slot = c->loan_slot;
+	return err;
+}
+
 SK_EXPORT int shmkit_chan_commit(shmkit_chan_t *c, void *slot, size_t len)
 {
 	int err = sk_chan_usable(c);
@@ -849,16 +1047,8 @@ SK_EXPORT int shmkit_chan_commit(shmkit_chan_t *c, void *slot, size_t len)
 	c->loan_pos = SK_CHAN_NONE;
 	c->loan_slot = NULL;
 	switch (c->kind) {
-	case SHMKIT_CHAN_SPSC: {
-		struct sk_chan_slot *s = sk_chan_slot(c, pos);
-		sk_store_relaxed(&s->len, (uint32_t)len);
-		atomic_store(&c->hdr->tail, pos + 1); /* BARRIER_C1 */
-		c->pos = pos + 1;
-		sk_store_relaxed(&c->parts[c->self].loaning, 0);
-		atomic_fetch_add_explicit(&c->parts[c->self].count, 1, memory_order_relaxed);
-		sk_chan_wake_rx(c);
-		return 0;
-	}
+	case SHMKIT_CHAN_SPSC:
+		return sk_spsc_commit(c, pos, len);
 	case SHMKIT_CHAN_MPMC:
 		return sk_mpmc_commit(c, pos, len);
 	}

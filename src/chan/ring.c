@@ -7,8 +7,10 @@
  * reloading it only when the ring looks full (sender) or empty (receiver). A slot is written,
  * then tail passes it (BARRIER_C1); a receiver's head passes it when it is done with it, so a
  * receiver that dies holding a peeked message leaves head where it was and the next receiver
- * reads the message again. A sender that dies writing leaves tail where it was: nothing is
- * published, and a new sender writes that slot again.
+ * reads the message again. A sender announces the position it writes (claim) before it
+ * writes; one that dies writing (or holding a loan) leaves tail where it was: nothing is
+ * published, the slot is counted abandoned by whoever takes note of the death first (its
+ * claim is still tail), and a new sender writes that slot again.
  *
  * MPMC: Vyukov's bounded queue (a sequence number per slot: pos free, pos + 1 published,
  * pos + capacity free for the next lap), with two things added for crashes (BARRIER_C3):
@@ -38,19 +40,21 @@ struct waiting {
 	int wait;
 	int (*ready)(struct waiting *w);
 	uint64_t pos;
-	int looked; /* peers looked at once in this wait (a blocking one looks at once) */
-	int now;    /* this check may look at peers' tokens */
+	int now; /* this check may look at peers' tokens (-1: not asked yet) */
 };
 
-/* Look at peers now? The first time in a blocking wait, then every SK_CHAN_LIVE_NS. */
+/* Look at peers now? Every SK_CHAN_LIVE_NS (a clean close is seen at once: peers_gone). */
 static int look(struct waiting *w)
 {
-	if (w->wait && !w->looked) {
-		w->looked = 1;
-		sk_chan_time_to_check(w->c);
-		return 1;
-	}
 	return sk_chan_time_to_check(w->c);
+}
+
+/* Asked only when the ring is not ready, so that the check of a ready ring reads no clock. */
+static int now_of(struct waiting *w)
+{
+	if (w->now < 0)
+		w->now = look(w);
+	return w->now;
 }
 
 /* sync's wait loop asks: is it there yet? (It reads the sequence word first: BARRIER_C4.) */
@@ -58,24 +62,31 @@ static int rx_check(void *arg, uint32_t *expect)
 {
 	struct waiting *w = arg;
 	*expect = atomic_load(&w->c->hdr->rx_seq);
-	w->now = look(w);
+	w->now = -1;
 	int r = w->ready(w);
 	if (r)
 		return r;
-	if (sk_load_relaxed(&w->c->hdr->ever_senders) && sk_chan_peers_gone(w->c, w->now))
-		return -EPIPE;
-	return w->wait ? 0 : -EAGAIN;
+	if (!sk_load_relaxed(&w->c->hdr->ever_senders) || !sk_chan_peers_gone(w->c, now_of(w)))
+		return w->wait ? 0 : -EAGAIN;
+	/* No sender left. Before calling the ring empty, look at it as closely as we can: a
+	 * receiver that died holding a message gives it back when its record is reaped (MPMC:
+	 * looking at the peers reaps every dead record), and a slot a dead sender claimed is
+	 * given up only by a check that may look at tokens. */
+	w->now = 1;
+	if (w->c->kind == SHMKIT_CHAN_MPMC)
+		sk_chan_live(w->c, SHMKIT_CHAN_RECV);
+	return (r = w->ready(w)) ? r : -EPIPE;
 }
 
 static int tx_check(void *arg, uint32_t *expect)
 {
 	struct waiting *w = arg;
 	*expect = atomic_load(&w->c->hdr->tx_seq);
-	w->now = look(w);
+	w->now = -1;
 	int r = w->ready(w);
 	if (r)
 		return r;
-	if (sk_chan_peers_gone(w->c, w->now))
+	if (sk_chan_peers_gone(w->c, now_of(w)))
 		return -EPIPE;
 	return w->wait ? 0 : -EAGAIN;
 }
@@ -83,18 +94,24 @@ static int tx_check(void *arg, uint32_t *expect)
 static int wait_rx(shmkit_chan_t *c, struct waiting *w, const struct timespec *abs)
 {
 	struct sk_chan_hdr *h = c->hdr;
-	return sk_wait_loop(&h->rx_seq, &h->rx_waiters, rx_check, w, abs, SK_CHAN_POLL_NS,
-	                    w->wait ? SK_CHAN_SPIN : 0);
+	return sk_wait_masked(&h->rx_seq, &h->rx_sleep[0], (uint64_t)1 << c->self, rx_check, w, abs,
+	                      SK_CHAN_POLL_NS, w->wait ? c->spin_ns : 0, sk_chan_asym(c));
 }
 
 static int wait_tx(shmkit_chan_t *c, struct waiting *w, const struct timespec *abs)
 {
 	struct sk_chan_hdr *h = c->hdr;
-	return sk_wait_loop(&h->tx_seq, &h->tx_waiters, tx_check, w, abs, SK_CHAN_POLL_NS,
-	                    w->wait ? SK_CHAN_SPIN : 0);
+	return sk_wait_masked(&h->tx_seq, &h->tx_sleep[0], (uint64_t)1 << c->self, tx_check, w, abs,
+	                      SK_CHAN_POLL_NS, w->wait ? c->spin_ns : 0, sk_chan_asym(c));
 }
 
 /* ---- SPSC ---- */
+
+/* The seq a slot holds for position pos before it is written: the lap before's, or 0. */
+static uint64_t spsc_unwritten(const shmkit_chan_t *c, uint64_t pos)
+{
+	return pos >= c->cap ? pos + 1 - c->cap : 0;
+}
 
 /* Room for position t? Reloads head (acquire, BARRIER_C1): 1 room, 0 full, -EPROTO. */
 static int spsc_room(struct waiting *w)
@@ -108,16 +125,18 @@ static int spsc_room(struct waiting *w)
 	return t - h < c->cap;
 }
 
-/* Something at position h? Reloads tail (acquire, BARRIER_C1). */
+/* Published at position h (1), not yet (0), or a seq no sender wrote (-EPROTO)? */
+static int spsc_seq(const shmkit_chan_t *c, uint64_t h)
+{
+	uint64_t seq = atomic_load_explicit(&sk_chan_slot(c, h)->seq, memory_order_acquire);
+	if (seq == h + 1)
+		return 1; /* BARRIER_C1: the slot's bytes are visible */
+	return seq == spsc_unwritten(c, h) ? 0 : -EPROTO;
+}
+
 static int spsc_data(struct waiting *w)
 {
-	shmkit_chan_t *c = w->c;
-	uint64_t h = w->pos;
-	uint64_t t = atomic_load_explicit(&c->hdr->tail, memory_order_acquire);
-	if (t < h || t - h > c->cap)
-		return -EPROTO;
-	c->other = t;
-	return t != h;
+	return spsc_seq(w->c, w->pos);
 }
 
 int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct timespec *abs,
@@ -125,24 +144,41 @@ int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct tim
 {
 	uint64_t t = c->pos;
 	if (SK_UNLIKELY(t - c->other >= c->cap)) {
-		struct waiting w = {c, wait, spsc_room, t, 0, 0};
+		struct waiting w = {c, wait, spsc_room, t, 0};
 		int r = wait_tx(c, &w, abs);
 		if (r < 0)
 			return r;
 	}
 	struct sk_chan_slot *s = sk_chan_slot(c, t);
+	/* Whoever finds us dead with tail still at t counts the slot abandoned (open.c). */
+	sk_store_relaxed(&c->parts[c->self].claim, t);
 	if (loan) {
 		c->loan_pos = t;
 		*loan = sk_chan_payload(s);
-		sk_store_relaxed(&c->parts[c->self].loaning, 1);
 		return 0;
 	}
-	memcpy(sk_chan_payload(s), msg, len);
+	sk_chan_copy(sk_chan_payload(s), msg, len);
+	SK_CRASH_POINT();
+	return sk_spsc_commit(c, t, len);
+}
+
+int sk_spsc_commit(shmkit_chan_t *c, uint64_t t, size_t len)
+{
+	struct sk_chan_slot *s = sk_chan_slot(c, t);
+	struct sk_chan_part *me = &c->parts[c->self];
 	sk_store_relaxed(&s->len, (uint32_t)len);
-	/* BARRIER_C1 (release: the slot before tail), BARRIER_C4 (seq_cst before the hint). */
-	atomic_store(&c->hdr->tail, t + 1);
+	SK_CRASH_POINT();
+	/* BARRIER_C1 (release: the slot before its seq); BARRIER_C4: seq_cst before the masks,
+	 * or (asym) a release, the sleeper paying the barrier (sys/fence.c). */
+	if (SK_LIKELY(c->asym))
+		sk_store_release(&s->seq, t + 1);
+	else
+		atomic_store(&s->seq, t + 1);
+	/* For openers and readers of the header only: the receiver polls the slot, not tail. */
+	SK_CRASH_POINT();
+	sk_store_release(&c->hdr->tail, t + 1);
 	c->pos = t + 1;
-	atomic_fetch_add_explicit(&c->parts[c->self].count, 1, memory_order_relaxed);
+	sk_store_relaxed(&me->count, sk_load_relaxed(&me->count) + 1); /* ours alone */
 	sk_chan_wake_rx(c);
 	return 0;
 }
@@ -151,10 +187,12 @@ ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
                      const void **peek)
 {
 	uint64_t h = c->pos;
-	if (SK_UNLIKELY(h == c->other)) {
-		struct waiting w = {c, wait, spsc_data, h, 0, 0};
-		int r = wait_rx(c, &w, abs);
+	int r = spsc_seq(c, h);
+	if (SK_UNLIKELY(r <= 0)) {
 		if (r < 0)
+			return r;
+		struct waiting w = {c, wait, spsc_data, h, 0};
+		if ((r = wait_rx(c, &w, abs)) < 0)
 			return r;
 	}
 	struct sk_chan_slot *s = sk_chan_slot(c, h);
@@ -168,13 +206,23 @@ ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 	}
 	if (len > cap)
 		return -EMSGSIZE; /* it stays at the head */
-	memcpy(buf, sk_chan_payload(s), len);
-	/* BARRIER_C1: the slot is free once head passes it; BARRIER_C4 for the hint. */
-	atomic_store(&c->hdr->head, h + 1);
-	c->pos = h + 1;
-	atomic_fetch_add_explicit(&c->parts[c->self].count, 1, memory_order_relaxed);
-	sk_chan_wake_tx(c);
+	sk_chan_copy(buf, sk_chan_payload(s), len);
+	SK_CRASH_POINT();
+	sk_spsc_release(c, h);
 	return len;
+}
+
+void sk_spsc_release(shmkit_chan_t *c, uint64_t h)
+{
+	struct sk_chan_part *me = &c->parts[c->self];
+	/* BARRIER_C1: the slot is free once head passes it; BARRIER_C4 as in commit. */
+	if (SK_LIKELY(c->asym))
+		sk_store_release(&c->hdr->head, h + 1);
+	else
+		atomic_store(&c->hdr->head, h + 1);
+	c->pos = h + 1;
+	sk_store_relaxed(&me->count, sk_load_relaxed(&me->count) + 1); /* ours alone */
+	sk_chan_wake_tx(c);
 }
 
 /* ---- MPMC ---- */
@@ -190,6 +238,20 @@ static int stuck(uint64_t pos, uint64_t *last, unsigned *stale)
 	*last = pos;
 	sk_cpu_relax();
 	return *stale > 1000000;
+}
+
+/*
+ * head <= tail <= head + capacity, as every receiver and sender leaves them (a receiver takes
+ * only what was published, a sender claims only a slot the lap before freed). Checked before
+ * waiting: a liar's head past tail would have receivers mark every free slot abandoned, one
+ * by one, for ever. Loaded tail, head, tail (seq_cst): each bound holds against whatever
+ * moved between the loads.
+ */
+static int positions_ok(shmkit_chan_t *c)
+{
+	uint64_t t1 = atomic_load(&c->hdr->tail), h = atomic_load(&c->hdr->head);
+	uint64_t t2 = atomic_load(&c->hdr->tail);
+	return h <= t2 && t1 <= h + c->cap;
 }
 
 /* A slot's state for position pos: its seq's position part, and whether it is abandoned. */
@@ -211,7 +273,7 @@ static int mpmc_room(struct waiting *w)
 	if (s >= pos)
 		return 1;
 	/* Held by a receiver that may be dead: reaping it gives the message back. */
-	if (w->now && sk_chan_unclaimed(c, pos - c->cap, 1))
+	if (now_of(w) && sk_chan_unclaimed(c, pos - c->cap, 1))
 		sk_chan_live(c, SHMKIT_CHAN_RECV);
 	return 0;
 }
@@ -229,6 +291,7 @@ static int64_t mpmc_claim(shmkit_chan_t *c, const struct timespec *abs, int wait
 		                                          memory_order_acquire)); /* BARRIER_C2 */
 		if (s == pos) {
 			atomic_store(&me->claim, pos); /* BARRIER_C3 */
+			SK_CRASH_POINT();
 			if (atomic_compare_exchange_strong(&c->hdr->tail, &pos, pos + 1))
 				return (int64_t)pos;
 			sk_store_relaxed(&me->claim, SK_CHAN_NONE);
@@ -236,7 +299,7 @@ static int64_t mpmc_claim(shmkit_chan_t *c, const struct timespec *abs, int wait
 		}
 		if (s < pos) {
 			/* Full: the slot still holds the previous lap's message. */
-			struct waiting w = {c, wait, mpmc_room, pos, 0, 0};
+			struct waiting w = {c, wait, mpmc_room, pos, 0};
 			int r = wait_tx(c, &w, abs);
 			if (r < 0)
 				return r;
@@ -261,7 +324,7 @@ int sk_mpmc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct tim
 		*loan = sk_chan_payload(s);
 		return 0;
 	}
-	memcpy(sk_chan_payload(s), msg, len);
+	sk_chan_copy(sk_chan_payload(s), msg, len);
 	SK_CRASH_POINT();
 	return sk_mpmc_commit(c, (uint64_t)pos, len);
 }
@@ -271,10 +334,12 @@ int sk_mpmc_commit(shmkit_chan_t *c, uint64_t pos, size_t len)
 	struct sk_chan_slot *s = sk_chan_slot(c, pos);
 	sk_store_relaxed(&s->len, (uint32_t)len);
 	s->writer = c->self + 1;
+	SK_CRASH_POINT();
 	uint64_t want = pos;
 	/* BARRIER_C2 (release: the slot before its seq), BARRIER_C4. Fails only if a receiver
 	 * took us for dead and marked the slot abandoned. */
 	int ok = atomic_compare_exchange_strong(&s->seq, &want, pos + 1);
+	SK_CRASH_POINT();
 	sk_store_relaxed(&c->parts[c->self].claim, SK_CHAN_NONE);
 	if (!ok)
 		return -ECANCELED;
@@ -283,32 +348,51 @@ int sk_mpmc_commit(shmkit_chan_t *c, uint64_t pos, size_t len)
 	return 0;
 }
 
-/* Take a position from the redo table (announced first: BARRIER_C3), or SK_CHAN_NONE. */
-static uint64_t take_redo(shmkit_chan_t *c)
+/*
+ * Take a position from the redo table (announced first: BARRIER_C3): 1 (in *out), 0 if there
+ * is none, or -EMSGSIZE if the only ones there are too big for the caller's buffer (a receiver
+ * with a bigger one held them): they stay, as a message too big at head does.
+ */
+static int take_redo(shmkit_chan_t *c, size_t cap, int peek, uint64_t *out)
 {
 	struct sk_chan_part *me = &c->parts[c->self];
+	int big = 0;
 	for (uint32_t r = 0; r < SK_CHAN_REDO; r++) {
 		uint64_t pos = sk_load_relaxed(&c->hdr->redo[r]);
 		if (pos == SK_CHAN_NONE)
 			continue;
+		if (!peek) {
+			struct sk_chan_slot *s = sk_chan_slot(c, pos);
+			uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+			uint32_t len = sk_load_relaxed(&s->len); /* after seq: BARRIER_C2 */
+			if (seq == pos + 1 && len <= c->msg_size && len > cap) {
+				big = 1;
+				continue;
+			}
+		}
 		atomic_store(&me->hold, pos);
+		SK_CRASH_POINT();
 		if (atomic_compare_exchange_strong(&c->hdr->redo[r], &pos, SK_CHAN_NONE)) {
+			SK_CRASH_POINT();
 			atomic_fetch_sub(&c->hdr->nredo, 1);
-			return pos;
+			*out = pos;
+			return 1;
 		}
 		sk_store_relaxed(&me->hold, SK_CHAN_NONE);
 	}
-	return SK_CHAN_NONE;
+	return big ? -EMSGSIZE : 0;
 }
 
 /* The slot of a claim nobody alive announces (its sender died): abandoned, for receivers to
  * skip. From the state seen only: a sender that publishes meanwhile wins. */
-static void abandon(shmkit_chan_t *c, uint64_t pos)
+static int abandon(shmkit_chan_t *c, uint64_t pos)
 {
 	uint64_t want = pos;
-	if (atomic_compare_exchange_strong(&sk_chan_slot(c, pos)->seq, &want,
-	                                   (pos + 1) | SK_SEQ_ABANDONED))
-		atomic_fetch_add(&c->hdr->abandoned, 1);
+	if (!atomic_compare_exchange_strong(&sk_chan_slot(c, pos)->seq, &want,
+	                                    (pos + 1) | SK_SEQ_ABANDONED))
+		return 0;
+	atomic_fetch_add(&c->hdr->abandoned, 1);
+	return 1;
 }
 
 /* A receiver at pos: something to look at (1), or nothing yet (0)? */
@@ -316,7 +400,7 @@ static int mpmc_data(struct waiting *w)
 {
 	shmkit_chan_t *c = w->c;
 	uint64_t pos = w->pos;
-	if (sk_load_relaxed(&c->hdr->nredo))
+	if (sk_chan_redo_pending(c))
 		return 1;
 	if (sk_load_relaxed(&c->hdr->head) != pos)
 		return 1;
@@ -324,14 +408,14 @@ static int mpmc_data(struct waiting *w)
 	    seq_pos(atomic_load_explicit(&sk_chan_slot(c, pos)->seq, memory_order_acquire));
 	if (s > pos)
 		return 1; /* published (or nonsense that the caller reports) */
-	if (s < pos || sk_load_relaxed(&c->hdr->tail) == pos)
-		return 0; /* empty (the slot still waits for a receiver of the lap before) */
-	/* Claimed, not published: if nobody alive claims it, its sender died writing it. */
-	if (w->now && sk_chan_unclaimed(c, pos, 0)) {
-		abandon(c, pos);
-		return 1;
-	}
-	return 0;
+	/* BARRIER_C3: tail loaded (seq_cst) before the claims are scanned. Not past pos: empty
+	 * (or a lie the caller reports); the slot may still wait for the lap before's reader. */
+	if (s < pos || atomic_load(&c->hdr->tail) <= pos)
+		return 0;
+	/* Claimed, not published: if nobody alive claims it, its sender died writing it. Once
+	 * marked, there is something to look at; if the mark failed, the slot changed, and the
+	 * next look sees how. */
+	return now_of(w) && sk_chan_unclaimed(c, pos, 0) && abandon(c, pos);
 }
 
 void sk_mpmc_unloan(shmkit_chan_t *c, uint64_t pos)
@@ -349,7 +433,9 @@ static ssize_t mpmc_deliver(shmkit_chan_t *c, uint64_t pos, void *buf, size_t ca
 	struct sk_chan_slot *s = sk_chan_slot(c, pos);
 	uint64_t seq = atomic_load_explicit(&s->seq, memory_order_acquire); /* BARRIER_C2 */
 	uint32_t len = sk_load_relaxed(&s->len);
-	if (seq != pos + 1 || len > c->msg_size) {
+	/* Read again, and checked again: a length that grew past what the caller was found to
+	 * have room for (before it took the position) was not written by a sender. */
+	if (seq != pos + 1 || len > c->msg_size || (!peek && len > cap)) {
 		sk_store_relaxed(&me->hold, SK_CHAN_NONE);
 		if (seq_pos(seq) != pos + 1)
 			return -EAGAIN; /* not this position's any more (a stale redo): look again
@@ -367,11 +453,10 @@ static ssize_t mpmc_deliver(shmkit_chan_t *c, uint64_t pos, void *buf, size_t ca
 		c->peek_slot = *peek = sk_chan_payload(s);
 		return len;
 	}
-	memcpy(buf, sk_chan_payload(s), len);
+	sk_chan_copy(buf, sk_chan_payload(s), len);
 	SK_CRASH_POINT();
 	int err = sk_mpmc_release(c, pos);
 	return err ? err : (ssize_t)len;
-	(void)cap;
 }
 
 int sk_mpmc_release(shmkit_chan_t *c, uint64_t pos)
@@ -382,6 +467,7 @@ int sk_mpmc_release(shmkit_chan_t *c, uint64_t pos)
 	/* BARRIER_C2: free for the next lap. If it fails, another receiver delivered it again
 	 * (we were taken for dead): the message was seen twice, as documented. */
 	atomic_compare_exchange_strong(&s->seq, &want, pos + c->cap);
+	SK_CRASH_POINT();
 	sk_store_relaxed(&me->hold, SK_CHAN_NONE);
 	atomic_fetch_add_explicit(&me->count, 1, memory_order_relaxed);
 	sk_chan_wake_tx(c);
@@ -395,8 +481,11 @@ ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 	uint64_t last = SK_CHAN_NONE;
 	for (unsigned stale = 0;;) {
 		if (SK_UNLIKELY(sk_load_relaxed(&c->hdr->nredo))) {
-			uint64_t pos = take_redo(c);
-			if (pos != SK_CHAN_NONE) {
+			uint64_t pos;
+			int took = take_redo(c, cap, peek != NULL, &pos);
+			if (took < 0)
+				return took;
+			if (took) {
 				ssize_t r = mpmc_deliver(c, pos, buf, cap, peek);
 				if (r != -EAGAIN)
 					return r;
@@ -415,6 +504,7 @@ ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 			if (!peek && !(seq & SK_SEQ_ABANDONED) && len <= c->msg_size && len > cap)
 				return -EMSGSIZE;
 			atomic_store(&me->hold, pos); /* BARRIER_C3 */
+			SK_CRASH_POINT();
 			if (!atomic_compare_exchange_strong(&c->hdr->head, &pos, pos + 1)) {
 				sk_store_relaxed(&me->hold, SK_CHAN_NONE);
 				continue;
@@ -426,8 +516,11 @@ ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 			continue;
 		}
 		if (sp <= pos) {
-			/* Empty, or claimed by a sender that has not published yet. */
-			struct waiting w = {c, wait, mpmc_data, pos, 0, 0};
+			/* Empty, or claimed by a sender that has not published yet; with a flag,
+			 * a state no MPMC participant writes (waiting on it would never end). */
+			if (seq != sp || !positions_ok(c))
+				return -EPROTO;
+			struct waiting w = {c, wait, mpmc_data, pos, 0};
 			int r = wait_rx(c, &w, abs);
 			if (r < 0)
 				return r;
@@ -446,10 +539,11 @@ int sk_chan_readable(shmkit_chan_t *c)
 	uint64_t h = c->kind == SHMKIT_CHAN_BROADCAST ? sk_load_relaxed(&c->cursor)
 	                                              : sk_load_relaxed(&c->hdr->head);
 	uint64_t t = sk_load_acquire(&c->hdr->tail);
-	if (t != h || sk_load_relaxed(&c->hdr->nredo))
+	if (t != h || (c->kind == SHMKIT_CHAN_MPMC && sk_chan_redo_pending(c)))
 		return 1;
 	/* A pending -EPIPE counts as readable. */
-	return sk_load_relaxed(&c->hdr->ever_senders) && sk_chan_live(c, SHMKIT_CHAN_SEND) == 0;
+	return sk_load_relaxed(&c->hdr->ever_senders) &&
+	       sk_chan_live_noreap(c, SHMKIT_CHAN_SEND) == 0;
 }
 
 int sk_chan_writable(shmkit_chan_t *c)

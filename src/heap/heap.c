@@ -363,6 +363,12 @@ static int build(struct shmkit_heap *h, uint64_t size, uint64_t max_size)
 	return 0;
 }
 
+/* Not more than a heap can be (a function: with a 32-bit size_t the test is always true). */
+static int heap_size_ok(uint64_t size)
+{
+	return size <= SK_HEAP_MAX_SIZE;
+}
+
 /* A heap's file: a regular file of a filesystem that pages in 4 KiB units (tmpfs, a memfd).
  * Huge-page files cannot grow or be mapped in the heap's units: -EINVAL. */
 static int file_ok(int fd, struct stat *st)
@@ -370,7 +376,7 @@ static int file_ok(int fd, struct stat *st)
 	struct statfs sf;
 	if (fstat(fd, st) < 0 || fstatfs(fd, &sf) < 0)
 		return -errno;
-	return S_ISREG(st->st_mode) && sf.f_type != HUGETLBFS_MAGIC ? 0 : -EINVAL;
+	return S_ISREG(st->st_mode) && (uint32_t)sf.f_type != HUGETLBFS_MAGIC ? 0 : -EINVAL;
 }
 
 SK_EXPORT int shmkit_heap_create_opts(shmkit_heap_t **out, const char *name,
@@ -547,7 +553,7 @@ static int attach_args(shmkit_heap_t **out, void *addr, size_t size)
 		return -EINVAL;
 	*out = NULL;
 	if (!addr || (uintptr_t)addr % SK_HEAP_PAGE || size < SK_HEAP_MIN_SIZE ||
-	    (uint64_t)size > SK_HEAP_MAX_SIZE)
+	    !heap_size_ok(size))
 		return -EINVAL;
 	return 0;
 }

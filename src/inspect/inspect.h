@@ -34,6 +34,7 @@ int sk_insp_each_pid(int (*fn)(pid_t pid, void *arg), void *arg);
 typedef int (*sk_insp_walker)(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
 int sk_insp_sysv_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
 int sk_insp_posix_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
+int sk_insp_chan_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
 int sk_insp_ns_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop);
 /* Attachers of a shmkit segment, from its namespace's registry. */
 int sk_insp_ns_attachers(const struct shmkit_obj *o, struct shmkit_inspect_proc *out, size_t max);

@@ -43,9 +43,10 @@ SK_EXPORT int shmkit_inspect_list(const struct shmkit_inspect_filter *f, shmkit_
 		fn = only_heaps;
 		arg = &heaps;
 	}
-	sk_insp_walker walkers[] = {sk_insp_sysv_walk, sk_insp_posix_walk, sk_insp_ns_walk};
+	sk_insp_walker walkers[] = {sk_insp_sysv_walk, sk_insp_posix_walk, sk_insp_chan_walk,
+	                            sk_insp_ns_walk};
 	const uint32_t bits[] = {SHMKIT_KIND_SYSV, SHMKIT_KIND_POSIX | SHMKIT_KIND_HEAP,
-	                         SHMKIT_KIND_SHMKIT};
+	                         SHMKIT_KIND_CHAN, SHMKIT_KIND_SHMKIT};
 	for (size_t i = 0; i < SK_ARRAY_SIZE(walkers) && !stop; i++) {
 		if (!(kinds & bits[i]))
 			continue;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * inspect: POSIX shared-memory objects, the files of /dev/shm. shmkit's own backing objects
- * (shmkit.*) are left out here: they are shown as segments of their namespace.
+ * inspect: POSIX shared-memory objects, the files of /dev/shm. shmkit's own objects (shmkit.*)
+ * are left out here: they are shown as segments of their namespace, or as channels.
  * POSIX objects record no creator, so they are never called orphaned.
  */
 #include <dirent.h>

@@ -73,10 +73,11 @@ int sk_seg_classify(int fd, uint32_t *backend, uint64_t *huge_page_size, char *n
 		return -errno;
 	if (!S_ISREG(st.st_mode))
 		return -EINVAL;
-	if (sf.f_type == HUGETLBFS_MAGIC) {
+	/* f_type is a signed word: an int on 32-bit ABIs, where this magic is negative. */
+	if ((uint32_t)sf.f_type == HUGETLBFS_MAGIC) {
 		*backend = SHMKIT_SEG_HUGETLB;
 		*huge_page_size = (uint64_t)sf.f_bsize;
-	} else if (sf.f_type == TMPFS_MAGIC) {
+	} else if ((uint32_t)sf.f_type == TMPFS_MAGIC) {
 		*backend = is_memfd(fd) ? SHMKIT_SEG_MEMFD : SHMKIT_SEG_POSIX;
 		if (*backend == SHMKIT_SEG_POSIX)
 			posix_name(fd, name, name_len);

@@ -91,7 +91,7 @@ static int huge_open(const char *label, uint64_t want, uint64_t *page)
 		fd = sk_hugetlbfs_tmpfile(want); /* a kernel without MFD_HUGETLB (< 4.14) */
 	if (fd < 0)
 		return fd;
-	if (fstatfs(fd, &sf) < 0 || sf.f_type != HUGETLBFS_MAGIC) {
+	if (fstatfs(fd, &sf) < 0 || (uint32_t)sf.f_type != HUGETLBFS_MAGIC) {
 		close(fd);
 		return -EOPNOTSUPP;
 	}

@@ -59,7 +59,7 @@ static int check_config(const struct shmkit_seg_config *c, uint32_t backend, siz
 
 	if (backend < SHMKIT_SEG_POSIX || backend > SHMKIT_SEG_SYSV)
 		return -EINVAL;
-	if (size == 0 || size > SK_SEG_SIZE_MAX)
+	if (!sk_seg_size_ok(size))
 		return -EINVAL;
 	if ((c->flags & ~(SHMKIT_SEG_EXCL | SHMKIT_SEG_OPEN)) ||
 	    (c->flags & SHMKIT_SEG_EXCL && c->flags & SHMKIT_SEG_OPEN))
@@ -218,7 +218,10 @@ static int map_range(const struct shmkit_seg *s, const struct shmkit_map_opts *o
 		return -EINVAL;
 	*len = o->length ? o->length : end - o->offset;
 	/* Past the end of the object a touch would be SIGBUS: refuse now instead. */
-	return o->offset + *len > end ? -EINVAL : 0;
+	if (o->offset + *len > end)
+		return -EINVAL;
+	/* More than a 32-bit address space: mmap would get a cut length, and map less. */
+	return *len > SIZE_MAX ? -ENOMEM : 0;
 }
 
 static int fd_map(struct shmkit_seg *s, const struct shmkit_map_opts *o, void **addr)
@@ -267,7 +270,7 @@ SK_EXPORT int shmkit_seg_unmap(shmkit_seg_t *s, void *addr, size_t length)
 		return -EINVAL;
 	if (s && s->backend == SHMKIT_SEG_SYSV)
 		return sk_kshmdt(addr);
-	if (length == 0 || length > SK_SEG_SIZE_MAX)
+	if (!sk_seg_size_ok(length))
 		return -EINVAL;
 	/* A huge page mapping can only be split at huge page boundaries. */
 	uint64_t granule = s ? sk_seg_granule(s) : sk_page_size();
@@ -278,7 +281,7 @@ SK_EXPORT int shmkit_seg_resize(shmkit_seg_t *s, size_t size)
 {
 	struct stat st;
 
-	if (!s || size == 0 || size > SK_SEG_SIZE_MAX)
+	if (!s || !sk_seg_size_ok(size))
 		return -EINVAL;
 	if (s->backend == SHMKIT_SEG_SYSV)
 		return -EOPNOTSUPP; /* kernel segments have a fixed size */

@@ -17,6 +17,13 @@
 /* Largest size accepted for any object: beyond it the page rounding could overflow. */
 #define SK_SEG_SIZE_MAX ((uint64_t)1 << 52)
 
+/* 1..SK_SEG_SIZE_MAX bytes. A function, not an expression: a 32-bit size_t is always below the
+ * bound, and the comparison written out would be "always false" there (-Wtype-limits). */
+static inline int sk_seg_size_ok(uint64_t size)
+{
+	return size != 0 && size <= SK_SEG_SIZE_MAX;
+}
+
 /*
  * Validate a POSIX shm name ("name" or "/name": one component, no further '/', not "." or
  * "..", 1..SK_SHM_NAME_MAX bytes) and write "/dev/shm/name" into path.

@@ -177,6 +177,20 @@ int sk_wait_loop(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, sk_w
  * bump (a sequence word, rather than the condition's own word).
  */
 void sk_wait_wake(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, int n, int bump);
+/*
+ * The same with a set of sleepers rather than a count (wait.c), spinning for spin_ns of time
+ * rather than a count of checks (a PAUSE costs 10 ns on one CPU, 150 on another), and with a
+ * deadline already past looking once, neither spinning nor sleeping: the waiter's own bit in mask,
+ * which whoever finds it dead can clear. The waker wakes every sleeper on word, bumping it
+ * first, if any bit of the n masks is set, and returns how many it woke: 0 if no bit was set,
+ * -ESRCH if some were but nobody slept (a waiter about to sleep, or a dead one: the caller may
+ * look for the dead). check's contract is the one above. asym: wakers may publish with a
+ * release store rather than a seq_cst one (sys/fence.c): the waiter issues the barrier.
+ */
+int sk_wait_masked(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint64_t) * mask, uint64_t bit,
+                   sk_wait_check_fn check, void *arg, const struct timespec *abs, uint64_t poll_ns,
+                   uint64_t spin_ns, int asym);
+int sk_wake_masked(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint64_t) * masks, int n);
 
 /* 1 if the calling thread owns m, else 0. */
 int sk_mutex_owned(shmkit_mutex_t *m);

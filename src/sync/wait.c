@@ -17,8 +17,10 @@
 #include "sync/sync.h"
 #include "sys/sys.h"
 
-int sk_wait_loop(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, sk_wait_check_fn check,
-                 void *arg, const struct timespec *abs, uint64_t poll_ns, int spin)
+#define SK_ASYM_POLL_NS (1000ull * 1000)
+
+/* Spin: check up to spin more times. What check returned last (0: go on to sleep). */
+static int spin_on(sk_wait_check_fn check, void *arg, int spin)
 {
 	uint32_t expect;
 	int r = check(arg, &expect);
@@ -26,12 +28,18 @@ int sk_wait_loop(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, sk_w
 		sk_cpu_relax();
 		r = check(arg, &expect);
 	}
-	if (r)
-		return r > 0 ? 0 : r;
-	atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst); /* see BARRIER_5 */
+	return r;
+}
+
+/* Sleep on word (the caller has announced itself) until check says the wait is over. */
+static int sleep_on(SK_ATOMIC(uint32_t) * word, sk_wait_check_fn check, void *arg,
+                    const struct timespec *abs, uint64_t poll_ns)
+{
+	uint32_t expect;
 	for (;;) {
-		if ((r = check(arg, &expect)) != 0)
-			break;
+		int r = check(arg, &expect);
+		if (r != 0)
+			return r;
 		/* Every poll_ns, check() runs again even if nobody woke us: it is how a waiter
 		 * learns that a peer died (no code of the dead runs to wake it). */
 		struct timespec tick;
@@ -44,14 +52,23 @@ int sk_wait_loop(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, sk_w
 		r = sk_futex_wait(word, expect, until); /* see BARRIER_4 */
 		if (r == -ETIMEDOUT && until == abs) {
 			r = check(arg, &expect);
-			r = r ? r : -ETIMEDOUT;
-			break;
+			return r ? r : -ETIMEDOUT;
 		}
 		/* 0 (woken, or EINTR: keep waiting), -EAGAIN (the word changed), a poll tick */
 		if (r < 0 && r != -EAGAIN && r != -ETIMEDOUT)
-			break;
+			return r;
 	}
-	atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
+}
+
+int sk_wait_loop(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, sk_wait_check_fn check,
+                 void *arg, const struct timespec *abs, uint64_t poll_ns, int spin)
+{
+	int r = spin_on(check, arg, spin);
+	if (!r) {
+		atomic_fetch_add_explicit(waiters, 1, memory_order_seq_cst); /* see BARRIER_5 */
+		r = sleep_on(word, check, arg, abs, poll_ns);
+		atomic_fetch_sub_explicit(waiters, 1, memory_order_relaxed);
+	}
 	return r > 0 ? 0 : r;
 }
 
@@ -62,4 +79,74 @@ void sk_wait_wake(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint32_t) * waiters, int
 	if (bump)
 		atomic_fetch_add_explicit(word, 1, memory_order_seq_cst);
 	sk_futex_wake(word, n); /* see BARRIER_4 */
+}
+
+/*
+ * The same loop with a set of sleepers instead of a count, for words whose waiters may be
+ * killed in their sleep (the channels): a count raised by the dead stays raised, and every
+ * later waker pays a system call for nobody. Here each waiter has a bit of its own in a
+ * 64-bit mask; whoever finds a waiter dead clears its bit for it.
+ *
+ *   waiter                                   waker
+ *   mask |= bit         (seq_cst)            publish            (seq_cst)
+ *   expect = word; check -> nothing          if mask:
+ *   FUTEX_WAIT(word, expect)                       word++      (seq_cst)
+ *   mask &= ~bit                                   FUTEX_WAKE(word, all)
+ *
+ * As with the count (BARRIER_5): either the waker sees the bit, or the waiter's check sees the
+ * message; and the word++ after the waiter read expect makes FUTEX_WAIT return (BARRIER_4).
+ * A bit cannot be raised by anyone else, so no waiter is fooled (a single shared flag would
+ * be: tests/sync/model/waitmask.pml has that variant, and catches it).
+ */
+/* Spin for about spin_ns (the clock read every 16 checks): what check returned last. */
+static int spin_for(sk_wait_check_fn check, void *arg, uint64_t spin_ns)
+{
+	uint32_t expect;
+	int r = check(arg, &expect);
+	if (r || !spin_ns)
+		return r;
+	uint64_t until = sk_mono_ns() + spin_ns;
+	for (unsigned i = 1; !r; i++) {
+		sk_cpu_relax();
+		r = check(arg, &expect);
+		if (!(i & 15) && sk_mono_ns() > until)
+			break;
+	}
+	return r;
+}
+
+int sk_wait_masked(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint64_t) * mask, uint64_t bit,
+                   sk_wait_check_fn check, void *arg, const struct timespec *abs, uint64_t poll_ns,
+                   uint64_t spin_ns, int asym)
+{
+	/* A deadline already past: one look, no spin, no sleep. */
+	if (abs && sk_ns_until(abs) == 0) {
+		uint32_t expect;
+		int r = check(arg, &expect);
+		return r > 0 ? 0 : r ? r : -ETIMEDOUT;
+	}
+	int r = spin_for(check, arg, spin_ns);
+	if (!r) {
+		atomic_fetch_or_explicit(mask, bit, memory_order_seq_cst);
+		/* Wakers that publish without a full fence: the barrier is ours to pay
+		 * (sys/fence.c). Without membarrier, a wake-up may be missed: look again every
+		 * millisecond. */
+		if (asym && sk_asym_heavy() < 0 && (!poll_ns || poll_ns > SK_ASYM_POLL_NS))
+			poll_ns = SK_ASYM_POLL_NS;
+		r = sleep_on(word, check, arg, abs, poll_ns);
+		atomic_fetch_and_explicit(mask, ~bit, memory_order_relaxed);
+	}
+	return r > 0 ? 0 : r;
+}
+
+int sk_wake_masked(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint64_t) * masks, int n)
+{
+	uint64_t any = 0;
+	for (int i = 0; i < n; i++)
+		any |= atomic_load_explicit(&masks[i], memory_order_seq_cst);
+	if (!any)
+		return 0;
+	atomic_fetch_add_explicit(word, 1, memory_order_seq_cst);
+	int woken = sk_futex_wake(word, INT32_MAX);
+	return woken > 0 ? woken : -ESRCH; /* bits set, nobody asleep: about to be, or dead */
 }

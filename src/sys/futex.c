@@ -15,11 +15,45 @@
 #define FUTEX_LOCK_PI2 13
 #endif
 
+#ifdef SYS_futex_time64
+/*
+ * A 32-bit ABI. shmkit is built with a 64-bit time_t there (_TIME_BITS=64), and only
+ * futex_time64 (Linux 5.1) reads that struct timespec: the old futex call would read its tv_sec's
+ * high word as tv_nsec, so every deadline would lose its nanoseconds and expire up to a second
+ * early. A kernel without futex_time64 gets the deadline in the old layout (clamped: after
+ * 2038 a CLOCK_REALTIME deadline of LOCK_PI waits until then). Only the operations below are
+ * used, and each takes a timeout (or NULL) in that argument, never a count.
+ */
+struct old_timespec32 {
+	int32_t tv_sec, tv_nsec;
+};
+
+static int futex_time64_missing;
+
+static long futex(SK_ATOMIC(uint32_t) * uaddr, int op, uint32_t val, const struct timespec *ts,
+                  uint32_t val3)
+{
+	if (!__atomic_load_n(&futex_time64_missing, __ATOMIC_RELAXED)) {
+		long r = syscall(SYS_futex_time64, (void *)uaddr, op, val, ts, NULL, val3);
+		if (r >= 0 || errno != ENOSYS)
+			return r;
+		__atomic_store_n(&futex_time64_missing, 1, __ATOMIC_RELAXED);
+	}
+	struct old_timespec32 old, *o = NULL;
+	if (ts) {
+		old.tv_sec = ts->tv_sec > INT32_MAX ? INT32_MAX : (int32_t)ts->tv_sec;
+		old.tv_nsec = (int32_t)ts->tv_nsec;
+		o = &old;
+	}
+	return syscall(SYS_futex, (void *)uaddr, op, val, o, NULL, val3);
+}
+#else
 static long futex(SK_ATOMIC(uint32_t) * uaddr, int op, uint32_t val, const struct timespec *ts,
                   uint32_t val3)
 {
 	return syscall(SYS_futex, (void *)uaddr, op, val, ts, NULL, val3);
 }
+#endif
 
 int sk_futex_wait(SK_ATOMIC(uint32_t) * word, uint32_t expected, const struct timespec *abs)
 {

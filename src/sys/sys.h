@@ -128,6 +128,16 @@ int sk_parse_u64(const char *s, uint64_t *out);
 
 /* ---- time ---- */
 uint64_t sk_mono_ns(void);
+/*
+ * Asymmetric fences (fence.c): sk_asym_register() registers this process (again after a
+ * fork) so that sk_asym_heavy() of any process reaches it; 1 if it may then publish with
+ * release stores, 0 if not (no membarrier: it must use full fences). sk_asym_heavy() makes
+ * every registered process's CPU execute a full barrier; 0 or -errno.
+ */
+int sk_asym_register(void);
+int sk_asym_heavy(void);
+/* CLOCK_MONOTONIC to the kernel's tick (a few ms), for rate limits: a fraction of the cost. */
+uint64_t sk_mono_coarse_ns(void);
 int64_t sk_real_sec(void);
 /* abs = now(CLOCK_MONOTONIC) + ns */
 void sk_deadline_after(struct timespec *abs, uint64_t ns);

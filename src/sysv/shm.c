@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +333,22 @@ static void forget_replaced(struct sk_ns *ns, uintptr_t a, size_t len)
 	}
 }
 
+/*
+ * The kernel counts the attach before mapping and, when the mapping fails, drops the count again
+ * with a shm_may_destroy() check: an unattached segment goes if it is marked for removal or
+ * shm_rmid_forced is on. shmat's result for err.
+ */
+static int attach_failed(struct sk_ns *ns, struct sk_seg_rec *g, int idx, int err)
+{
+	uint64_t shmmax, shmall, shmmni;
+	int forced = 0;
+	if (g->nattch == 0 && !(g->mode & SK_SHM_DEST))
+		sk_ns_limits(ns, &shmmax, &shmall, &shmmni, &forced);
+	if (g->nattch == 0 && ((g->mode & SK_SHM_DEST) || forced))
+		sk_seg_destroy(ns, (uint32_t)idx);
+	return err == -EEXIST ? -EINVAL : err;
+}
+
 static int do_shmat(struct sk_ns *ns, int shmid, uintptr_t addr, int flg, int fixed, void **out)
 {
 	int idx = sk_id_lookup(ns, shmid);
@@ -348,7 +365,10 @@ static int do_shmat(struct sk_ns *ns, int shmid, uintptr_t addr, int flg, int fi
 		return -ENOMEM;
 
 	int fd;
-	size_t len = (size_t)sk_pages(g->segsz, sk_page_size()) * sk_page_size();
+	uint64_t want = sk_pages(g->segsz, sk_page_size()) * sk_page_size();
+	if (want > SIZE_MAX) /* beyond a 32-bit address space: the kernel's mmap says ENOMEM */
+		return attach_failed(ns, g, idx, -ENOMEM);
+	size_t len = (size_t)want;
 	if (ns->fresh_fd >= 0 && ns->fresh_id == shmid && !(flg & SHM_RDONLY)) {
 		fd = ns->fresh_fd; /* just created by us, O_RDWR */
 		ns->fresh_fd = -1;
@@ -369,18 +389,8 @@ static int do_shmat(struct sk_ns *ns, int shmid, uintptr_t addr, int flg, int fi
 	else
 		err = sk_map_fd(fd, len, 0, (void *)addr, mf, out);
 	close(fd);
-	if (err) {
-		/* The kernel counts the attach before mapping and, when the mapping fails, drops
-		 * the count again with a shm_may_destroy() check: an unattached segment goes if it
-		 * is marked for removal or shm_rmid_forced is on. */
-		uint64_t shmmax, shmall, shmmni;
-		int forced = 0;
-		if (g->nattch == 0 && !(g->mode & SK_SHM_DEST))
-			sk_ns_limits(ns, &shmmax, &shmall, &shmmni, &forced);
-		if (g->nattch == 0 && ((g->mode & SK_SHM_DEST) || forced))
-			sk_seg_destroy(ns, (uint32_t)idx);
-		return err == -EEXIST ? -EINVAL : err;
-	}
+	if (err)
+		return attach_failed(ns, g, idx, err);
 	if (g->mode & SK_SHM_LOCKED)
 		sk_mlock_onfault(*out, len, 1); /* best effort: the kernel locks the segment */
 	SK_CRASH_POINT();
@@ -526,6 +536,12 @@ static int do_ipc_info(struct sk_ns *ns, struct shminfo *info)
 	uint64_t shmmax, shmall, shmmni;
 	int forced;
 	sk_ns_limits(ns, &shmmax, &shmall, &shmmni, &forced);
+#if UINTPTR_MAX == 0xffffffffu
+	/* A 32-bit caller: the kernel's compat IPC_INFO caps shmmax at INT_MAX
+	 * (copy_compat_shminfo_to_user); shmall is cut to the caller's unsigned long, as here. */
+	if (shmmax > INT_MAX)
+		shmmax = INT_MAX;
+#endif
 	memset(info, 0, sizeof(*info));
 	info->shmmax = shmmax;
 	info->shmmin = 1;

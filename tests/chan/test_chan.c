@@ -4,8 +4,11 @@
  * and zero-copy transfer for every kind, waiting with deadlines, -EPIPE for a side with no
  * peer, broadcast overwrite (-EOVERFLOW), roles, handles across fork.
  */
+#include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 
+#include "chan/chan.h"
 #include "chantest.h"
 
 static const uint32_t kinds[] = {SHMKIT_CHAN_SPSC, SHMKIT_CHAN_MPMC, SHMKIT_CHAN_BROADCAST};
@@ -479,4 +482,204 @@ Test(chan, list_and_stat)
 	shmkit_chan_close(rx);
 	shmkit_chan_unlink(name);
 	cr_assert_eq(shmkit_chan_stat(name, &info, NULL, 0), -ENOENT);
+}
+
+/* A receiver killed in its sleep: its sleeper bit goes with it, so sends stop waking nobody. */
+Test(chan, dead_sleeper_leaves_no_bit)
+{
+	for (size_t k = 0; k < 3; k++) {
+		const char *name = chan_fresh(kinds[k], 8, 16, 0);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+		pid_t pid = fork();
+		if (pid == 0) {
+			shmkit_chan_t *rx;
+			char buf[8];
+			if (shmkit_chan_open(&rx, name, SHMKIT_CHAN_RECV))
+				_exit(1);
+			shmkit_chan_recv(rx, buf, 8, NULL); /* sleeps until killed */
+			_exit(2);
+		}
+		/* Asleep: its bit is up. */
+		int up = 0;
+		for (int i = 0; i < 500 && !up; i++, usleep(10 * 1000))
+			up = sk_load_relaxed(&tx->hdr->rx_sleep[0]) != 0;
+		cr_assert(up, "kind %u: the receiver sleeps with its bit set", kinds[k]);
+		kill(pid, SIGKILL);
+		cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+		/* The sender's next wakes find nobody, and after a while it looks at the dead. */
+		for (int i = 0; i < 16 && sk_load_relaxed(&tx->hdr->rx_sleep[0]); i++) {
+			usleep(20 * 1000);
+			cr_assert_eq(shmkit_chan_trysend(tx, "x", 1), 0);
+		}
+		cr_assert_eq(sk_load_relaxed(&tx->hdr->rx_sleep[0]), 0,
+		             "the dead one's bit is gone");
+		shmkit_chan_close(tx);
+		shmkit_chan_unlink(name);
+	}
+}
+
+/* Creators racing for a name: one wins, and every -EEXIST names a channel that opens. */
+Test(chan, racing_creators)
+{
+	for (int round = 0; round < 200; round++) {
+		const char *name = tu_name("chanrace");
+		pid_t kids[3];
+		for (int k = 0; k < 3; k++) {
+			kids[k] = fork();
+			if (kids[k] == 0) {
+				struct shmkit_chan_config cfg = {
+				    .kind = SHMKIT_CHAN_MPMC, .msg_size = 64, .capacity = 16};
+				int err = shmkit_chan_create(name, &cfg);
+				if (err && err != -EEXIST)
+					_exit(3);
+				shmkit_chan_t *c;
+				if (shmkit_chan_open(&c, name, SHMKIT_CHAN_SEND))
+					_exit(4);
+				shmkit_chan_close(c);
+				_exit(err ? 1 : 0); /* 0: this one created it */
+			}
+		}
+		int winners = 0;
+		for (int k = 0; k < 3; k++) {
+			int st = tu_wait(kids[k]);
+			cr_assert(st == 0 || st == 1, "round %d: exit %d", round, st);
+			winners += st == 0;
+		}
+		cr_assert_eq(winners, 1, "round %d", round);
+		cr_assert_eq(shmkit_chan_unlink(name), 0);
+	}
+}
+
+/* A creator killed half-way leaves no name behind; the user's next create sweeps its files. */
+Test(chan, creator_killed_half_way)
+{
+	const char *name = tu_name("chanhalf");
+	int killed = 0;
+	for (int n = 1; n < 20; n++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			struct shmkit_chan_config cfg = {
+			    .kind = SHMKIT_CHAN_SPSC, .msg_size = 64, .capacity = 16};
+			sk_crash_countdown = n;
+			int err = shmkit_chan_create(name, &cfg);
+			_exit(err ? 1 : 0);
+		}
+		int st = tu_wait(pid);
+		if (st == 0) {
+			cr_assert_eq(shmkit_chan_unlink(name), 0);
+			break; /* no crash point left before it completed */
+		}
+		cr_assert_eq(st, 128 + SIGKILL);
+		killed++;
+		struct shmkit_chan_config cfg = {
+		    .kind = SHMKIT_CHAN_SPSC, .msg_size = 64, .capacity = 16};
+		cr_assert_eq(shmkit_chan_create(name, &cfg), 0, "crash point %d: the name is free",
+		             n);
+		cr_assert_eq(shmkit_chan_unlink(name), 0);
+	}
+	cr_assert_gt(killed, 0, "the build has crash points");
+}
+
+/* An owner truncating its ring under an inspector gets it an error, never a SIGBUS. */
+Test(chan, stat_of_a_ring_truncated_meanwhile)
+{
+	const char *name = chan_fresh(SHMKIT_CHAN_MPMC, 64, 64, 0);
+	char ring[300];
+	snprintf(ring, sizeof(ring), "/dev/shm/shmkit.chan.%s/ring", name);
+	struct stat st;
+	cr_assert_eq(stat(ring, &st), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open(ring, O_RDWR);
+		for (;;) {
+			if (ftruncate(fd, 0) || ftruncate(fd, st.st_size))
+				_exit(1);
+		}
+	}
+	int ok = 0, bad = 0;
+	for (int i = 0; i < 2000; i++) {
+		struct shmkit_chan_info info;
+		int n = shmkit_chan_stat(name, &info, NULL, 0);
+		cr_assert(n >= 0 || n == -EBADMSG || n == -EPROTO, "stat: %d", n);
+		ok += n >= 0;
+		bad += n < 0;
+	}
+	kill(pid, SIGKILL);
+	cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+	cr_log_info("%d whole, %d torn", ok, bad);
+	cr_assert_eq(shmkit_chan_unlink(name), 0);
+}
+
+/* A name that is not a channel's directory (a file, a link): unlink frees it. */
+Test(chan, unlink_frees_a_name_that_is_not_a_directory)
+{
+	const char *name = tu_name("chanfile");
+	char path[300];
+	snprintf(path, sizeof(path), "/dev/shm/shmkit.chan.%s", name);
+	for (int link = 0; link < 2; link++) {
+		if (link)
+			cr_assert_eq(symlink("/etc", path), 0);
+		else
+			cr_assert_geq(close(open(path, O_CREAT | O_WRONLY, 0600)), 0);
+		struct shmkit_chan_config cfg = {
+		    .kind = SHMKIT_CHAN_SPSC, .msg_size = 8, .capacity = 2};
+		shmkit_chan_t *c;
+		cr_assert_eq(shmkit_chan_create(name, &cfg), -EEXIST);
+		cr_assert_eq(shmkit_chan_open(&c, name, SHMKIT_CHAN_RECV), -EBADMSG);
+		cr_assert_eq(shmkit_chan_unlink(name), 0);
+		cr_assert_eq(access("/etc/passwd", F_OK), 0, "a link's target is untouched");
+		cr_assert_eq(shmkit_chan_create(name, &cfg), 0);
+		cr_assert_eq(shmkit_chan_unlink(name), 0);
+	}
+}
+
+Test(chan, try_zero_copy_and_spin)
+{
+	for (size_t k = 0; k < 3; k++) {
+		const char *name = chan_fresh(kinds[k], 32, 2, 0);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND),
+		              *rx = chan_open(name, SHMKIT_CHAN_RECV);
+		const void *m;
+		void *slot;
+		cr_assert_eq(shmkit_chan_trypeek(rx, &m), -EAGAIN);
+		cr_assert_eq(shmkit_chan_trypeek(rx, NULL), -EFAULT);
+		cr_assert_eq(shmkit_chan_tryloan(tx, 32, NULL), -EFAULT);
+		cr_assert_eq(shmkit_chan_tryloan(rx, 32, &slot), -EBADF);
+		for (int i = 0; i < 2; i++) {
+			cr_assert_eq(shmkit_chan_tryloan(tx, 32, &slot), 0);
+			memset(slot, 'a' + i, 32);
+			cr_assert_eq(shmkit_chan_commit(tx, slot, 3), 0);
+		}
+		if (kinds[k] != SHMKIT_CHAN_BROADCAST)
+			cr_assert_eq(shmkit_chan_tryloan(tx, 32, &slot), -EAGAIN, "full");
+		cr_assert_eq(shmkit_chan_trypeek(rx, &m), 3);
+		cr_assert_eq(((const char *)m)[0], 'a');
+		cr_assert_eq(shmkit_chan_release(rx, m), 0);
+		cr_assert_eq(shmkit_chan_set_spin(rx, SHMKIT_CHAN_SPIN_MAX + 1), -EINVAL);
+		cr_assert_eq(shmkit_chan_set_spin(rx, 0), 0);
+		char buf[32];
+		cr_assert_eq(shmkit_chan_recv(rx, buf, 32, NULL), 3);
+		cr_assert_eq(buf[0], 'b');
+		/* Sleeping at once, woken by another sender in another process (SPSC has one). */
+		if (kinds[k] == SHMKIT_CHAN_SPSC) {
+			shmkit_chan_close(tx);
+			shmkit_chan_close(rx);
+			shmkit_chan_unlink(name);
+			continue;
+		}
+		pid_t pid = fork();
+		if (pid == 0) {
+			shmkit_chan_t *t;
+			usleep(50 * 1000);
+			_exit(shmkit_chan_open(&t, name, SHMKIT_CHAN_SEND) ||
+			      shmkit_chan_send(t, "z", 1, NULL));
+		}
+		struct timespec dl = chan_in_ms(10000);
+		cr_assert_eq(shmkit_chan_recv(rx, buf, 32, &dl), 1, "kind %u", kinds[k]);
+		cr_assert_eq(buf[0], 'z');
+		cr_assert_eq(tu_wait(pid), 0);
+		shmkit_chan_close(tx);
+		shmkit_chan_close(rx);
+		shmkit_chan_unlink(name);
+	}
 }

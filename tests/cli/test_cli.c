@@ -7,6 +7,7 @@
  * another program's shmkit namespace waits for that namespace's lock).
  */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -675,4 +676,72 @@ Test(cli, man_page_and_completion_cover_every_command)
 	cr_expect_eq(r.rc, 0);
 	cr_expect_str_empty(r.out, "groff warnings: %s", r.out);
 	result_free(&r);
+}
+
+/* word in [from, to) with no letter, digit or '_' either side. */
+static bool has_word(const char *from, const char *to, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = from; p && p + n <= to; p++) {
+		p = strstr(p, word);
+		if (!p || p + n > to)
+			return false;
+		bool before = p > from && (isalnum((unsigned char)p[-1]) || p[-1] == '_');
+		bool after = isalnum((unsigned char)p[n]) || p[n] == '_';
+		if (!before && !after)
+			return true;
+	}
+	return false;
+}
+
+/* The text of a man page section from its heading to the next one of the same level. */
+static void section(const char *text, const char *heading, const char **from, const char **to)
+{
+	*from = strstr(text, heading);
+	cr_assert(*from, "no %s", heading);
+	const char *next = strstr(*from + strlen(heading),
+	                          heading[1] == 'S' && heading[2] == 'S' ? "\n.SS " : "\n.SH ");
+	*to = next ? next : *from + strlen(*from);
+}
+
+/* Every column and kind that ls --help names is in the completion and the man page. */
+Test(cli, man_page_and_completion_know_every_column_and_kind)
+{
+	struct result help = shmkit("ls --help");
+	struct result man = sh("cat %s/man/shmkit.1", SHMKIT_SOURCE_DIR);
+	struct result comp = sh("cat %s/completion/shmkit.bash", SHMKIT_SOURCE_DIR);
+	cr_assert_eq(help.rc, 0);
+	const char *cols = strstr(help.out, "Columns:\n"), *ls, *ls_end, *filters, *filters_end;
+	cr_assert(cols, "%s", help.out);
+	section(man.out, "\n.SS ls\n", &ls, &ls_end);
+	section(man.out, "\n.SH FILTERS\n", &filters, &filters_end);
+	const char *comp_end = comp.out + strlen(comp.out);
+	int n = 0;
+	for (const char *l = strchr(cols, '\n') + 1; *l; n++) {
+		char col[32];
+		cr_assert_eq(sscanf(l, " %31s", col), 1);
+		cr_expect(has_word(comp.out, comp_end, col), "completion lacks column %s", col);
+		cr_expect(has_word(ls, ls_end, col), "man page (ls) lacks column %s", col);
+		const char *nl = strchr(l, '\n');
+		if (!nl)
+			break;
+		l = nl + 1;
+	}
+	cr_expect_geq(n, 30);
+	const char *kinds = strstr(help.out, "only these kinds: ");
+	const char *comp_kinds = strstr(comp.out, "local kinds=");
+	cr_assert(kinds && comp_kinds, "%s", help.out);
+	char list[128];
+	cr_assert_eq(sscanf(kinds + 18, "%127[a-z,]", list), 1);
+	for (char *save, *k = strtok_r(list, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+		cr_expect(has_word(comp_kinds, strchr(comp_kinds, '\n'), k),
+		          "completion lacks kind %s", k);
+		cr_expect(has_word(filters, filters_end, k), "man page (FILTERS) lacks kind %s", k);
+		struct result r = shmkit("ls -r -n -o kind -k %s --name no-such-object-here", k);
+		cr_expect_eq(r.rc, 0, "kind %s: %s", k, r.err);
+		result_free(&r);
+	}
+	result_free(&help);
+	result_free(&man);
+	result_free(&comp);
 }

@@ -291,3 +291,81 @@ Test(inspect, parsers_survive_random_input)
 			cr_assert(path[0] == '/' && path >= line && path < line + sizeof(line));
 	}
 }
+
+static int count_chan_names(const struct shmkit_obj *o, void *arg)
+{
+	*(int *)arg += !strncmp(o->name, "shmkit.chan.", 12);
+	return 0;
+}
+
+/* Channels: listed as kind chan from their ring, never as POSIX objects; a name that is not a
+ * channel this library reads is listed flagged, with what the kernel says of it. */
+Test(inspect, channels_listed_with_their_figures)
+{
+	char name[128], bad[128], path[200];
+	snprintf(name, sizeof(name), "%s", tu_name("insp-chan"));
+	snprintf(bad, sizeof(bad), "%s", tu_name("insp-chan-file"));
+	struct shmkit_chan_config cfg = {
+	    .kind = SHMKIT_CHAN_MPMC, .mode = 0640, .msg_size = 100, .capacity = 5};
+	cr_assert_eq(shmkit_chan_create(name, &cfg), 0);
+	snprintf(path, sizeof(path), "/dev/shm/shmkit.chan.%s", bad);
+	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, "not a ring", 10), 10);
+	close(fd);
+	shmkit_chan_t *tx, *rx;
+	cr_assert_eq(shmkit_chan_open(&tx, name, SHMKIT_CHAN_SEND), 0);
+	cr_assert_eq(shmkit_chan_open(&rx, name, SHMKIT_CHAN_RECV), 0);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(shmkit_chan_trysend(tx, "abc", 3), 0);
+
+	struct shmkit_obj o;
+	cr_assert_eq(find(SHMKIT_KIND_CHAN, SHMKIT_KIND_CHAN, -1, name, &o), 1);
+	cr_expect_eq(o.id, -1);
+	cr_expect_eq(o.key, 0);
+	cr_expect_eq(o.flags, 0);
+	cr_expect_eq(o.mode & 0777, 0640);
+	cr_expect_eq(o.uid, geteuid());
+	cr_expect_eq(o.nattch, 2, "a sender and a receiver");
+	cr_expect_gt(o.size, 12288);
+	snprintf(path, sizeof(path), "/dev/shm/shmkit.chan.%s/ring", name);
+	cr_expect_str_eq(o.backing, path);
+	struct shmkit_chan_info info;
+	struct shmkit_chan_peer peers[4];
+	cr_expect_eq(shmkit_inspect_chan(&o, &info, peers, 4), 2);
+	cr_expect_eq(info.kind, SHMKIT_CHAN_MPMC);
+	cr_expect_eq(info.capacity, 8, "rounded up to a power of two");
+	cr_expect_eq(info.msg_size, 100);
+	cr_expect_eq(info.depth, 3);
+	cr_expect_eq(o.ctime, info.ctime);
+	for (int i = 0; i < 2; i++)
+		cr_expect_eq(peers[i].pid, getpid());
+	/* Its ring maps in this process, twice (sender and receiver). */
+	struct shmkit_inspect_proc procs[4];
+	cr_expect_eq(shmkit_inspect_attachers(&o, procs, 4), 1);
+	cr_expect_eq(procs[0].maps, 2);
+
+	/* A regular file under a channel's name: listed, damaged, no figures. */
+	cr_assert_eq(find(SHMKIT_KIND_CHAN, SHMKIT_KIND_CHAN, -1, bad, &o), 1);
+	cr_expect_eq(o.flags, SHMKIT_OBJ_DAMAGED);
+	cr_expect_eq(o.size, 10);
+	cr_expect_eq(o.mode & 0777, 0600);
+	cr_expect_eq(shmkit_inspect_chan(&o, &info, NULL, 0), -EBADMSG);
+	/* Neither is a POSIX object, and the heap filter passes channels through. */
+	cr_expect_eq(find(SHMKIT_KIND_POSIX, SHMKIT_KIND_POSIX, -1, name, NULL), 0);
+	int posix_chans = 0;
+	struct shmkit_inspect_filter pf = {.kinds = SHMKIT_KIND_POSIX};
+	cr_expect_geq(shmkit_inspect_list(&pf, count_chan_names, &posix_chans), 0);
+	cr_expect_eq(posix_chans, 0, "a channel's name listed as a POSIX object");
+	cr_expect_eq(find(SHMKIT_KIND_HEAP | SHMKIT_KIND_CHAN, SHMKIT_KIND_CHAN, -1, name, NULL),
+	             1);
+	o.kind = SHMKIT_KIND_POSIX;
+	cr_expect_eq(shmkit_inspect_chan(&o, &info, NULL, 0), -EINVAL);
+
+	shmkit_chan_close(tx);
+	shmkit_chan_close(rx);
+	cr_expect_eq(shmkit_chan_unlink(name), 0);
+	snprintf(path, sizeof(path), "/dev/shm/shmkit.chan.%s", bad);
+	cr_expect_eq(unlink(path), 0);
+	cr_expect_eq(find(SHMKIT_KIND_CHAN, SHMKIT_KIND_CHAN, -1, name, NULL), 0);
+}

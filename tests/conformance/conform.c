@@ -554,7 +554,9 @@ static void op_get(struct ctx *c, const uint64_t *r)
 {
 	unsigned kv = r[0] % 10;
 	key_t key = kv == 0 ? IPC_PRIVATE : c->keys[(r[0] / 10) % NKEYS];
-	size_t size = (r[1] % 16 == 15) ? run.shmmax + 1 : sizes[(r[1] / 16) % 12];
+	/* A 32-bit size_t has no SHMMAX+1 past the kernel's default SHMMAX: the draw is 0 there. */
+	bool over = r[1] % 16 == 15 && run.shmmax < SIZE_MAX;
+	size_t size = over ? run.shmmax + 1 : r[1] % 16 == 15 ? 0 : sizes[(r[1] / 16) % 12];
 	int flg = modes[r[2] % 6];
 	if ((r[2] / 6) % 4 != 0)
 		flg |= IPC_CREAT;
@@ -564,7 +566,7 @@ static void op_get(struct ctx *c, const uint64_t *r)
 		flg |= SHM_NORESERVE;
 	begin(c, "shmget ");
 	say_key(c, key);
-	if (size == run.shmmax + 1)
+	if (over)
 		say(c, " SHMMAX+1");
 	else
 		say(c, " %zu", size);
@@ -1485,15 +1487,16 @@ static void usage(void)
 	exit(2);
 }
 
+/* The kernel's SHMMAX, at most SIZE_MAX (a 32-bit process's size_t cannot say more). */
 static size_t read_shmmax(void)
 {
-	unsigned long v = 0;
+	unsigned long long v = 0;
 	FILE *f = fopen("/proc/sys/kernel/shmmax", "r");
-	if (!f || fscanf(f, "%lu", &v) != 1)
-		v = ULONG_MAX - (1UL << 24);
+	if (!f || fscanf(f, "%llu", &v) != 1)
+		v = ULLONG_MAX - (1ULL << 24);
 	if (f)
 		fclose(f);
-	return v;
+	return v < SIZE_MAX ? (size_t)v : SIZE_MAX;
 }
 
 #ifdef CONFORM_SHMKIT

@@ -1,11 +1,13 @@
 #!/bin/bash
 # diff.sh CONFORM [--seed S] [--count N] [--ops M] [--random KxN] [--backend B] [--preload SO]
-#                  [--rmid-forced] [--keep-going]
+#                  [--libc PROG] [--rmid-forced] [--keep-going]
 # Runs the kernel and backend B (default shmkit) over the same seeds and fails at the first
 # sequence whose normalized traces differ, printing its diff -u, the seed and a command that
 # reproduces it. --random KxN adds K ranges of N sequences at random seeds (printed first).
 # --preload SO: the other side is conform_libc (next to CONFORM) run with LD_PRELOAD=SO in a
 # fresh namespace (created and removed with CONFORM --ns-create/--ns-destroy).
+# --libc PROG (with --preload): PROG instead, for the kernel's run and the preloaded one (say, a
+# conform_libc built with another time_t); CONFORM then only makes and removes the namespace.
 # --rmid-forced runs both sides with shm_rmid_forced=1 semantics.
 # --keep-going lists every differing seed with its first differing lines instead of stopping.
 # Exit 77 if the backend is not available in this build.
@@ -14,12 +16,13 @@ here=$(dirname "$0")
 . "$here/lib.sh"
 conform=$1
 shift
-seed=1 count=1000 ops=40 random= backend=shmkit keep= preload= forced=
+seed=1 count=1000 ops=40 random= backend=shmkit keep= preload= forced= libc=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--keep-going) keep=1; shift; continue ;;
 	--rmid-forced) forced=--rmid-forced; shift; continue ;;
 	--preload) preload=$2 ;;
+	--libc) libc=$2 ;;
 	--seed) seed=$2 ;;
 	--count) count=$2 ;;
 	--ops) ops=$2 ;;
@@ -40,12 +43,13 @@ trap cleanup EXIT
 # run_other ARGS...: the side compared with the kernel.
 run_other() {
 	if [ -n "$preload" ]; then
-		SHMKIT_NAMESPACE=$ns LD_PRELOAD=$preload "$(dirname "$conform")/conform_libc" \
+		SHMKIT_NAMESPACE=$ns LD_PRELOAD=$preload "${libc:-$(dirname "$conform")/conform_libc}" \
 			--backend libc "$@"
 	else
 		"$conform" --backend "$backend" "$@"
 	fi
 }
+[ -z "$libc" ] || [ -n "$preload" ] || { echo "$0: --libc needs --preload" >&2; exit 2; }
 if [ -n "$preload" ]; then
 	backend=preload
 	[ -r "$preload" ] || { echo "SKIP: $preload not built" >&2; exit 77; }
@@ -72,7 +76,7 @@ total=0 failed=0
 for r in $ranges; do
 	s=${r%:*} n=${r#*:}
 	args=(--seed "$s" --count "$n" --ops "$ops" $forced)
-	"$conform" --backend kernel "${args[@]}" >"$tmp/kernel" &
+	"${libc:-$conform}" --backend kernel "${args[@]}" >"$tmp/kernel" &
 	k=$!
 	brc=0
 	run_other "${args[@]}" >"$tmp/$backend" 2>"$tmp/err" || brc=$?
@@ -97,7 +101,7 @@ for r in $ranges; do
 		echo "FAIL: $backend differs from the kernel at seed $bad"
 		show_diff "$tmp/kernel" "$tmp/$backend" "$bad" kernel "$backend"
 		if [ -n "$preload" ]; then
-			echo "reproduce: $here/diff.sh $conform --preload $preload --seed $bad --count 1 --ops $ops $forced"
+			echo "reproduce: $here/diff.sh $conform --preload $preload ${libc:+--libc $libc} --seed $bad --count 1 --ops $ops $forced"
 		else
 			echo "reproduce: $here/diff.sh $conform --backend $backend --seed $bad --count 1 --ops $ops $forced"
 			echo "     or:   $conform --backend $backend --seed $bad --count 1 --ops $ops $forced --verbose"

@@ -7,26 +7,8 @@ SHMKIT=$1 PRELOAD=$2 HELPER=$3 EX=$4
 
 # Each scenario: scenario RUNNER OUT; writes its programs' outputs and exit codes into OUT.
 
-server_client() {
-	local run=$1 out=$2
-	runner $run
-	local kf="$TMP/$1.server.key"
-	: >"$kf"
-	local key; key=$(ftok_key "$kf" S)
-	"${R[@]}" "$EX/sysv_server" "$kf" >"$out/server" 2>&1 &
-	local spid=$!
-	wait_lines "$out/server" 1 || fail "$run: the server did not start"
-	if [ $run = on_shmkit ]; then
-		# While the server waits: the segment is in the namespace, attached once, and not
-		# in the kernel's table.
-		ns_list | grep -q "^$key 1 " || fail "server's segment $key not in namespace: $(ns_list)"
-		in_kernel "$key" && fail "server's segment $key is in the kernel's table"
-	fi
-	"${R[@]}" "$EX/sysv_client" "$kf" >"$out/client" 2>&1
-	echo "client exit $?" >>"$out/client"
-	wait $spid
-	echo "server exit $?" >>"$out/server"
-	in_kernel "$key" && fail "$run: segment $key left in the kernel's table"
+server_client_pair() {
+	server_client "$EX/sysv_server" "$EX/sysv_client" "$1" "$2"
 }
 
 producer_consumer() {
@@ -89,7 +71,7 @@ instance() {
 	in_kernel "$key" && fail "$run: segment $key left in the kernel's table"
 }
 
-for scenario in server_client producer_consumer workers instance; do
+for scenario in server_client_pair producer_consumer workers instance; do
 	for run in on_kernel on_shmkit; do
 		mkdir -p "$TMP/$run/$scenario"
 		$scenario $run "$TMP/$run/$scenario"

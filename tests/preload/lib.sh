@@ -67,3 +67,28 @@ wait_lines() {
 
 # Segments of the namespace: "key nattch size" lines.
 ns_list() { "$HELPER" list "$NS"; }
+
+# server_client SERVER CLIENT RUNNER OUT: the seeds' server/client pair (examples/sysv) on the
+# kernel (on_kernel) or under shmkit run (on_shmkit), their outputs and exit codes into the
+# directory OUT. On shmkit, while the server waits, its segment is in the namespace, attached
+# once, and not in the kernel's table; afterwards it is nowhere.
+server_client() {
+	local server=$1 client=$2 run=$3 out=$4
+	runner "$run"
+	mkdir -p "$out"
+	local kf="$out.key"
+	: >"$kf"
+	local key; key=$(ftok_key "$kf" S)
+	"${R[@]}" "$server" "$kf" >"$out/server" 2>&1 &
+	local spid=$!
+	wait_lines "$out/server" 1 || fail "$run: the server did not start"
+	if [ "$run" = on_shmkit ]; then
+		ns_list | grep -q "^$key 1 " || fail "server's segment $key not in namespace: $(ns_list)"
+		in_kernel "$key" && fail "server's segment $key is in the kernel's table"
+	fi
+	"${R[@]}" "$client" "$kf" >"$out/client" 2>&1
+	echo "client exit $?" >>"$out/client"
+	wait $spid
+	echo "server exit $?" >>"$out/server"
+	in_kernel "$key" && fail "$run: segment $key left in the kernel's table"
+}

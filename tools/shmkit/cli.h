@@ -38,6 +38,9 @@ int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(print
 /* Reset getopt for a subcommand's own argument vector. */
 void cli_getopt_reset(void);
 
+/* fn(arg), or -EFAULT if a shared mapping it reads is truncated under it (SIGBUS). */
+int cli_guarded(int (*fn)(void *arg), void *arg);
+
 /* Directory of this executable, without the trailing slash: 0 or -1. */
 int cli_self_dir(char *buf, size_t len);
 /* A regular file this process may read. */
@@ -52,7 +55,7 @@ int cli_parse_key(const char *s, int32_t *out);
 int cli_parse_size(const char *s, uint64_t *out);
 /* An octal mode 0..0777. */
 int cli_parse_mode(const char *s, unsigned *out);
-/* Comma list of sysv,posix,shmkit into a SHMKIT_KIND_* mask. */
+/* Comma list of sysv,posix,shmkit,heap,chan into a SHMKIT_KIND_* mask. */
 int cli_parse_kinds(const char *s, uint32_t *out);
 /* A user name or uid. */
 int cli_parse_user(const char *s, uid_t *out);
@@ -66,7 +69,8 @@ void cli_user_name(uid_t uid, char *buf, size_t len);
 void cli_group_name(gid_t gid, char *buf, size_t len);
 /* "rw-r--r--" */
 void cli_perms_string(unsigned mode, char *buf);
-/* "dest,locked,orphaned" or "-" ... flags as words, joined by sep; "" if none. */
+/* Flags as words (dest, locked, orphaned; channels: damaged, noaccess, incomplete), joined
+ * by sep; "" if none. */
 void cli_status_string(const struct shmkit_obj *o, const char *sep, char *buf, size_t len);
 /* "2026-01-31 12:34:56", or "-" for 0. */
 void cli_time_string(int64_t t, char *buf, size_t len);
@@ -104,7 +108,8 @@ bool cli_filter_match(const struct cli_filter *f, const struct shmkit_obj *o);
 struct cli_objs {
 	struct shmkit_obj *v;
 	size_t n, cap;
-	/* namespaces that could not be read (SHMKIT_OBJ_UNREADABLE entries: ns, id = -errno) */
+	/* namespaces that could not be read (SHMKIT_OBJ_UNREADABLE entries: ns, id = -errno), and
+	 * a kind SHMKIT_KIND_CHAN entry if the channels could not all be read */
 	struct shmkit_obj *bad;
 	size_t nbad, capbad;
 };
@@ -124,7 +129,8 @@ void cli_ns_error(const char *cmd, const char *ns, int err);
 
 /*
  * Find the one object that ID|KEY|NAME names: "0x..." is a key, a decimal number an id,
- * anything else a POSIX name (a leading '/' is allowed). kinds/ns narrow the search.
+ * anything else the name of a POSIX object or a channel (a leading '/' is allowed). kinds/ns
+ * narrow the search.
  * Returns 0, -ENOENT (nothing), -EEXIST (several: ambiguous), -EINVAL (bad spelling) or
  * -EDOM (key 0, IPC_PRIVATE).
  */
@@ -144,5 +150,18 @@ const char *cli_obj_kind(const struct shmkit_obj *o);
 const struct shmkit_heap_report *cli_heap_report(const struct shmkit_obj *o);
 /* stat's lines for a heap: its figures and named objects. */
 void cli_heap_stat(const struct shmkit_obj *o);
+
+/* ---- channels (chan.c) ---- */
+/* "spsc", "mpmc", "broadcast" (or "?") */
+const char *cli_chan_type(uint32_t type);
+/* A channel's figures (read once per listing), or NULL if o is no channel or cannot be read. */
+const struct shmkit_chan_info *cli_chan_info(const struct shmkit_obj *o);
+/* Why a channel cannot be read, in words ("" if it can). */
+const char *cli_chan_problem(const struct shmkit_obj *o, int err);
+/* stat's lines for a channel: its figures and live participants. */
+void cli_chan_stat(const struct shmkit_obj *o, const struct shmkit_inspect_proc *procs, int nprocs);
+/* stat --json's "peers" member for o: an array, or null for what is no (readable) channel. */
+void cli_chan_json_peers(FILE *f, const struct shmkit_obj *o,
+                         const struct shmkit_inspect_proc *procs, int nprocs);
 
 #endif

@@ -14,7 +14,7 @@ static void help(void)
 	       "  -s, --offset N       start at byte N (suffixes as in 'shmkit mk')\n"
 	       "  -n, --length N       dump at most N bytes\n"
 	       "  -v, --no-squeezing   print repeated lines instead of '*'\n"
-	       "  -k, --kind KIND      look only at this kind (sysv, posix, shmkit)\n"
+	       "  -k, --kind KIND      look only at this kind (sysv, posix, shmkit, heap, chan)\n"
 	       "      --ns NS          look in shmkit namespace NS\n"
 	       "  -h, --help           this help\n");
 }

@@ -13,16 +13,33 @@
 
 static const char *const default_columns =
     "KIND,KEY,ID,NAME,OWNER,PERMS,SIZE,NATTCH,STATUS,CTIME,CPID,LPID,COMMAND";
-/* The same when heaps are listed: their figures after SIZE. */
-static const char *const heap_columns = "KIND,KEY,ID,NAME,OWNER,PERMS,SIZE,USED,FREE,LARGEST,"
-                                        "NAMED,NATTCH,STATUS,CTIME,CPID,LPID,COMMAND";
+/* When heaps or channels are listed, their figures follow SIZE. */
+static const char *const first_columns = "KIND,KEY,ID,NAME,OWNER,PERMS,SIZE";
+static const char *const heap_columns = ",USED,FREE,LARGEST,NAMED";
+static const char *const chan_columns = ",TYPE,CAPACITY,MSGSIZE,DEPTH,SENDERS,RECEIVERS";
+static const char *const last_columns = ",NATTCH,STATUS,CTIME,CPID,LPID,COMMAND";
+
+/* The default columns for these objects. */
+static void pick_columns(const struct cli_objs *objs, struct table_opts *to)
+{
+	bool heaps = false, chans = false;
+	for (size_t i = 0; i < objs->n; i++) {
+		heaps |= (objs->v[i].flags & SHMKIT_OBJ_HEAP) != 0;
+		chans |= objs->v[i].kind == SHMKIT_KIND_CHAN;
+	}
+	char list[256];
+	snprintf(list, sizeof(list), "%s%s%s%s", first_columns, heaps ? heap_columns : "",
+	         chans ? chan_columns : "", last_columns);
+	table_parse_columns(list, to);
+}
 
 static void help(void)
 {
 	printf("Usage: shmkit ls [options]\n"
-	       "List kernel System V segments, POSIX objects in /dev/shm and shmkit segments.\n"
-	       "POSIX objects that hold a shmkit heap are shown as kind heap, with their\n"
-	       "USED, FREE, LARGEST and NAMED figures.\n\n"
+	       "List kernel System V segments, POSIX objects in /dev/shm, shmkit channels and\n"
+	       "shmkit segments. POSIX objects that hold a shmkit heap are shown as kind heap,\n"
+	       "with their USED, FREE, LARGEST and NAMED figures; channels (kind chan) with\n"
+	       "their TYPE, CAPACITY, MSGSIZE, DEPTH, SENDERS and RECEIVERS.\n\n"
 	       "Options:\n"
 	       "  -J, --json           JSON output\n"
 	       "  -r, --raw            unaligned output, one object per line\n"
@@ -92,9 +109,8 @@ int cmd_ls(int argc, char **argv)
 		cli_warn("ls", "cannot list objects: %s", strerror(-r));
 		return EXIT_FAIL;
 	}
-	for (size_t i = 0; columns == default_columns && i < objs.n; i++)
-		if (objs.v[i].flags & SHMKIT_OBJ_HEAP)
-			table_parse_columns(columns = heap_columns, &to);
+	if (columns == default_columns)
+		pick_columns(&objs, &to);
 	table_print(stdout, &to, objs.v, objs.n);
 	/* A namespace that could not be read is said so, and fails the listing. */
 	int rc = cli_report_unreadable("ls", &objs) ? EXIT_FAIL : EXIT_OK;

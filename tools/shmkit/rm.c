@@ -16,7 +16,8 @@ static void help(void)
 	       "       shmkit rm --all [filters]\n"
 	       "       shmkit rm --ns NS          remove namespace NS itself (its owner, or root)\n"
 	       "Remove shared-memory objects. KEY is 0x hex; a plain number is an id; anything\n"
-	       "else is a POSIX name. Every operand is checked before anything is removed.\n"
+	       "else is the name of a POSIX object or a channel (choose with --kind if both\n"
+	       "exist). Every operand is checked before anything is removed.\n"
 	       "A System V segment that is still attached is marked for removal and goes away\n"
 	       "with its last detach.\n\n"
 	       "Options:\n"
@@ -71,6 +72,36 @@ static void explain_posix(const char *cmd, const struct shmkit_obj *o, int err)
 	}
 }
 
+static void explain_chan(const char *cmd, const struct shmkit_obj *o, int err)
+{
+	char u[64];
+	if (err == EACCES || err == EPERM) {
+		cli_user_name(o->uid, u, sizeof(u));
+		cli_warn(
+		    cmd,
+		    "cannot remove channel '%s': permission denied: only its owner (%s) or root "
+		    "may remove it; you are uid %u",
+		    o->name, u, (unsigned)geteuid());
+	} else if (err == ENOENT) {
+		cli_warn(cmd, "cannot remove channel '%s': it no longer exists", o->name);
+	} else {
+		cli_warn(cmd, "cannot remove channel '%s': %s", o->name, strerror(err));
+	}
+}
+
+/*
+ * A channel, by its library's word. A name that is no directory (a file or a link planted
+ * there, or left by hand) is not one the library removes: the name itself is unlinked, which
+ * the sticky /dev/shm allows its owner (or root) only.
+ */
+static int unlink_chan(const struct shmkit_obj *o)
+{
+	int r = shmkit_chan_unlink(o->name);
+	if ((r != -ENOTDIR && r != -ELOOP) || !(o->flags & SHMKIT_OBJ_DAMAGED))
+		return r;
+	return unlink(o->backing) == 0 ? 0 : -errno; /* the name, as inspect found it */
+}
+
 int cli_remove(const char *cmd, const struct shmkit_obj *o)
 {
 	char path[SHMKIT_OBJ_NAME_MAX + 2];
@@ -98,6 +129,12 @@ int cli_remove(const char *cmd, const struct shmkit_obj *o)
 		err = errno;
 		explain_posix(cmd, o, err);
 		return -err;
+	case SHMKIT_KIND_CHAN:
+		err = -unlink_chan(o);
+		if (!err)
+			return 0;
+		explain_chan(cmd, o, err);
+		return -err;
 	}
 	cli_warn(cmd, "cannot remove an object of kind %s", cli_kind_name(o->kind));
 	return -ENOTSUP;
@@ -107,6 +144,8 @@ void cli_describe(const struct shmkit_obj *o, char *buf, size_t len)
 {
 	if (o->kind == SHMKIT_KIND_POSIX)
 		snprintf(buf, len, "posix %s", o->name);
+	else if (o->kind == SHMKIT_KIND_CHAN)
+		snprintf(buf, len, "chan %s", o->name);
 	else if (o->kind == SHMKIT_KIND_SHMKIT)
 		snprintf(buf, len, "shmkit %s shmid %d key 0x%08x", o->ns, o->id, (uint32_t)o->key);
 	else

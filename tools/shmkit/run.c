@@ -37,36 +37,105 @@ static void usage(void)
 	       "  -h, --help           show this help\n"
 	       "\n"
 	       "Environment:\n"
-	       "  " PRELOAD_ENV "       path of the interposer to use\n"
+	       "  " PRELOAD_ENV "       path of the interposer to use, or paths (colon-separated)\n"
+	       "                       of one interposer per ELF class, e.g. 64- and 32-bit\n"
+	       "\n"
+	       "With interposers of both classes (a 32-bit build beside the 64-bit one), each\n"
+	       "program loads the one of its own class, also across exec.\n"
 	       "\n"
 	       "Statically linked programs, set-user-ID/set-group-ID programs and programs that\n"
 	       "make the system calls themselves (syscall(2)) bypass the interposer and use the\n"
 	       "kernel; shmkit run warns about the first two.\n");
 }
 
-/* ---- finding the interposer ---- */
+/* ---- finding the interposers ---- */
 
-/*
- * The interposer's absolute path: $SHMKIT_PRELOAD, else the build tree's
- * <build>/preload (this binary is <build>/tools/shmkit/shmkit), else the install layout's
- * <prefix>/<libdir> next to <prefix>/bin. 0, or -1 when it cannot be found.
- */
-static int find_preload(char out[PATH_MAX])
+/* Class and machine of an ELF file ("64-bit x86-64"): the same offsets in both classes. */
+struct elf_arch {
+	unsigned char cls;
+	uint16_t machine;
+};
+static int elf_arch(int fd, struct elf_arch *a)
 {
-	const char *env = getenv(PRELOAD_ENV);
-	if (env && *env) {
-		if (!realpath(env, out)) {
-			cli_warn("run", "%s=%s: %s", PRELOAD_ENV, env, strerror(errno));
+	unsigned char h[20];
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, ELFMAG, SELFMAG))
+		return -1;
+	a->cls = h[EI_CLASS];
+	memcpy(&a->machine, h + 18, sizeof(a->machine)); /* e_machine, host byte order */
+	return 0;
+}
+
+static int path_arch(const char *path, struct elf_arch *a)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = elf_arch(fd, a);
+	close(fd);
+	return r;
+}
+
+/* The interposers found: at most one per ELF class and machine, in the order found. */
+#define MAX_PRELOADS 4
+struct preloads {
+	int n;
+	struct preload {
+		char path[PATH_MAX];
+		struct elf_arch arch;
+	} p[MAX_PRELOADS];
+};
+
+/* Add path (resolved) unless an interposer of its class and machine is there already. */
+static void add_preload(struct preloads *l, const char *path)
+{
+	struct preload c;
+	if (l->n == MAX_PRELOADS || !realpath(path, c.path) || path_arch(c.path, &c.arch) < 0)
+		return;
+	for (int i = 0; i < l->n; i++)
+		if (l->p[i].arch.cls == c.arch.cls && l->p[i].arch.machine == c.arch.machine)
+			return;
+	l->p[l->n++] = c;
+}
+
+/* Each of the colon-separated paths of $SHMKIT_PRELOAD must be there. 0 or -1. */
+static int preloads_from_env(struct preloads *l, const char *env)
+{
+	char buf[PATH_MAX * 2];
+	snprintf(buf, sizeof(buf), "%s", env);
+	for (char *save = NULL, *p = strtok_r(buf, ":", &save); p; p = strtok_r(NULL, ":", &save)) {
+		char real[PATH_MAX];
+		if (!realpath(p, real)) {
+			cli_warn("run", "%s: %s: %s", PRELOAD_ENV, p, strerror(errno));
 			return -1;
 		}
-		return 0;
+		add_preload(l, real);
 	}
+	return l->n ? 0 : -1;
+}
+
+/*
+ * The interposers: $SHMKIT_PRELOAD, else the build tree's <build>/preload and, from the -m32
+ * sub-build, <build>/m32/preload (this binary is <build>/tools/shmkit/shmkit), else the install
+ * layout's <prefix>/<libdir> next to <prefix>/bin, with the 32-bit ones of the usual biarch and
+ * multiarch directories. 0, or -1 when none can be found.
+ */
+static int find_preloads(struct preloads *l)
+{
+	const char *env = getenv(PRELOAD_ENV);
+	memset(l, 0, sizeof(*l));
+	if (env && *env)
+		return preloads_from_env(l, env);
 	char dir[PATH_MAX];
 	if (cli_self_dir(dir, sizeof(dir)) < 0)
 		return -1;
 	char cand[PATH_MAX + 64];
-	snprintf(cand, sizeof(cand), "%s/../../preload/%s", dir, PRELOAD_NAME);
-	if (cli_readable_file(cand) && realpath(cand, out))
+	static const char *const builds[] = {"preload", "m32/preload"};
+	for (size_t i = 0; i < sizeof(builds) / sizeof(builds[0]); i++) {
+		snprintf(cand, sizeof(cand), "%s/../../%s/%s", dir, builds[i], PRELOAD_NAME);
+		if (cli_readable_file(cand))
+			add_preload(l, cand);
+	}
+	if (l->n)
 		return 0;
 	/* Installed: <prefix>/bin/shmkit and <prefix>/<libdir>/ (libdir may be absolute). */
 	static const char *const libdirs[] = {
@@ -75,16 +144,18 @@ static int find_preload(char out[PATH_MAX])
 #endif
 	    "lib",
 	    "lib64",
+	    "lib32",
+	    "lib/i386-linux-gnu",
 	};
 	for (size_t i = 0; i < sizeof(libdirs) / sizeof(libdirs[0]); i++) {
 		if (libdirs[i][0] == '/')
 			snprintf(cand, sizeof(cand), "%s/%s", libdirs[i], PRELOAD_NAME);
 		else
 			snprintf(cand, sizeof(cand), "%s/../%s/%s", dir, libdirs[i], PRELOAD_NAME);
-		if (cli_readable_file(cand) && realpath(cand, out))
-			return 0;
+		if (cli_readable_file(cand))
+			add_preload(l, cand);
 	}
-	return -1;
+	return l->n ? 0 : -1;
 }
 
 /* ---- predicting a bypass ---- */
@@ -150,27 +221,13 @@ static enum elf_kind elf_kind(int fd)
 	return ELF_STATIC;
 }
 
-/* Class and machine of an ELF file ("64-bit x86-64"): the same offsets in both classes. */
-struct elf_arch {
-	unsigned char cls;
-	uint16_t machine;
-};
-static int elf_arch(int fd, struct elf_arch *a)
-{
-	unsigned char h[20];
-	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) || memcmp(h, ELFMAG, SELFMAG))
-		return -1;
-	a->cls = h[EI_CLASS];
-	memcpy(&a->machine, h + 18, sizeof(a->machine)); /* e_machine, host byte order */
-	return 0;
-}
-
 /*
- * Warn when the dynamic loader will not load the interposer lib for path: a static executable,
- * or secure mode (set-user-ID/set-group-ID that changes our ids, file capabilities). Follows
- * "#!" to the interpreter, which is what actually runs.
+ * Warn when the dynamic loader will load none of the interposers l for path: a static
+ * executable, secure mode (set-user-ID/set-group-ID that changes our ids, file capabilities), or
+ * another class or machine than all of them. Follows "#!" to the interpreter, which is what
+ * actually runs.
  */
-static void warn_bypass(const char *path, const char *lib, int depth)
+static void warn_bypass(const char *path, const struct preloads *l, int depth)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
@@ -203,7 +260,7 @@ static void warn_bypass(const char *path, const char *lib, int depth)
 		interp[strcspn(interp, " \t\n")] = '\0';
 		close(fd);
 		if (*interp == '/' && depth < 4)
-			warn_bypass(interp, lib, depth + 1);
+			warn_bypass(interp, l, depth + 1);
 		return;
 	}
 	enum elf_kind kind = elf_kind(fd);
@@ -213,19 +270,22 @@ static void warn_bypass(const char *path, const char *lib, int depth)
 		         "the kernel's System V shared memory",
 		         path);
 	/* The loader skips a preload of another class or machine ("wrong ELF class"). */
-	struct elf_arch want, have;
-	int lfd = open(lib, O_RDONLY | O_CLOEXEC);
-	if (kind == ELF_DYNAMIC && lfd >= 0 && elf_arch(lfd, &want) == 0 &&
-	    elf_arch(fd, &have) == 0 && (want.cls != have.cls || want.machine != have.machine))
-		cli_warn(
-		    "run",
-		    "warning: %s is built for another architecture (%d-bit, machine %u) "
-		    "than %s (%d-bit, machine %u): the loader will not load it there, the program "
-		    "will use the kernel's System V shared memory",
-		    path, have.cls == ELFCLASS64 ? 64 : 32, have.machine, lib,
-		    want.cls == ELFCLASS64 ? 64 : 32, want.machine);
-	if (lfd >= 0)
-		close(lfd);
+	struct elf_arch have;
+	int match = 0;
+	if (kind == ELF_DYNAMIC && elf_arch(fd, &have) == 0) {
+		for (int i = 0; i < l->n; i++)
+			match |=
+			    l->p[i].arch.cls == have.cls && l->p[i].arch.machine == have.machine;
+		if (!match)
+			cli_warn(
+			    "run",
+			    "warning: %s is built for another architecture (%d-bit, machine %u) "
+			    "than %s (%d-bit, machine %u)%s: the loader will not load it there, "
+			    "the program will use the kernel's System V shared memory",
+			    path, have.cls == ELFCLASS64 ? 64 : 32, have.machine, l->p[0].path,
+			    l->p[0].arch.cls == ELFCLASS64 ? 64 : 32, l->p[0].arch.machine,
+			    l->n > 1 ? " and the others" : "");
+	}
 	close(fd);
 }
 
@@ -257,6 +317,45 @@ static int find_audit(const char *lib, char out[PATH_MAX])
 		return -1;
 	snprintf(slash + 1, sizeof(cand) - (size_t)(slash + 1 - cand), "%s", AUDIT_NAME);
 	return cli_readable_file(cand) && realpath(cand, out) ? 0 : -1;
+}
+
+/* One interposer: LD_PRELOAD and LD_AUDIT name it and its auditor. 0 or -1 (errno). */
+static int set_preload_env(const char *lib)
+{
+	char audit[PATH_MAX];
+	if (find_audit(lib, audit) == 0 && prepend("LD_AUDIT", audit) < 0)
+		return -1;
+	return prepend("LD_PRELOAD", lib);
+}
+
+/*
+ * Interposers of several classes: LD_PRELOAD and LD_AUDIT name them without a directory and
+ * LD_LIBRARY_PATH holds their directories, so that the loader of each process searches them
+ * and takes the one of its own class, silently passing over the others, whatever the process
+ * execs later (the loader says "wrong ELF class" only for a path it was given). 0, -1 (errno),
+ * or -EINVAL when they cannot be named alike (said here).
+ */
+static int set_preloads_env(const struct preloads *l)
+{
+	char dirs[MAX_PRELOADS * (PATH_MAX + 1)] = "", audit[PATH_MAX];
+	size_t n = 0;
+	int audits = 0;
+	for (int i = 0; i < l->n; i++) {
+		const char *base = strrchr(l->p[i].path, '/');
+		if (strcmp(base + 1, PRELOAD_NAME)) {
+			cli_warn("run",
+			         "%s: interposers of several classes must all be named %s: %s",
+			         PRELOAD_ENV, PRELOAD_NAME, l->p[i].path);
+			return -EINVAL;
+		}
+		audits += find_audit(l->p[i].path, audit) == 0;
+		n += (size_t)snprintf(dirs + n, sizeof(dirs) - n, "%s%.*s", i ? ":" : "",
+		                      (int)(base - l->p[i].path), l->p[i].path);
+	}
+	/* The auditor only if each class has one: else the loader would say it is missing. */
+	if (audits == l->n && prepend("LD_AUDIT", AUDIT_NAME) < 0)
+		return -1;
+	return prepend("LD_LIBRARY_PATH", dirs) < 0 ? -1 : prepend("LD_PRELOAD", PRELOAD_NAME);
 }
 
 /*
@@ -330,23 +429,21 @@ int cmd_run(int argc, char **argv)
 		                 env_ns);
 	char **cmd = argv + optind;
 
-	char lib[PATH_MAX];
-	if (find_preload(lib) < 0) {
+	struct preloads l;
+	if (find_preloads(&l) < 0) {
 		cli_warn("run", "cannot find %s (set %s to its path)", PRELOAD_NAME, PRELOAD_ENV);
 		return EXIT_FAIL;
 	}
 	char path[PATH_MAX];
 	if (resolve_command(cmd[0], path, sizeof(path)) == 0)
-		warn_bypass(path, lib, 0);
+		warn_bypass(path, &l, 0);
 
 	if (check_namespace(ns ? ns : env_ns && *env_ns ? env_ns : SHMKIT_NS_DEFAULT) < 0)
 		return EXIT_FAIL;
-	char audit[PATH_MAX];
-	if (find_audit(lib, audit) == 0 && prepend("LD_AUDIT", audit) < 0) {
-		cli_warn("run", "cannot set the environment: %s", strerror(errno));
+	int r = l.n == 1 ? set_preload_env(l.p[0].path) : set_preloads_env(&l);
+	if (r == -EINVAL)
 		return EXIT_FAIL;
-	}
-	if (prepend("LD_PRELOAD", lib) < 0 || (ns && setenv(SHMKIT_NS_ENV, ns, 1) < 0)) {
+	if (r < 0 || (ns && setenv(SHMKIT_NS_ENV, ns, 1) < 0)) {
 		cli_warn("run", "cannot set the environment: %s", strerror(errno));
 		return EXIT_FAIL;
 	}

@@ -15,11 +15,12 @@
 #include "cli.h"
 
 const char cli_filter_help[] =
-    "  -k, --kind LIST      only these kinds: sysv,posix,shmkit,heap (comma-separated)\n"
+    "  -k, --kind LIST      only these kinds: sysv,posix,shmkit,heap,chan (comma-separated)\n"
     "  -u, --owner USER     only objects owned by USER (name or uid)\n"
     "      --key KEY        only this key (0x hex, 0 octal or decimal); repeatable\n"
     "      --id ID          only this id; repeatable\n"
-    "      --name PATTERN   only POSIX objects (or namespaces) matching PATTERN; repeatable\n"
+    "      --name PATTERN   only POSIX objects, channels (or namespaces) matching PATTERN;\n"
+    "                       repeatable\n"
     "      --ns NS          only segments of shmkit namespace NS\n";
 
 int cli_filter_opt(const char *cmd, struct cli_filter *f, int c, const char *arg)
@@ -28,7 +29,8 @@ int cli_filter_opt(const char *cmd, struct cli_filter *f, int c, const char *arg
 	switch (c) {
 	case 'k':
 		if (cli_parse_kinds(arg, &f->kinds) < 0) {
-			cli_usage(cmd, "invalid kind list '%s' (use sysv, posix, shmkit, heap)",
+			cli_usage(cmd,
+			          "invalid kind list '%s' (use sysv, posix, shmkit, heap, chan)",
 			          arg);
 			return -1;
 		}
@@ -87,9 +89,10 @@ bool cli_filter_match(const struct cli_filter *f, const struct shmkit_obj *o)
 		return false;
 	if (f->has_uid && o->uid != f->uid)
 		return false;
-	if (f->nkeys && (o->kind == SHMKIT_KIND_POSIX || !in_list(f->keys, f->nkeys, o->key)))
+	bool named_only = o->kind == SHMKIT_KIND_POSIX || o->kind == SHMKIT_KIND_CHAN;
+	if (f->nkeys && (named_only || !in_list(f->keys, f->nkeys, o->key)))
 		return false;
-	if (f->nids && (o->kind == SHMKIT_KIND_POSIX || !in_list(f->ids, f->nids, o->id)))
+	if (f->nids && (named_only || !in_list(f->ids, f->nids, o->id)))
 		return false;
 	if (f->ns && (o->kind != SHMKIT_KIND_SHMKIT || strcmp(o->ns, f->ns)))
 		return false;
@@ -178,8 +181,14 @@ void cli_ns_error(const char *cmd, const char *ns, int err)
 
 size_t cli_report_unreadable(const char *cmd, const struct cli_objs *objs)
 {
-	for (size_t i = 0; i < objs->nbad; i++)
-		cli_ns_error(cmd, objs->bad[i].ns, objs->bad[i].id);
+	for (size_t i = 0; i < objs->nbad; i++) {
+		if (objs->bad[i].kind == SHMKIT_KIND_CHAN)
+			cli_warn(cmd,
+			         "channels could not all be listed: a ring shrank while it was "
+			         "read (its owner truncated it); try again");
+		else
+			cli_ns_error(cmd, objs->bad[i].ns, objs->bad[i].id);
+	}
 	return objs->nbad;
 }
 
@@ -293,15 +302,34 @@ static int collect_ns(const struct cli_filter *f, struct collect *c, double time
 	return r;
 }
 
+struct list_call {
+	const struct shmkit_inspect_filter *f;
+	struct collect *c;
+};
+
+static int list_objects(void *arg)
+{
+	struct list_call *l = arg;
+	return shmkit_inspect_list(l->f, collect_one, l->c);
+}
+
 int cli_collect(const struct cli_filter *f, struct cli_objs *out)
 {
 	uint32_t kinds = f && f->kinds ? f->kinds : SHMKIT_KIND_ALL;
 	struct shmkit_inspect_filter lf = {.kinds = kinds & ~SHMKIT_KIND_SHMKIT};
 	struct collect c = {f, out};
+	struct list_call call = {&lf, &c};
 	memset(out, 0, sizeof(*out));
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		; /* namespace readers abandoned by an earlier listing (watch) */
-	int r = lf.kinds ? shmkit_inspect_list(&lf, collect_one, &c) : 0;
+	/* Channels are read through mappings, which come last in this walk: a ring truncated
+	 * under it ends the walk there, and the listing says it is incomplete. */
+	int r = lf.kinds ? cli_guarded(list_objects, &call) : 0;
+	if (r == -EFAULT) {
+		struct shmkit_obj bad = {
+		    .kind = SHMKIT_KIND_CHAN, .flags = SHMKIT_OBJ_UNREADABLE, .id = -EFAULT};
+		r = collect_one(&bad, &c);
+	}
 	if (r >= 0 && (kinds & SHMKIT_KIND_SHMKIT)) {
 		int n = collect_ns(f, &c, cli_ns_timeout());
 		r = n < 0 && !lf.kinds ? n : r;
@@ -344,8 +372,9 @@ int cli_resolve(const char *spec, uint32_t kinds, const char *ns, struct shmkit_
 		if (!*f.names[0] || strchr(f.names[0], '/'))
 			return -EINVAL;
 		if (!f.kinds)
-			f.kinds = SHMKIT_KIND_POSIX;
-		f.kinds &= SHMKIT_KIND_POSIX | SHMKIT_KIND_HEAP; /* heaps are POSIX objects */
+			f.kinds = SHMKIT_KIND_POSIX | SHMKIT_KIND_CHAN;
+		/* heaps are POSIX objects */
+		f.kinds &= SHMKIT_KIND_POSIX | SHMKIT_KIND_HEAP | SHMKIT_KIND_CHAN;
 		if (!f.kinds)
 			return -EINVAL;
 		f.nnames = 1;
@@ -372,7 +401,8 @@ int cli_resolve_error(const char *cmd, const char *spec, int err)
 {
 	switch (err) {
 	case -EINVAL:
-		return cli_usage(cmd, "'%s' is not an id, a key (0x...) or a POSIX name", spec);
+		return cli_usage(cmd, "'%s' is not an id, a key (0x...), a POSIX name or a channel",
+		                 spec);
 	case -EDOM:
 		return cli_usage(cmd,
 		                 "key 0 is IPC_PRIVATE, which names no single segment; use its id");

@@ -44,7 +44,7 @@ TEXT(c_kind)
 TEXT(c_key)
 {
 	snprintf(buf, CELL_MAX, "0x%08x", (uint32_t)o->key);
-	return o->kind != SHMKIT_KIND_POSIX;
+	return !(o->kind & (SHMKIT_KIND_POSIX | SHMKIT_KIND_CHAN));
 }
 
 static int64_t c_id_num(const struct shmkit_obj *o)
@@ -55,7 +55,7 @@ static int64_t c_id_num(const struct shmkit_obj *o)
 TEXT(c_id)
 {
 	snprintf(buf, CELL_MAX, "%d", o->id);
-	return o->kind != SHMKIT_KIND_POSIX;
+	return !(o->kind & (SHMKIT_KIND_POSIX | SHMKIT_KIND_CHAN));
 }
 
 TEXT(c_name)
@@ -165,26 +165,49 @@ TIME_COL(c_atime, atime)
 TIME_COL(c_dtime, dtime)
 TIME_COL(c_ctime, ctime)
 
-/* Heaps' figures (heap.c): bytes, shown like SIZE; no value for other objects. */
-#define HEAP_COL(fn, field, human)                                                                 \
+/* Figures a report of some objects has (heaps: heap.c, channels: chan.c): bytes are shown
+ * like SIZE when human; no value for other objects. */
+#define FIGURE_COL(fn, report, type, field, human)                                                 \
 	static int64_t fn##_num(const struct shmkit_obj *o)                                        \
 	{                                                                                          \
-		const struct shmkit_heap_report *r = cli_heap_report(o);                           \
+		const type *r = report(o);                                                         \
 		return r ? (int64_t)r->field : 0;                                                  \
 	}                                                                                          \
 	TEXT(fn)                                                                                   \
 	{                                                                                          \
-		const struct shmkit_heap_report *r = cli_heap_report(o);                           \
+		const type *r = report(o);                                                         \
 		if (r && human && !t->bytes)                                                       \
 			cli_human_size(r->field, buf, CELL_MAX);                                   \
 		else if (r)                                                                        \
-			snprintf(buf, CELL_MAX, "%" PRIu64, r->field);                             \
+			snprintf(buf, CELL_MAX, "%" PRIu64, (uint64_t)r->field);                   \
 		return r != NULL;                                                                  \
 	}
+#define HEAP_COL(fn, field, human)                                                                 \
+	FIGURE_COL(fn, cli_heap_report, struct shmkit_heap_report, field, human)
+#define CHAN_COL(fn, field, human)                                                                 \
+	FIGURE_COL(fn, cli_chan_info, struct shmkit_chan_info, field, human)
+
 HEAP_COL(c_used, used, true)
 HEAP_COL(c_free, free, true)
 HEAP_COL(c_largest, largest_free, true)
 HEAP_COL(c_named, named, false)
+
+/* Channels' figures (chan.c); no value for other objects, or a channel that cannot be read. */
+TEXT(c_type)
+{
+	const struct shmkit_chan_info *c = cli_chan_info(o);
+	if (c)
+		snprintf(buf, CELL_MAX, "%s", cli_chan_type(c->kind));
+	return c != NULL;
+}
+
+CHAN_COL(c_capacity, capacity, false)
+CHAN_COL(c_msgsize, msg_size, true)
+CHAN_COL(c_depth, depth, false)
+CHAN_COL(c_sent, sent, false)
+CHAN_COL(c_abandoned, abandoned, false)
+CHAN_COL(c_senders, senders, false)
+CHAN_COL(c_receivers, receivers, false)
 
 TEXT(c_command)
 {
@@ -202,10 +225,10 @@ TEXT(c_backing)
 }
 
 static const struct column columns[] = {
-    {"KIND", "sysv, posix, shmkit or heap", false, J_STR, c_kind, NULL},
+    {"KIND", "sysv, posix, shmkit, heap or chan", false, J_STR, c_kind, NULL},
     {"KEY", "System V key", false, J_STR, c_key, NULL},
     {"ID", "System V id", true, J_NUM, c_id, c_id_num},
-    {"NAME", "POSIX name, or the shmkit namespace", false, J_STR, c_name, NULL},
+    {"NAME", "POSIX or channel name, or the shmkit namespace", false, J_STR, c_name, NULL},
     {"NS", "shmkit namespace", false, J_STR, c_ns, NULL},
     {"OWNER", "owner's user name", false, J_STR, c_owner, NULL},
     {"UID", "owner's uid", true, J_NUM, c_uid, c_uid_num},
@@ -221,17 +244,30 @@ static const struct column columns[] = {
     {"FREE", "heaps: bytes free", true, J_NUM, c_free, c_free_num},
     {"LARGEST", "heaps: the largest free block", true, J_NUM, c_largest, c_largest_num},
     {"NAMED", "heaps: named objects", true, J_NUM, c_named, c_named_num},
-    {"NATTCH", "attached processes", true, J_NUM, c_nattch, c_nattch_num},
-    {"STATUS", "dest, locked, orphaned", false, J_STATUS, c_status, NULL},
+    {"TYPE", "channels: spsc, mpmc or broadcast", false, J_STR, c_type, NULL},
+    {"CAPACITY", "channels: messages the ring holds", true, J_NUM, c_capacity, c_capacity_num},
+    {"MSGSIZE", "channels: the largest message", true, J_NUM, c_msgsize, c_msgsize_num},
+    {"DEPTH", "channels: messages queued (broadcast: in the ring)", true, J_NUM, c_depth,
+     c_depth_num},
+    {"SENT", "channels: messages sent since creation", true, J_NUM, c_sent, c_sent_num},
+    {"ABANDONED", "channels: slots whose sender died half-way", true, J_NUM, c_abandoned,
+     c_abandoned_num},
+    {"SENDERS", "channels: live senders", true, J_NUM, c_senders, c_senders_num},
+    {"RECEIVERS", "channels: live receivers", true, J_NUM, c_receivers, c_receivers_num},
+    {"NATTCH", "attached processes (channels: live senders and receivers)", true, J_NUM, c_nattch,
+     c_nattch_num},
+    {"STATUS", "dest, locked, orphaned; channels: damaged, noaccess, incomplete", false, J_STATUS,
+     c_status, NULL},
     {"CPID", "creator's pid", true, J_NUM, c_cpid, c_cpid_num},
     {"LPID", "pid of the last attach/detach", true, J_NUM, c_lpid, c_lpid_num},
     {"ATIME", "last attach (POSIX: access)", false, J_NUM, c_atime, c_atime_num},
     {"DTIME", "last detach", false, J_NUM, c_dtime, c_dtime_num},
-    {"CTIME", "last change", false, J_NUM, c_ctime, c_ctime_num},
+    {"CTIME", "last change (channels: creation)", false, J_NUM, c_ctime, c_ctime_num},
     {"COMMAND", "creator's command line, while it runs", false, J_STR, c_command, NULL},
     {"BACKING", "backing object", false, J_STR, c_backing, NULL},
 };
 #define NCOLUMNS (sizeof(columns) / sizeof(columns[0]))
+_Static_assert(NCOLUMNS <= TABLE_MAX_COLUMNS, "every column fits in one table");
 
 int table_parse_columns(const char *list, struct table_opts *o)
 {
@@ -251,6 +287,13 @@ int table_parse_columns(const char *list, struct table_opts *o)
 			return -EINVAL;
 	}
 	return o->ncols ? 0 : -EINVAL;
+}
+
+void table_all_columns(struct table_opts *o)
+{
+	o->ncols = 0;
+	for (size_t i = 0; i < NCOLUMNS && o->ncols < TABLE_MAX_COLUMNS; i++)
+		o->cols[o->ncols++] = (int)i;
 }
 
 void table_print_columns(FILE *f)
@@ -276,33 +319,38 @@ static void lower(char *dst, const char *src)
 		src++;
 }
 
-static void print_json(FILE *f, const struct table_opts *t, const struct shmkit_obj *v, size_t n)
+void table_json_members(FILE *f, const struct table_opts *t, const struct shmkit_obj *o)
 {
 	char buf[CELL_MAX], key[16];
+	for (size_t c = 0; c < t->ncols; c++) {
+		const struct column *col = &columns[t->cols[c]];
+		lower(key, col->name);
+		fprintf(f, "%s\"%s\": ", c ? ", " : "", key);
+		bool has = col->text(o, t, buf);
+		if (!has && col->json != J_STATUS)
+			fprintf(f, "null");
+		else if (col->json == J_NUM)
+			fprintf(f, "%" PRId64, col->num(o));
+		else if (col->json == J_STR)
+			cli_json_string(f, buf);
+		else {
+			fputc('[', f);
+			for (const char *w = buf; *w;) {
+				size_t k = strcspn(w, ",");
+				fprintf(f, "%s\"%.*s\"", w == buf ? "" : ", ", (int)k, w);
+				w += k + (w[k] == ',');
+			}
+			fputc(']', f);
+		}
+	}
+}
+
+static void print_json(FILE *f, const struct table_opts *t, const struct shmkit_obj *v, size_t n)
+{
 	fprintf(f, "{\n   \"sharedmemory\": [");
 	for (size_t i = 0; i < n; i++) {
 		fprintf(f, "%s\n      {", i ? "," : "");
-		for (size_t c = 0; c < t->ncols; c++) {
-			const struct column *col = &columns[t->cols[c]];
-			lower(key, col->name);
-			fprintf(f, "%s\"%s\": ", c ? ", " : "", key);
-			bool has = col->text(&v[i], t, buf);
-			if (!has && col->json != J_STATUS)
-				fprintf(f, "null");
-			else if (col->json == J_NUM)
-				fprintf(f, "%" PRId64, col->num(&v[i]));
-			else if (col->json == J_STR)
-				cli_json_string(f, buf);
-			else {
-				fputc('[', f);
-				for (const char *w = buf; *w;) {
-					size_t k = strcspn(w, ",");
-					fprintf(f, "%s\"%.*s\"", w == buf ? "" : ", ", (int)k, w);
-					w += k + (w[k] == ',');
-				}
-				fputc(']', f);
-			}
-		}
+		table_json_members(f, t, &v[i]);
 		fputc('}', f);
 	}
 	fprintf(f, "%s]\n}\n", n ? "\n   " : "");

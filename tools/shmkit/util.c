@@ -6,6 +6,8 @@
 #include <inttypes.h>
 #include <locale.h>
 #include <pwd.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,10 +120,8 @@ static const struct {
 	const char *name;
 	uint32_t kind;
 } kinds[] = {
-    {"sysv", SHMKIT_KIND_SYSV},
-    {"posix", SHMKIT_KIND_POSIX},
-    {"shmkit", SHMKIT_KIND_SHMKIT},
-    {"heap", SHMKIT_KIND_HEAP},
+    {"sysv", SHMKIT_KIND_SYSV}, {"posix", SHMKIT_KIND_POSIX}, {"shmkit", SHMKIT_KIND_SHMKIT},
+    {"heap", SHMKIT_KIND_HEAP}, {"chan", SHMKIT_KIND_CHAN},
 };
 
 const char *cli_kind_name(uint32_t kind)
@@ -244,9 +244,9 @@ void cli_status_string(const struct shmkit_obj *o, const char *sep, char *buf, s
 		uint32_t flag;
 		const char *word;
 	} words[] = {
-	    {SHMKIT_OBJ_DEST, "dest"},
-	    {SHMKIT_OBJ_LOCKED, "locked"},
-	    {SHMKIT_OBJ_ORPHANED, "orphaned"},
+	    {SHMKIT_OBJ_DEST, "dest"},         {SHMKIT_OBJ_LOCKED, "locked"},
+	    {SHMKIT_OBJ_ORPHANED, "orphaned"}, {SHMKIT_OBJ_DAMAGED, "damaged"},
+	    {SHMKIT_OBJ_NOACCESS, "noaccess"}, {SHMKIT_OBJ_INCOMPLETE, "incomplete"},
 	};
 	size_t used = 0;
 	buf[0] = '\0';
@@ -300,4 +300,38 @@ bool cli_readable_file(const char *path)
 {
 	struct stat st;
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, R_OK) == 0;
+}
+
+/*
+ * A read of a shared mapping faults (SIGBUS) when the object's owner truncates it under the
+ * reader. The library maps a channel's ring to read it; here such a fault ends the read with
+ * -EFAULT instead of the command. What the interrupted call had open stays open: this process
+ * is short-lived, and the fault takes a hostile owner.
+ */
+static sigjmp_buf *guard_env;
+
+static void on_sigbus(int sig)
+{
+	if (guard_env)
+		siglongjmp(*guard_env, 1);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+int cli_guarded(int (*fn)(void *arg), void *arg)
+{
+	sigjmp_buf env, *outer = guard_env;
+	struct sigaction sa = {.sa_handler = on_sigbus}, old;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &old);
+	int r;
+	if (sigsetjmp(env, 1) == 0) {
+		guard_env = &env;
+		r = fn(arg);
+	} else {
+		r = -EFAULT;
+	}
+	guard_env = outer;
+	sigaction(SIGBUS, &old, NULL);
+	return r;
 }

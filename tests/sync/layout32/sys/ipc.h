@@ -1,0 +1,1 @@
+/* Stub for the 32-bit layout check (tests/sync/tests.cmake). */
