@@ -16,12 +16,10 @@
  * reports each to the cleaner ("shmkit-chan"); ready() unlinks them once both sides are
  * attached (open handles keep working), teardown unlinks what is left.
  *
- * Waiting. The busy variants spin on shmkit_chan_trysend/tryrecv (never a system call while
- * waiting); the zero-copy calls have no non-blocking form, so a busy zero-copy receiver spins
- * on tryrecv with a zero-byte buffer (-EMSGSIZE: a message is there, still queued) and then
- * peeks it, and a busy zero-copy sender loans with a NULL deadline (it waits only when the
- * ring is full: spin, then sleep). The sleeping variants use the blocking calls with a NULL
- * deadline: the channel's own wait, SK_CHAN_SPIN checks, then FUTEX_WAIT.
+ * Waiting. The busy variants spin on the non-blocking calls (shmkit_chan_trysend/tryrecv,
+ * tryloan/trypeek: never a system call while waiting). The sleeping variants use the blocking
+ * calls with a NULL deadline and no spin (shmkit_chan_set_spin(h, 0)): a waiter sleeps in
+ * FUTEX_WAIT at once, as ref-futex's receiver does.
  */
 #ifndef SHMKIT_BENCH_TP_CHAN_H
 #define SHMKIT_BENCH_TP_CHAN_H
@@ -152,6 +150,8 @@ static inline int chan_attach(struct bt_ctx *c, const struct chan_variant *v)
 		for (unsigned k = 0; k < s->nclasses; k++) {
 			chan_name(c, d, k, name, sizeof(name));
 			int r = shmkit_chan_open(&s->h[d][k], name, role);
+			if (r == 0 && (v->flags & CHAN_SLEEP))
+				r = shmkit_chan_set_spin(s->h[d][k], 0);
 			if (r < 0) {
 				s->h[d][k] = NULL;
 				chan_detach(c);
@@ -206,7 +206,13 @@ static inline int chan_recv(struct bt_ctx *c, void *buf, size_t len)
 
 static inline int chan_loan(struct bt_ctx *c, size_t len, void **buf)
 {
-	return shmkit_chan_loan(chan_out(c, len), len, buf, NULL);
+	shmkit_chan_t *h = chan_out(c, len);
+	if (chan_side.v->flags & CHAN_SLEEP)
+		return shmkit_chan_loan(h, len, buf, NULL);
+	int r;
+	while ((r = shmkit_chan_tryloan(h, len, buf)) == -EAGAIN)
+		sk_cpu_relax(); /* full: the receiver is behind */
+	return r;
 }
 
 static inline int chan_publish(struct bt_ctx *c, void *buf, size_t len)
@@ -217,14 +223,13 @@ static inline int chan_publish(struct bt_ctx *c, void *buf, size_t len)
 static inline int chan_view(struct bt_ctx *c, size_t len, const void **buf)
 {
 	shmkit_chan_t *h = chan_in(c, len);
-	if (!(chan_side.v->flags & CHAN_SLEEP)) {
-		ssize_t n;
-		while ((n = shmkit_chan_tryrecv(h, NULL, 0)) == -EAGAIN)
+	ssize_t n;
+	if (chan_side.v->flags & CHAN_SLEEP)
+		n = shmkit_chan_peek(h, buf, NULL);
+	else
+		while ((n = shmkit_chan_trypeek(h, buf)) == -EAGAIN)
 			sk_cpu_relax(); /* empty: busy-poll */
-		if (n != -EMSGSIZE)
-			return n < 0 ? (int)n : bt_fail(c, -EBADMSG, "an empty message");
-	}
-	int r = chan_len_ok(c, shmkit_chan_peek(h, buf, NULL), len);
+	int r = chan_len_ok(c, n, len);
 	if (r == 0)
 		chan_side.peeked = h;
 	return r;

@@ -13,6 +13,7 @@ CHAN_DEFINE(chan_bcast_busy, "chan-bcast-busy",
 CHAN_DEFINE(chan_bcast_zc_busy, "chan-bcast-zc-busy",
             "shmkit broadcast channel (1 receiver here), zero-copy, busy-polling; round trip only",
             22, SHMKIT_CHAN_BROADCAST, CHAN_ZC, BT_BUSY | BT_ZEROCOPY | BT_RT_ONLY, CHAN_ZEROCOPY);
-CHAN_DEFINE(chan_bcast_sleep, "chan-bcast-sleep",
-            "shmkit broadcast channel (1 receiver here), copying, blocking recv; round trip only",
-            23, SHMKIT_CHAN_BROADCAST, CHAN_SLEEP, BT_SLEEPING | BT_RT_ONLY, CHAN_COPY);
+CHAN_DEFINE(
+    chan_bcast_sleep, "chan-bcast-sleep",
+    "shmkit broadcast channel (1 receiver here), copying, blocking recv, no spin; round trip only",
+    23, SHMKIT_CHAN_BROADCAST, CHAN_SLEEP, BT_SLEEPING | BT_RT_ONLY, CHAN_COPY);

@@ -13,5 +13,5 @@ CHAN_DEFINE(chan_mpmc_zc_busy, "chan-mpmc-zc-busy",
             "shmkit MPMC channel (1 sender, 1 receiver here), zero-copy, busy-polling receiver", 12,
             SHMKIT_CHAN_MPMC, CHAN_ZC, BT_BUSY | BT_ZEROCOPY, CHAN_ZEROCOPY);
 CHAN_DEFINE(chan_mpmc_sleep, "chan-mpmc-sleep",
-            "shmkit MPMC channel (1 sender, 1 receiver here), copying, blocking send/recv", 13,
-            SHMKIT_CHAN_MPMC, CHAN_SLEEP, BT_SLEEPING, CHAN_COPY);
+            "shmkit MPMC channel (1 sender, 1 receiver here), copying, blocking send/recv, no spin",
+            13, SHMKIT_CHAN_MPMC, CHAN_SLEEP, BT_SLEEPING, CHAN_COPY);

@@ -348,7 +348,12 @@ static int dbg_wait(pid_t pid)
 		usleep(1000);
 	}
 	char cmd[300];
-	snprintf(cmd, sizeof(cmd), "gdb -p %d -batch -ex 'thread apply all bt' -ex 'frame function sk_mpmc_recv' -ex 'p *c->hdr' -ex 'frame function sk_bcast_recv' -ex 'p *c->hdr' -ex 'p c->cursor' -ex 'p/x ((struct sk_chan_slot*)(c->slots + (c->cursor & 7)*c->slot_size))->seq' 2>&1 | grep -v New >&2", pid);
+	snprintf(cmd, sizeof(cmd),
+	         "gdb -p %d -batch -ex 'thread apply all bt' -ex 'frame function sk_mpmc_recv' -ex "
+	         "'p *c->hdr' -ex 'frame function sk_bcast_recv' -ex 'p *c->hdr' -ex 'p c->cursor' "
+	         "-ex 'p/x ((struct sk_chan_slot*)(c->slots + (c->cursor & 7)*c->slot_size))->seq' "
+	         "2>&1 | grep -v New >&2",
+	         pid);
 	system(cmd);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
