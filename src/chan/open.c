@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -291,7 +292,8 @@ SK_EXPORT int shmkit_chan_list(char (*names)[SHMKIT_CHAN_NAME_MAX + 1], size_t m
 
 /* ---- mapping a ring ---- */
 
-/* Check what a header claims against what its file is: a lie gives -EBADMSG. */
+/* Check what a header claims (a copy: a peer may change the ring meanwhile) against what its
+ * file is: a lie gives -EBADMSG. */
 static int geometry_ok(const struct sk_chan_hdr *h, uint64_t file_size)
 {
 	uint64_t cap = h->capacity, slot = h->slot_size, msg = h->msg_size;
@@ -315,6 +317,7 @@ enum { RING_RW, RING_RO, RING_COPY };
 static int ring_map(shmkit_chan_t *c, int dfd, const struct stat *dir, int how)
 {
 	struct stat st;
+	struct sk_chan_hdr geo;
 	int fd = sk_open_own_at(dfd, SK_CHAN_RING, how == RING_RW ? O_RDWR : O_RDONLY, dir, &st);
 	if (fd < 0)
 		return fd == -EPERM ? -EBADMSG : fd;
@@ -341,8 +344,14 @@ static int ring_map(shmkit_chan_t *c, int dfd, const struct stat *dir, int how)
 		c->size = len;
 		c->hdr = h;
 		err = sk_hdr_check(&h->magic, &h->version, SK_CHAN_MAGIC, SK_CHAN_VERSION);
-		if (!err && !geometry_ok(h, (uint64_t)st.st_size))
-			err = -EBADMSG;
+		if (!err) {
+			/* The geometry is read once, into this copy, and checked: never read from
+			 * the ring again (a peer may rewrite it after the check). */
+			memcpy(&geo, (const void *)h,
+			       offsetof(struct sk_chan_hdr, tail)); /* line 0 */
+			if (!geometry_ok(&geo, (uint64_t)st.st_size))
+				err = -EBADMSG;
+		}
 	}
 	if (err) {
 		if (p != MAP_FAILED && c->copied)
@@ -354,12 +363,11 @@ static int ring_map(shmkit_chan_t *c, int dfd, const struct stat *dir, int how)
 		close(fd);
 		return err;
 	}
-	/* The geometry is read once, here, and checked: never read from the ring again. */
-	c->kind = c->hdr->kind;
-	c->cap = c->hdr->capacity;
+	c->kind = geo.kind;
+	c->cap = geo.capacity;
 	c->mask = c->cap - 1;
-	c->msg_size = c->hdr->msg_size;
-	c->slot_size = c->hdr->slot_size;
+	c->msg_size = geo.msg_size;
+	c->slot_size = geo.slot_size;
 	c->parts = (struct sk_chan_part *)(void *)((char *)p + SK_CHAN_HDR);
 	c->slots = c->copied ? NULL : (unsigned char *)p + SK_CHAN_SLOTS;
 	c->ringfd = sk_fd_high(fd);
