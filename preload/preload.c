@@ -258,10 +258,12 @@ static int interposed_shmctl(int shmid, int cmd, struct shmid_ds *buf)
 	} mine;
 	int out;
 	size_t len = copy_size(cmd, &out);
-	if (!len || cmd < 0 || shmid < 0)
-		return shmkit_shmctl(shmid, cmd, buf); /* nothing to copy, or EINVAL first */
-	memset(&mine, 0, sizeof(mine));
-	/* IPC_SET copies in before anything else is checked; the others copy out last. */
+	/* Nothing to copy, EINVAL first, or a buffer on this thread's stack (mapped and
+	 * writable): the library reads or fills it in place, as a direct call would. */
+	if (!len || cmd < 0 || shmid < 0 || on_my_stack(buf, len))
+		return shmkit_shmctl(shmid, cmd, buf);
+	/* IPC_SET copies in before anything else is checked; the others copy out last (the
+	 * library fills the whole struct: no byte of mine goes out unwritten). */
 	int err = out ? 0 : user_copy(buf, &mine, len, 0);
 	if (err) {
 		errno = -err;
