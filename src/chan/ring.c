@@ -170,10 +170,13 @@ int sk_spsc_commit(shmkit_chan_t *c, uint64_t t, size_t len)
 	SK_CRASH_POINT();
 	/* BARRIER_C1 (release: the slot before its seq); BARRIER_C4: seq_cst before the masks,
 	 * or (asym) a release, the sleeper paying the barrier (sys/fence.c). */
-	if (SK_LIKELY(c->asym))
+	if (SK_LIKELY(c->asym)) {
 		sk_store_release(&s->seq, t + 1);
-	else
+		atomic_signal_fence(
+		    memory_order_seq_cst); /* the masks are loaded after, in order */
+	} else {
 		atomic_store(&s->seq, t + 1);
+	}
 	/* For openers and readers of the header only: the receiver polls the slot, not tail. */
 	SK_CRASH_POINT();
 	sk_store_release(&c->hdr->tail, t + 1);
@@ -216,10 +219,12 @@ void sk_spsc_release(shmkit_chan_t *c, uint64_t h)
 {
 	struct sk_chan_part *me = &c->parts[c->self];
 	/* BARRIER_C1: the slot is free once head passes it; BARRIER_C4 as in commit. */
-	if (SK_LIKELY(c->asym))
+	if (SK_LIKELY(c->asym)) {
 		sk_store_release(&c->hdr->head, h + 1);
-	else
+		atomic_signal_fence(memory_order_seq_cst); /* as in commit */
+	} else {
 		atomic_store(&c->hdr->head, h + 1);
+	}
 	c->pos = h + 1;
 	sk_store_relaxed(&me->count, sk_load_relaxed(&me->count) + 1); /* ours alone */
 	sk_chan_wake_tx(c);
