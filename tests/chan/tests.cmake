@@ -11,3 +11,10 @@ foreach(example lines workqueue ticker)
       FIXTURES_REQUIRED shm_clean LABELS chan)
   endif()
 endforeach()
+
+# chan: model-check the MPMC and broadcast protocols (BARRIER_C2, C3, C5) with spin, as the
+# sync and heap models are; each model's broken variants must be caught.
+file(GLOB SHMKIT_CHAN_MODELS CONFIGURE_DEPENDS ${CMAKE_CURRENT_LIST_DIR}/model/*.pml)
+add_test(NAME chan_model_spin
+  COMMAND ${CMAKE_SOURCE_DIR}/tests/sync/model/check.sh ${SHMKIT_CHAN_MODELS})
+set_tests_properties(chan_model_spin PROPERTIES TIMEOUT 300 SKIP_RETURN_CODE 77 LABELS chan)
