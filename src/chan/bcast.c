@@ -77,16 +77,16 @@ static void abandon(shmkit_chan_t *c, uint64_t pos, uint64_t seen)
 
 /*
  * The slot of pos says seen, a state behind pos. May pos be given up? Only if nobody alive
- * will write it: no live participant claims pos, and the slot is not being written by a live
- * sender of an earlier lap (whose bytes would land on whatever replaced them). Then it is
- * marked abandoned (a passive receiver, which cannot mark it, just skips it): returns 1.
+ * will write it: no live participant claims pos, nor a lap of the slot between seen's and pos
+ * (a sender that claimed it and has not taken the slot yet, or is writing it: its bytes would
+ * land on whatever replaced them, and its take would find the slot beyond its position;
+ * tests/chan/model/bcast.pml). Then it is marked abandoned (a passive receiver, which cannot
+ * mark it, just skips it): returns 1.
  */
 static int resolve(shmkit_chan_t *c, uint64_t pos, uint64_t seen)
 {
-	if ((seen & SK_SEQ_WRITING) && seq_pos(seen) != pos &&
-	    !sk_chan_unclaimed(c, seq_pos(seen), 0))
-		return 0;
-	if (!sk_chan_unclaimed(c, pos, 0) || sk_load_relaxed(&sk_chan_slot(c, pos)->seq) != seen)
+	if (!sk_chan_unclaimed_laps(c, seq_pos(seen) < pos ? seq_pos(seen) : pos, pos) ||
+	    sk_load_relaxed(&sk_chan_slot(c, pos)->seq) != seen)
 		return 0;
 	abandon(c, pos, seen);
 	return 1;

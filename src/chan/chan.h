@@ -214,6 +214,8 @@ uint32_t sk_chan_live_noreap(shmkit_chan_t *c, uint32_t role);
 int sk_chan_redo_pending(const shmkit_chan_t *c);
 /* 1 if no live participant announces pos as its claim (sender) or hold (receiver). */
 int sk_chan_unclaimed(shmkit_chan_t *c, uint64_t pos, int receiver);
+/* Does no live sender claim a position of pos's slot in [from, pos]? */
+int sk_chan_unclaimed_laps(shmkit_chan_t *c, uint64_t from, uint64_t pos);
 /* Tokens are system calls: 1 if it is time to look at them again (every SK_CHAN_LIVE_NS). */
 int sk_chan_time_to_check(shmkit_chan_t *c);
 /* Is every participant of the other side gone? Looks at tokens only if look (and nobody of

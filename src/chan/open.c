@@ -413,21 +413,27 @@ int sk_chan_redo_pending(const shmkit_chan_t *c)
  * may name the same one. The position is given back only if it is a message nobody has: head
  * is past it, its slot still holds it unreleased, no live receiver holds it, and it is not in
  * the table already. Reapers hold the reap token, so two never decide at once.
+ *
+ * A live receiver's hold on the same position cannot tell who has it: it may have taken it
+ * (the dead one's announcement was stale), or be about to fail its CAS on head (the dead one
+ * took it). Either way it is undecided, not done: 1 says so, and the caller tries again later
+ * (a reaper leaves the record dead for the next look; tests/chan/model/mpmc.pml found the
+ * message lost, and the ring wedged, when that was taken for "a live receiver has it").
  */
-static void give_back(shmkit_chan_t *c, uint32_t dead, uint64_t hold)
+static int give_back(shmkit_chan_t *c, uint32_t dead, uint64_t hold)
 {
 	if (c->kind != SHMKIT_CHAN_MPMC || hold == SK_CHAN_NONE || hold > SK_SEQ_POS - c->cap)
-		return;
+		return 0;
 	if (atomic_load(&c->hdr->head) <= hold)
-		return; /* never taken */
+		return 0; /* never taken */
 	if (atomic_load_explicit(&sk_chan_slot(c, hold)->seq, memory_order_acquire) != hold + 1)
-		return; /* released already, or abandoned and freed */
+		return 0; /* released already, or abandoned and freed */
 	for (uint32_t i = 0; i < SK_CHAN_PARTS; i++)
 		if (i != dead && sk_load_relaxed(&c->parts[i].state) != SK_PART_FREE &&
 		    atomic_load(&c->parts[i].hold) == hold && token_held(c, i))
-			return; /* a live receiver has it */
+			return 1; /* a live receiver names it: undecided */
 	if (in_redo(c, hold))
-		return;
+		return 0;
 	/* The count first: a crash between the two steps leaves it too high (receivers look at
 	 * the table for nothing), never an entry that receivers do not know to look for. */
 	atomic_fetch_add(&c->hdr->nredo, 1);
@@ -437,12 +443,13 @@ static void give_back(shmkit_chan_t *c, uint32_t dead, uint64_t hold)
 		if (atomic_compare_exchange_strong(&c->hdr->redo[r], &none, hold)) {
 			sk_wake_masked(&c->hdr->rx_seq, c->hdr->rx_sleep,
 			               2); /* not woke(): we reap */
-			return;
+			return 0;
 		}
 	}
 	atomic_fetch_sub(&c->hdr->nredo, 1);
 	/* A full table (64 messages held by receivers that all died): the slot stays taken until
 	 * the channel is made again. */
+	return 0;
 }
 
 /*
@@ -483,11 +490,16 @@ static void reap(shmkit_chan_t *c, uint32_t i)
 		sk_live_drop(c->carrier, SK_CHAN_REAP_TOKEN);
 		return;
 	}
+	/* A message it held goes to the next receiver (BARRIER_C3 made it findable); while that
+	 * is undecided the record stays as it is, dead, for a later look to reap. */
+	if (give_back(c, i, sk_load_relaxed(&p->hold))) {
+		sk_live_drop(c->carrier, SK_CHAN_TOKEN(i));
+		sk_live_drop(c->carrier, SK_CHAN_REAP_TOKEN);
+		return;
+	}
 	sk_store_relaxed(&p->state, SK_PART_CLAIMING);
 	SK_CRASH_POINT();
 	spsc_abandon(c, p);
-	/* A message it held: to the next receiver (BARRIER_C3 made it findable). */
-	give_back(c, i, sk_load_relaxed(&p->hold));
 	SK_CRASH_POINT();
 	sk_store_relaxed(&p->hold, SK_CHAN_NONE);
 	uint32_t me = i + 1;
@@ -543,6 +555,19 @@ int sk_chan_unclaimed(shmkit_chan_t *c, uint64_t pos, int receiver)
 		uint64_t at = receiver ? atomic_load(&p->hold) : atomic_load(&p->claim);
 		if (at == pos && token_held(c, i))
 			return 0; /* a live one has it (or is about to let go): wait */
+	}
+	return 1;
+}
+
+int sk_chan_unclaimed_laps(shmkit_chan_t *c, uint64_t from, uint64_t pos)
+{
+	for (uint32_t i = 0; i < SK_CHAN_PARTS; i++) {
+		struct sk_chan_part *p = &c->parts[i];
+		if (sk_load_relaxed(&p->state) == SK_PART_FREE)
+			continue;
+		uint64_t at = atomic_load(&p->claim);
+		if (at >= from && at <= pos && !((at ^ pos) & c->mask) && token_held(c, i))
+			return 0; /* a live sender owes this slot a lap: wait */
 	}
 	return 1;
 }
@@ -793,9 +818,12 @@ static void redo_own(shmkit_chan_t *c, uint64_t pos)
 	 */
 	for (int tries = 0; tries < 100000; tries++) {
 		if (sk_live_hold(c->carrier, SK_CHAN_REAP_TOKEN) == 0) {
-			give_back(c, c->self, pos);
+			/* Another receiver naming it is about to fail its CAS (we took it): wait.
+			 */
+			int undecided = give_back(c, c->self, pos);
 			sk_live_drop(c->carrier, SK_CHAN_REAP_TOKEN);
-			return;
+			if (!undecided)
+				return;
 		}
 		sched_yield();
 	}

@@ -265,6 +265,21 @@ static uint64_t seq_pos(uint64_t seq)
 	return seq & SK_SEQ_POS;
 }
 
+/*
+ * The slot of pos says the lap before's position was abandoned, and head has passed that
+ * position: the receiver that skipped it frees it for pos, or died before it could (then
+ * every sender of pos would wait, and every receiver at pos find a state it cannot use:
+ * tests/chan/model/mpmc.pml). Free it as that receiver would: 1 if it is free for pos now.
+ */
+static int free_skipped(shmkit_chan_t *c, uint64_t pos, uint64_t seq)
+{
+	if (pos < c->cap || seq != ((pos + 1 - c->cap) | SK_SEQ_ABANDONED) ||
+	    atomic_load(&c->hdr->head) <= pos - c->cap)
+		return 0;
+	atomic_compare_exchange_strong(&sk_chan_slot(c, pos)->seq, &seq, pos);
+	return 1;
+}
+
 /* A sender at pos: is the slot free (1), or still holding the previous lap (0)? */
 static int mpmc_room(struct waiting *w)
 {
@@ -273,9 +288,8 @@ static int mpmc_room(struct waiting *w)
 	uint64_t tail = sk_load_relaxed(&c->hdr->tail);
 	if (tail != pos)
 		return 1; /* moved on: look again */
-	uint64_t s =
-	    seq_pos(atomic_load_explicit(&sk_chan_slot(c, pos)->seq, memory_order_acquire));
-	if (s >= pos)
+	uint64_t seq = atomic_load_explicit(&sk_chan_slot(c, pos)->seq, memory_order_acquire);
+	if (seq_pos(seq) >= pos || free_skipped(c, pos, seq))
 		return 1;
 	/* Held by a receiver that may be dead: reaping it gives the message back. */
 	if (now_of(w) && sk_chan_unclaimed(c, pos - c->cap, 1))
@@ -521,8 +535,11 @@ ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 			continue;
 		}
 		if (sp <= pos) {
-			/* Empty, or claimed by a sender that has not published yet; with a flag,
-			 * a state no MPMC participant writes (waiting on it would never end). */
+			if (free_skipped(c, pos, seq))
+				continue;
+			/* Empty, or claimed by a sender that has not published yet; with another
+			 * flag, a state no MPMC participant writes (waiting on it would never end).
+			 */
 			if (seq != sp || !positions_ok(c))
 				return -EPROTO;
 			struct waiting w = {c, wait, mpmc_data, pos, 0};

@@ -329,6 +329,60 @@ Test(chan_crash, mpmc_held_by_the_dead_before_epipe)
 	cr_assert_eq(shmkit_chan_unlink(name), 0);
 }
 
+/*
+ * A sender killed after its claim leaves its slot to be skipped as abandoned; the receiver
+ * that skips it is killed at its n-th crash point, for each n in turn (before or after its
+ * CAS on head, before it frees the slot for the next lap). Whatever it left, the next lap's
+ * message through that slot is sent and received: nobody finds the lap before's mark and
+ * says -EPROTO or waits for ever (tests/chan/model/mpmc.pml found both).
+ */
+Test(chan_crash, mpmc_skipper_killed_at_every_step)
+{
+	int reached = 0;
+	for (int n = 1; n <= 6; n++) {
+		const char *name = chan_fresh(SHMKIT_CHAN_MPMC, 8, 2, 0);
+		shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV);
+		pid_t dead = fork();
+		if (dead == 0) {
+			shmkit_chan_t *t = must_open(name, SHMKIT_CHAN_SEND);
+			sk_crash_countdown = 2; /* the first point after its CAS on tail */
+			shmkit_chan_send(t, "lost", 4, NULL);
+			_exit(1);
+		}
+		cr_assert_eq(tu_wait_timeout(dead, 20000), 128 + SIGKILL);
+		pid_t skipper = fork();
+		if (skipper == 0) {
+			shmkit_chan_t *r = must_open(name, SHMKIT_CHAN_RECV);
+			char b[8];
+			struct timespec dl = chan_in_ms(300);
+			sk_crash_countdown = n;
+			ssize_t got = shmkit_chan_recv(r, b, sizeof(b), &dl);
+			/* Nothing to deliver, only a skip; and no sender left. */
+			_exit(got == -EPIPE || got == -ETIMEDOUT ? 0 : 2);
+		}
+		int st = tu_wait_timeout(skipper, 20000);
+		cr_assert(st == 0 || st == 128 + SIGKILL, "n %d: skipper ended with %d", n, st);
+		reached += st == 128 + SIGKILL;
+		/* Two laps through both slots: position 2 uses the skipped slot again. */
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+		for (int i = 0; i < 4; i++) {
+			char m = (char)('a' + i), b[8];
+			struct timespec dl = chan_in_ms(5000);
+			cr_assert_eq(shmkit_chan_send(tx, &m, 1, &dl), 0, "n %d: send %d", n, i);
+			cr_assert_eq(shmkit_chan_recv(rx, b, sizeof(b), &dl), 1, "n %d: recv %d", n,
+			             i);
+			cr_assert_eq(b[0], m, "n %d: message %d", n, i);
+		}
+		struct shmkit_chan_info info;
+		cr_assert_geq(shmkit_chan_stat(name, &info, NULL, 0), 0);
+		cr_assert_eq(info.abandoned, 1, "n %d: the dead sender's slot, counted once", n);
+		shmkit_chan_close(tx);
+		shmkit_chan_close(rx);
+		cr_assert_eq(shmkit_chan_unlink(name), 0);
+	}
+	cr_assert_gt(reached, 1, "the skipper died at %d crash points only", reached);
+}
+
 /* A message given back from a receiver with a big buffer to one with a small one stays. */
 Test(chan_crash, mpmc_held_by_the_dead_too_big_for_the_next)
 {

@@ -37,9 +37,9 @@
  * Not modelled: passive (read-only) receivers, loans and peeks, readers dying (a reader writes
  * nothing but the abandon mark, which is a CAS from the state seen), the try (no-wait) paths.
  *
- * The model found a bug in src/chan (as of 77f2661); it checks the protocol with the fix
- * named, and the code as it is is a broken variant, which must fail:
- *  -DBROKEN_RESOLVE_SKIPS_LAP  (bcast.c resolve, as it is) only a lap being written
+ * The model found a bug in src/chan (in 77f2661, fixed since); it checks the protocol with the fix
+ * named, as the code now has it, and the code as it was is a broken variant, which must fail:
+ *  -DBROKEN_RESOLVE_SKIPS_LAP  (bcast.c resolve, as it was) only a lap being written
  *                      (WRITING | an earlier position) is looked at for a live writer; but the
  *                      slot may still hold a lap older than the one before (finished for
  *                      pos - 2 CAP) while the lap in between has a live writer that claimed
@@ -169,7 +169,7 @@ inline resolve(p, seen) {
 	un = false;
 #endif
 #ifdef BROKEN_RESOLVE_SKIPS_LAP
-	/* bcast.c as it is: only a lap being written is looked at */
+	/* bcast.c as it was: only a lap being written is looked at */
 	if
 	:: (seen & WRITING) && (seen & POS) != (p) -> scan(seen & POS)
 	:: else -> skip

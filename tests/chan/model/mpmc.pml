@@ -42,15 +42,15 @@
  *    dead receiver held; at the end a published message not delivered is only one given back
  *    to the redo table when no receiver was left to take it.
  *
- * The model found two bugs in src/chan (as of 77f2661); it checks the protocol with the fix
- * each names, and the code as it is is a broken variant, which must fail:
- *  -DBROKEN_GIVE_BACK_ANNOUNCED   (open.c give_back, as it is) a live receiver's hold that
+ * The model found two bugs in src/chan (in 77f2661, fixed since); it checks the protocol with the fix
+ * each names, as the code now has it, and the code as it was is a broken variant, which must fail:
+ *  -DBROKEN_GIVE_BACK_ANNOUNCED   (open.c give_back, as it was) a live receiver's hold that
  *                      names the position makes the reaper give the message up for good,
  *                      but a hold is announced before the CAS on head: the live one's CAS
  *                      fails (the dead one took it), nobody has the message and its slot is
  *                      never freed. Fix modelled: the reaper leaves the record for a later
  *                      look until that hold changes.
- *  -DBROKEN_LAP_ABANDONED_EPROTO  (ring.c sk_mpmc_recv, as it is) a receiver at pos that
+ *  -DBROKEN_LAP_ABANDONED_EPROTO  (ring.c sk_mpmc_recv, as it was) a receiver at pos that
  *                      finds the slot still marked (pos + 1 - CAP) | ABANDONED returns
  *                      -EPROTO, yet that is the lap before's mark, which the receiver that
  *                      took that position has not freed yet (or never will: it died). Fix
