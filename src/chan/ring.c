@@ -234,15 +234,24 @@ void sk_spsc_release(shmkit_chan_t *c, uint64_t h)
 
 /*
  * A slot ahead of the position we read means another sender (receiver) took that position,
- * and the position moves on: we look again. One that stays put for a million looks is a lie,
- * given up on rather than spun on forever.
+ * and the position moves on: we look again (0). One that stays put for a million looks is a
+ * lie, given up on rather than spun on for ever (-EPROTO). Meanwhile the caller's terms hold:
+ * every 1024 looks, a passed deadline is -ETIMEDOUT and a call that may not wait -EAGAIN (a
+ * look can be slow: tests/fuzz found a million of them outlasting a 20 ms deadline).
  */
-static int stuck(uint64_t pos, uint64_t *last, unsigned *stale)
+static int stuck(uint64_t pos, uint64_t *last, unsigned *stale, const struct timespec *abs,
+                 int wait)
 {
 	*stale = pos == *last ? *stale + 1 : 0;
 	*last = pos;
 	sk_cpu_relax();
-	return *stale > 1000000;
+	if (SK_LIKELY(*stale & 1023))
+		return 0;
+	if (*stale > 1000000)
+		return -EPROTO;
+	if (*stale && !wait)
+		return -EAGAIN;
+	return *stale && abs && sk_ns_until(abs) == 0 ? -ETIMEDOUT : 0;
 }
 
 /*
@@ -325,8 +334,9 @@ static int64_t mpmc_claim(shmkit_chan_t *c, const struct timespec *abs, int wait
 			continue;
 		}
 		/* Another sender took pos; tail moves on (or never does: a lie). */
-		if (stuck(pos, &last, &stale))
-			return -EPROTO;
+		int r = stuck(pos, &last, &stale, abs, wait);
+		if (r)
+			return r;
 	}
 }
 
@@ -549,8 +559,9 @@ ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 			continue;
 		}
 		/* Another receiver took pos; head moves on (or never does: a lie). */
-		if (stuck(pos, &last, &stale))
-			return -EPROTO;
+		int r = stuck(pos, &last, &stale, abs, wait);
+		if (r)
+			return r;
 	}
 }
 
