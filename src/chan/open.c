@@ -546,30 +546,29 @@ uint32_t sk_chan_live_noreap(shmkit_chan_t *c, uint32_t role)
 	return count_live(c, role, 0);
 }
 
-int sk_chan_unclaimed(shmkit_chan_t *c, uint64_t pos, int receiver)
+/* 1 if no live participant announces, as its claim (sender) or hold (receiver), a position
+ * of pos's slot in [from, pos]. */
+static int unannounced(shmkit_chan_t *c, int receiver, uint64_t from, uint64_t pos)
 {
 	for (uint32_t i = 0; i < SK_CHAN_PARTS; i++) {
 		struct sk_chan_part *p = &c->parts[i];
 		if (sk_load_relaxed(&p->state) == SK_PART_FREE)
 			continue;
 		uint64_t at = receiver ? atomic_load(&p->hold) : atomic_load(&p->claim);
-		if (at == pos && token_held(c, i))
+		if (at >= from && at <= pos && !((at ^ pos) & c->mask) && token_held(c, i))
 			return 0; /* a live one has it (or is about to let go): wait */
 	}
 	return 1;
 }
 
+int sk_chan_unclaimed(shmkit_chan_t *c, uint64_t pos, int receiver)
+{
+	return unannounced(c, receiver, pos, pos);
+}
+
 int sk_chan_unclaimed_laps(shmkit_chan_t *c, uint64_t from, uint64_t pos)
 {
-	for (uint32_t i = 0; i < SK_CHAN_PARTS; i++) {
-		struct sk_chan_part *p = &c->parts[i];
-		if (sk_load_relaxed(&p->state) == SK_PART_FREE)
-			continue;
-		uint64_t at = atomic_load(&p->claim);
-		if (at >= from && at <= pos && !((at ^ pos) & c->mask) && token_held(c, i))
-			return 0; /* a live sender owes this slot a lap: wait */
-	}
-	return 1;
+	return unannounced(c, 0, from, pos); /* a live sender owes the slot a lap */
 }
 
 int sk_chan_peers_gone(shmkit_chan_t *c, int look)
@@ -818,8 +817,7 @@ static void redo_own(shmkit_chan_t *c, uint64_t pos)
 	 */
 	for (int tries = 0; tries < 100000; tries++) {
 		if (sk_live_hold(c->carrier, SK_CHAN_REAP_TOKEN) == 0) {
-			/* Another receiver naming it is about to fail its CAS (we took it): wait.
-			 */
+			/* Another receiver naming it fails its CAS soon (we took it): wait. */
 			int undecided = give_back(c, c->self, pos);
 			sk_live_drop(c->carrier, SK_CHAN_REAP_TOKEN);
 			if (!undecided)

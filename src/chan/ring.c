@@ -172,8 +172,8 @@ int sk_spsc_commit(shmkit_chan_t *c, uint64_t t, size_t len)
 	 * or (asym) a release, the sleeper paying the barrier (sys/fence.c). */
 	if (SK_LIKELY(c->asym)) {
 		sk_store_release(&s->seq, t + 1);
-		atomic_signal_fence(
-		    memory_order_seq_cst); /* the masks are loaded after, in order */
+		/* The compiler keeps the masks' loads after the store (sys/fence.c). */
+		atomic_signal_fence(memory_order_seq_cst);
 	} else {
 		atomic_store(&s->seq, t + 1);
 	}
@@ -245,13 +245,13 @@ static int stuck(uint64_t pos, uint64_t *last, unsigned *stale, const struct tim
 	*stale = pos == *last ? *stale + 1 : 0;
 	*last = pos;
 	sk_cpu_relax();
-	if (SK_LIKELY(*stale & 1023))
+	if (SK_LIKELY(*stale & 1023) || !*stale)
 		return 0;
 	if (*stale > 1000000)
 		return -EPROTO;
-	if (*stale && !wait)
+	if (!wait)
 		return -EAGAIN;
-	return *stale && abs && sk_ns_until(abs) == 0 ? -ETIMEDOUT : 0;
+	return abs && sk_ns_until(abs) == 0 ? -ETIMEDOUT : 0;
 }
 
 /*

@@ -11,13 +11,15 @@
  * the publisher may use a plain release store. The pairing:
  *
  *   publisher (registered)                 sleeper
- *   tail = t + 1        (release)          mask |= bit        (seq_cst)
- *   load mask           (relaxed)          membarrier()       (a barrier on the publisher's CPU)
- *                                          load tail
+ *   seq = t + 1         (release)          mask |= bit        (seq_cst)
+ *   load mask           (seq_cst)          membarrier()       (a barrier on the publisher's CPU)
+ *                                          load seq
+ *
+ * (a channel's SPSC slot seq or head: src/chan/ring.c, BARRIER_C4 in src/chan/chan.h).
  *
  * If the publisher's load of the mask came after the barrier on its CPU, it sees the bit
  * (set before the barrier was sent); if it came before, the barrier came after its store in
- * its program order and drained it, so the sleeper's load after membarrier() sees the tail.
+ * its program order and drained it, so the sleeper's load after membarrier() sees the seq.
  *
  * Registration belongs to an address space: a fork child is not registered, so a process
  * registers when it first needs it, again after a fork (sk_asym_register).
@@ -27,9 +29,12 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "internal/atomic.h"
 #include "sys/sys.h"
 
-static pid_t registered_pid; /* the process whose registration succeeded, or 0 */
+/* The process whose registration succeeded, or 0. Relaxed: it orders nothing; the kernel holds
+ * the registration itself, and a race only registers twice (harmless). */
+static SK_ATOMIC(pid_t) registered_pid;
 
 static long membarrier(int cmd)
 {
@@ -39,14 +44,14 @@ static long membarrier(int cmd)
 int sk_asym_register(void)
 {
 	pid_t self = sk_self_pid();
-	if (__atomic_load_n(&registered_pid, __ATOMIC_ACQUIRE) == self)
+	if (sk_load_relaxed(&registered_pid) == self)
 		return 1;
 	long q = membarrier(MEMBARRIER_CMD_QUERY);
 	if (q < 0 || !(q & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
 	    !(q & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) ||
 	    membarrier(MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED) < 0)
 		return 0;
-	__atomic_store_n(&registered_pid, self, __ATOMIC_RELEASE);
+	sk_store_relaxed(&registered_pid, self);
 	return 1;
 }
 
