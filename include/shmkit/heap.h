@@ -136,7 +136,7 @@ struct shmkit_heap_report {
 	uint64_t max_size; /* bytes it may grow to */
 	uint64_t meta;     /* header, page descriptors and the name table */
 	uint64_t used;     /* allocations (their usable sizes), named objects included */
-	uint64_t free;     /* allocatable: free pages and free slots */
+	uint64_t free;     /* allocatable: free pages and free slots, cached ones included */
 	uint64_t slack;    /* run tails too small for a slot, pages fenced off by repairs */
 	uint64_t leaked;   /* neither free nor reachable: stranded slots, unnamed named blocks */
 	uint64_t largest_free; /* the largest allocation that would succeed without growing */
@@ -145,7 +145,8 @@ struct shmkit_heap_report {
 	uint64_t named;   /* named objects */
 	uint64_t damage;  /* inconsistencies found now, plus those repairs fenced off before */
 	uint64_t repairs; /* repairs done after a process died holding a heap lock */
-	uint64_t reserved[3];
+	uint64_t cached;  /* free blocks that handles keep for their next allocation (in free) */
+	uint64_t reserved[2];
 	char first_problem[128]; /* what the first leak or damage was, "" if none */
 };
 /* shmkit_heap_check() flags */

@@ -70,13 +70,39 @@ SK_EXPORT int shmkit_heap_alloc(shmkit_heap_t *h, size_t size, uint64_t *off)
 		return -EACCES;
 	}
 	uint32_t a = sk_load_relaxed(&h->arena) % SK_HEAP_ARENAS;
-	if (SK_LIKELY(size <= SK_HEAP_SMALL_MAX) &&
-	    SK_LIKELY(sk_small_alloc_fast(h, a, sk_class_of(size), off) == 0))
-		return 0;
+	if (SK_LIKELY(size <= SK_HEAP_SMALL_MAX)) {
+		uint32_t c = sk_class_of(size);
+		if (c < SK_HEAP_CACHED && sk_cache_mine(h) && sk_cache_get(h, c, off) == 0)
+			return 0;
+		if (SK_LIKELY(sk_small_alloc_fast(h, a, c, off) == 0))
+			return 0;
+	}
 	int r = sk_heap_alloc_in(h, a, size, off);
 	if (SK_UNLIKELY(r))
 		*off = 0;
 	return r;
+}
+
+/* A free by the caching thread: into the cache, or -EAGAIN (then the usual way). */
+static inline int cache_free(struct shmkit_heap *h, uint64_t off)
+{
+	uint32_t p = sk_page_of(h, off), t, c;
+	if (p == NONE || off % SHMKIT_HEAP_ALIGN)
+		return -EINVAL;
+	uint32_t head = sk_run_head(h, p, &t, &c);
+	return head != NONE && c < SK_HEAP_CACHED ? sk_cache_put(h, head, t, c, off) : -EAGAIN;
+}
+
+static int free_slow(struct shmkit_heap *h, uint64_t off)
+{
+	if (h->rdonly)
+		return -EACCES;
+	if (!sk_load_relaxed(&h->cache_tried)) {
+		sk_cache_claim(h);
+		if (sk_cache_mine(h))
+			return shmkit_heap_free(h, off);
+	}
+	return sk_heap_free_in(h, 0, off);
 }
 
 SK_EXPORT int shmkit_heap_free(shmkit_heap_t *h, uint64_t off)
@@ -85,9 +111,13 @@ SK_EXPORT int shmkit_heap_free(shmkit_heap_t *h, uint64_t off)
 		return -EINVAL;
 	if (off == 0)
 		return 0;
-	if (SK_UNLIKELY(h->rdonly))
-		return -EACCES;
-	return sk_heap_free_in(h, 0, off);
+	if (SK_LIKELY(sk_cache_mine(h))) { /* never on a read-only handle */
+		int r = cache_free(h, off);
+		if (SK_LIKELY(r != -EAGAIN))
+			return r;
+		return sk_heap_free_in(h, 0, off);
+	}
+	return free_slow(h, off);
 }
 
 SK_EXPORT int shmkit_heap_usable_size(shmkit_heap_t *h, uint64_t off, uint64_t *size)
@@ -99,6 +129,8 @@ SK_EXPORT int shmkit_heap_usable_size(shmkit_heap_t *h, uint64_t off, uint64_t *
 	int err = sk_heap_block(h, off, &n, &a);
 	if (err || !sk_arena_ok(a, 0))
 		return -EINVAL; /* not a user allocation (a named object's block is not one) */
+	if (sk_cache_cached(h, off, n))
+		return -EINVAL; /* freed: a handle keeps it for its next allocation */
 	*size = n;
 	return 0;
 }

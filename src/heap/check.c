@@ -27,6 +27,8 @@ struct walk {
 	uint32_t tot;
 	uint64_t *refs;
 	size_t nrefs;
+	uint64_t *cached; /* blocks the cache records hold: sorted, unique */
+	size_t ncached;
 	uint32_t free_spans;
 	uint32_t partial[SK_HEAP_NARENAS][SK_HEAP_CLASSES];
 	uint32_t current[SK_HEAP_NARENAS][SK_HEAP_CLASSES];
@@ -69,6 +71,29 @@ static void names_block(struct walk *w, uint64_t off, uint64_t bytes)
 	problem(w, 0, "names-arena block at %#llx is no name's", (unsigned long long)off);
 }
 
+/* Slots of run p (class c) that cache records hold: taken in the bitmap, free to use. */
+static uint32_t cached_in(struct walk *w, uint32_t p, uint32_t c)
+{
+	uint64_t lo = sk_page_off(w->h, p), size = sk_classes[c].size, n = 0;
+	uint64_t hi = lo + (uint64_t)sk_classes[c].slots * size;
+	size_t i = 0, j = w->ncached;
+	while (i < j) { /* the first entry at or above lo */
+		size_t mid = i + (j - i) / 2;
+		if (w->cached[mid] < lo)
+			i = mid + 1;
+		else
+			j = mid;
+	}
+	struct sk_heap_page *d = &w->h->pages[p];
+	for (; i < w->ncached && w->cached[i] < hi; i++) {
+		uint64_t s = (w->cached[i] - lo) / size;
+		if (s * size == w->cached[i] - lo &&
+		    sk_load_relaxed(&d->bits[s / 64]) & (uint64_t)1 << (s % 64))
+			n++;
+	}
+	return (uint32_t)n;
+}
+
 static void walk_run(struct walk *w, uint32_t p, uint32_t t, uint32_t c)
 {
 	struct shmkit_heap *h = w->h;
@@ -90,8 +115,13 @@ static void walk_run(struct walk *w, uint32_t p, uint32_t t, uint32_t c)
 			if (sk_load_relaxed(&d->bits[s / 64]) & (uint64_t)1 << (s % 64))
 				names_block(w, sk_page_off(h, p) + (uint64_t)s * size, size);
 	} else {
-		w->r->used += (uint64_t)used * size;
-		w->r->blocks += used;
+		uint32_t n = c < SK_HEAP_CACHED ? cached_in(w, p, c) : 0;
+		w->r->used += (uint64_t)(used - n) * size;
+		w->r->blocks += used - n;
+		w->r->cached += (uint64_t)n * size;
+		w->r->free += (uint64_t)n * size;
+		if (n)
+			max_free(w, size);
 	}
 	switch (SK_TAG_SUB(t)) {
 	case SK_RUN_CURRENT:
@@ -259,6 +289,11 @@ int sk_heap_check(struct shmkit_heap *h, struct shmkit_heap_report *r, int exact
 		free(w);
 		return -ENOMEM;
 	}
+	if (sk_cache_list(h, &w->cached, &w->ncached) < 0) {
+		free(w->refs);
+		free(w);
+		return -ENOMEM;
+	}
 	r->named = w->nrefs ? w->nrefs - 1 : 0;
 	if (bad)
 		problem(w, exact, "%llu name entries do not check out", (unsigned long long)bad);
@@ -274,6 +309,7 @@ int sk_heap_check(struct shmkit_heap *h, struct shmkit_heap_report *r, int exact
 			        sk_load_relaxed(&h->hdr->names_count),
 			        (unsigned long long)r->named);
 	}
+	free(w->cached);
 	free(w->refs);
 	free(w);
 	return r->damage ? -EBADMSG : r->leaked ? 1 : 0;

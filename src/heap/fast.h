@@ -7,6 +7,7 @@
 #define SHMKIT_HEAP_FAST_H
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "heap/heap.h"
@@ -142,13 +143,12 @@ static inline uint32_t sk_run_head(struct shmkit_heap *h, uint32_t page, uint32_
 }
 
 /*
- * Free the slot at off of run p (tag t and class c as sk_run_head checked them). -EINVAL if
- * off is not a taken slot of it, or the run is another kind's (names vs user).
+ * The slot at off of run p (tag t and class c as sk_run_head checked them): its bitmap word
+ * and bit, or -EINVAL if off is not a slot of it, or the run is another kind's (names vs user).
  */
-static inline int sk_small_free(struct shmkit_heap *h, uint32_t p, uint32_t t, uint32_t c,
-                                uint64_t off, int names)
+static inline int sk_small_slot(struct shmkit_heap *h, uint32_t p, uint32_t t, uint32_t c,
+                                uint64_t off, int names, uint64_t *bit)
 {
-	struct sk_heap_page *d = &h->pages[p];
 	if (!sk_arena_ok(SK_TAG_ARENA(t), names))
 		return -EINVAL;
 	uint64_t delta = off - sk_page_off(h, p);
@@ -157,13 +157,104 @@ static inline int sk_small_free(struct shmkit_heap *h, uint32_t p, uint32_t t, u
 	uint32_t slot = (uint32_t)((delta * sk_classes[c].recip) >> 32);
 	if ((uint64_t)slot * sk_classes[c].size != delta || slot >= sk_classes[c].slots)
 		return -EINVAL; /* inside a slot, or in the run's tail */
-	uint64_t m = (uint64_t)1 << (slot % 64);
+	*bit = (uint64_t)1 << (slot % 64);
+	return (int)(slot / 64);
+}
+
+/* The first two words of a block, where a cached block carries its mark. */
+static inline SK_ATOMIC(uint64_t) * sk_mark_of(struct shmkit_heap *h, uint64_t off)
+{
+	return (SK_ATOMIC(uint64_t) *)(void *)(h->base + off);
+}
+
+/*
+ * Free the slot at off of run p (tag t and class c as sk_run_head checked them). -EINVAL if
+ * off is not a taken slot of it, or the run is another kind's (names vs user), or the block
+ * is in a handle's cache (freed already).
+ */
+static inline int sk_small_free(struct shmkit_heap *h, uint32_t p, uint32_t t, uint32_t c,
+                                uint64_t off, int names)
+{
+	struct sk_heap_page *d = &h->pages[p];
+	uint64_t m;
+	int w = sk_small_slot(h, p, t, c, off, names, &m);
+	if (w < 0)
+		return w;
+	if (c < SK_HEAP_CACHED && !names && h->secret && sk_heap_have(h, p) == 0 &&
+	    SK_UNLIKELY(sk_load_relaxed(sk_mark_of(h, off)) == h->secret) &&
+	    sk_cache_holds(h, c, off))
+		return -EINVAL;
 	/* seq_cst: release for BARRIER_H2, and the store half of BARRIER_H5 (x86: lock btr) */
-	if (!(atomic_fetch_and(&d->bits[slot / 64], ~m) & m))
+	if (!(atomic_fetch_and(&d->bits[w], ~m) & m))
 		return -EINVAL; /* not taken: a double free */
 	SK_CRASH_POINT();
 	if (SK_UNLIKELY(SK_TAG_SUB(atomic_load(&d->tag)) != SK_RUN_CURRENT)) /* BARRIER_H5 */
-		sk_small_freed(h, p, t, c, slot / 64);
+		sk_small_freed(h, p, t, c, (uint32_t)w);
+	return 0;
+}
+
+/* ---- the handle's cache (cache.c has the rest) ---- */
+
+/* A number that names the calling thread among the process's live threads (never 0): its
+ * thread pointer where the compiler reads it in one instruction. */
+static inline uintptr_t sk_thread_self(void)
+{
+#if defined(__has_builtin)
+#if __has_builtin(__builtin_thread_pointer) &&                                                     \
+    (defined(__x86_64__) || defined(__i386__) || defined(__aarch64__))
+	return (uintptr_t)__builtin_thread_pointer();
+#define SK_HAVE_THREAD_POINTER 1
+#endif
+#endif
+#ifndef SK_HAVE_THREAD_POINTER
+	return (uintptr_t)pthread_self();
+#endif
+}
+
+/* May the calling thread use h's cache? */
+static inline int sk_cache_mine(struct shmkit_heap *h)
+{
+	return sk_load_relaxed(&h->cache_owner) == sk_thread_self();
+}
+
+/* A cached block of class c for the caching thread: 0 and *off, or -EAGAIN. */
+static inline int sk_cache_get(struct shmkit_heap *h, uint32_t c, uint64_t *off)
+{
+	uint64_t o = h->cached[c];
+	if (!o)
+		return -EAGAIN;
+	h->cached[c] = 0;
+	sk_store_relaxed(&h->cache_rec->block[c], 0); /* first: see struct sk_heap_cache */
+	SK_CRASH_POINT();
+	zero_slot(h->base + o, sk_classes[c].size);
+	*off = o;
+	return 0;
+}
+
+/*
+ * The caching thread frees off, a slot of run p (tag t, class c < SK_HEAP_CACHED): keep it
+ * for the next allocation of its class. 0, -EINVAL as sk_small_free, or -EAGAIN when the
+ * class's place is taken (the caller frees it for real).
+ */
+static inline int sk_cache_put(struct shmkit_heap *h, uint32_t p, uint32_t t, uint32_t c,
+                               uint64_t off)
+{
+	uint64_t m;
+	int w = sk_small_slot(h, p, t, c, off, 0, &m);
+	if (w < 0)
+		return w;
+	if (!(sk_load_relaxed(&h->pages[p].bits[w]) & m) || h->cached[c] == off)
+		return -EINVAL; /* a double free */
+	if (h->cached[c] || SK_UNLIKELY(sk_heap_have(h, p) < 0))
+		return -EAGAIN;
+	SK_ATOMIC(uint64_t) *mark = sk_mark_of(h, off);
+	if (SK_UNLIKELY(sk_load_relaxed(&mark[0]) == h->secret) && sk_cache_holds(h, c, off))
+		return -EINVAL; /* in another handle's cache: a double free */
+	sk_store_relaxed(&mark[0], h->secret);
+	sk_store_relaxed(&mark[1], off);
+	SK_CRASH_POINT();
+	sk_store_relaxed(&h->cache_rec->block[c], off);
+	h->cached[c] = off;
 	return 0;
 }
 

@@ -115,6 +115,7 @@ static void fork_child(void)
 {
 	for (struct shmkit_heap *h = handles; h; h = h->list_next) {
 		sk_store_relaxed(&h->arena, pick_arena(h));
+		sk_cache_forget(h);
 		pthread_mutex_unlock(&h->map_lock);
 	}
 	pthread_mutex_unlock(&handles_lock);
@@ -156,6 +157,7 @@ static struct shmkit_heap *handle_new(void)
 	if (!h)
 		return NULL;
 	h->fd = -1;
+	h->carrier = -1;
 	pthread_mutex_init(&h->map_lock, NULL);
 	return h;
 }
@@ -166,6 +168,7 @@ static void handle_geometry(struct shmkit_heap *h, const struct sk_heap_hdr *c, 
 	h->max_size = c->max_size;
 	h->data_off = c->data_off;
 	h->max_pages = c->max_pages;
+	h->secret = c->cache_secret;
 	h->hdr = (struct sk_heap_hdr *)(void *)h->base;
 	h->pages = (struct sk_heap_page *)(void *)(h->base + SK_HEAP_HDR_SIZE);
 	sk_store_relaxed(&h->mapped, mapped);
@@ -175,7 +178,8 @@ static void handle_geometry(struct shmkit_heap *h, const struct sk_heap_hdr *c, 
 
 static void handle_free(struct shmkit_heap *h)
 {
-	handle_remove(h); /* nothing if it was never added */
+	handle_remove(h);     /* nothing if it was never added */
+	sk_cache_flush(h, 1); /* nothing if it never cached */
 	if (h->base && !h->attached)
 		munmap(h->base, h->reserve);
 	if (h->fd >= 0)
@@ -299,6 +303,8 @@ static void format(uint8_t *base, uint64_t size, uint64_t max_size, uint32_t fla
 	hdr->flags = flags;
 	hdr->narenas = SK_HEAP_ARENAS;
 	hdr->created = sk_real_sec();
+	if (sk_getrandom(&hdr->cache_secret, sizeof(hdr->cache_secret)) == 0)
+		hdr->cache_secret |= 1; /* else 0: this heap never caches */
 	shmkit_mutex_init(&hdr->pages_lock);
 	shmkit_mutex_init(&hdr->names_lock);
 	for (uint32_t a = 0; a < SK_HEAP_NARENAS; a++)

@@ -35,6 +35,13 @@ struct shmkit_heap {
 	struct sk_heap_hdr *hdr;
 	struct sk_heap_page *pages;
 	struct shmkit_heap *list_prev, *list_next; /* every handle of the process (fork) */
+	/* The cache (cache.c): one free block per small class, for one thread of the handle. */
+	SK_ATOMIC(uintptr_t) cache_owner; /* pthread_self() of the thread using it, 0 = none */
+	SK_ATOMIC(uint32_t) cache_tried;  /* a record was looked for (or may never be) */
+	int carrier;                      /* the record's liveness token, -1 = none */
+	struct sk_heap_cache *cache_rec;  /* our record in the header */
+	uint64_t secret;                  /* hdr->cache_secret as read at open */
+	uint64_t cached[SK_HEAP_CACHED];  /* our copy of the record: the one we trust */
 };
 
 _Static_assert(SHMKIT_HEAP_MIN_SIZE == SK_HEAP_MIN_SIZE &&
@@ -100,6 +107,21 @@ void sk_heap_damaged(struct shmkit_heap *h);
 int sk_heap_lock(struct shmkit_heap *h, shmkit_mutex_t *m,
                  void (*repair)(struct shmkit_heap *, uint32_t), uint32_t arg);
 void sk_heap_unlock(shmkit_mutex_t *m);
+
+/* ---- the per-handle cache (cache.c; its fast paths are in fast.h) ---- */
+/* Look for a cache record for the calling thread, once per handle (and after a fork). */
+void sk_cache_claim(struct shmkit_heap *h);
+/* Does some cache record hold the block at off of class c? (Another handle's double free.) */
+int sk_cache_holds(struct shmkit_heap *h, uint32_t klass, uint64_t off);
+/* Is the block at off (size bytes, a slot of a run) in some cache, i.e. freed? */
+int sk_cache_cached(struct shmkit_heap *h, uint64_t off, uint64_t size);
+/* Give our cached blocks back (the caching thread, or a close), then the record too if
+ * release; also free what the records of dead handles hold. Before -ENOMEM, and at close. */
+void sk_cache_flush(struct shmkit_heap *h, int release);
+/* The fork child: its handles' records are the parent's. */
+void sk_cache_forget(struct shmkit_heap *h);
+/* The blocks the records hold, sorted and unique, for the check (caller frees *out). */
+int sk_cache_list(struct shmkit_heap *h, uint64_t **out, size_t *n);
 
 /* ---- page allocator (pages.c) ---- */
 /* The bin of a free span of n pages: exact up to 32 pages, then one per power of two. */

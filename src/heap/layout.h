@@ -33,7 +33,9 @@
  * Small allocations and frees take no lock on their fast path: a slot is taken by setting its
  * bit and given back by clearing it, one atomic read-modify-write each (BARRIER_H2). A process
  * killed between any two instructions therefore leaves either the old or the new bit; at worst
- * the slot of the interrupted call stays set with nobody holding its offset (a leak).
+ * the slot of the interrupted call stays set with nobody holding its offset (a leak). Before
+ * both, a handle's cache (struct sk_heap_cache) may keep a freed small block for its next
+ * allocation: no atomic read-modify-write at all, the same worst case.
  *
  * Memory ordering
  * ===============
@@ -113,6 +115,8 @@
 #define SK_HEAP_NAMES_ARENA SK_HEAP_ARENAS /* named objects and the name table */
 #define SK_HEAP_NARENAS     (SK_HEAP_ARENAS + 1)
 #define SK_HEAP_BINS        64u
+#define SK_HEAP_CACHED      8u  /* classes a handle caches a free block of (16 .. 128 bytes) */
+#define SK_HEAP_CACHES      48u /* cache records: handles that cache at once */
 
 #define SK_HEAP_NAME_MAX 255u
 
@@ -200,6 +204,27 @@ SK_ASSERT_OFFSET(struct sk_heap_name, block, 8);
 SK_ASSERT_OFFSET(struct sk_heap_name, size, 16);
 SK_ASSERT_OFFSET(struct sk_heap_name, head, 24);
 
+/*
+ * A handle's cache record: the free blocks of classes 0 .. SK_HEAP_CACHED-1 (16 .. 128 bytes)
+ * that one handle keeps for its next allocation of that class, one per class (0 = none). A
+ * cached block stays taken in its run's bitmap, so nobody else can be handed it; its first
+ * 16 bytes hold the heap's cache_secret and its own offset, so that another handle's free of
+ * it (a double free) finds it here and is refused. The record belongs to whoever holds the
+ * liveness token at the record's own byte of the file (an OFD lock, which the kernel drops
+ * when the holder dies); whoever takes the token of a dead holder frees the blocks it left.
+ *
+ *   cache a block   magic into the block, then the record entry    (killed between: the block
+ *   reuse a block   the record entry cleared, then the block zeroed  of that call is leaked)
+ *   give back       the record entry cleared, then the bit cleared
+ *
+ * The holder keeps its own copy of the record and trusts only that; the record is for the
+ * next holder, the check and other handles' double-free test, which validate every entry.
+ */
+struct sk_heap_cache {
+	SK_ATOMIC(uint64_t) block[SK_HEAP_CACHED];
+};
+SK_ASSERT_SIZE(struct sk_heap_cache, 64);
+
 struct sk_heap_hdr {
 	SK_ATOMIC(uint32_t) magic;
 	SK_ATOMIC(uint32_t) version;    /* written last at creation: see BARRIER_H1 */
@@ -227,9 +252,11 @@ struct sk_heap_hdr {
 	SK_ATOMIC(uint64_t) names_table; /* offset of the entry array, 0 = none yet */
 	SK_ATOMIC(uint32_t) names_cap;   /* entries in the array: a power of two */
 	uint32_t pad0;
-	uint8_t reserved[512 - 400];
+	uint64_t cache_secret; /* random, odd: marks cached blocks (0: this heap never caches) */
+	uint8_t reserved[512 - 408];
 	struct sk_heap_arena arenas[SK_HEAP_NARENAS];
-	uint8_t reserved2[SK_HEAP_HDR_SIZE - 512 - SK_HEAP_NARENAS * 256];
+	struct sk_heap_cache caches[SK_HEAP_CACHES];
+	uint8_t reserved2[SK_HEAP_HDR_SIZE - 512 - SK_HEAP_NARENAS * 256 - SK_HEAP_CACHES * 64];
 };
 SK_ASSERT_SIZE(struct sk_heap_hdr, SK_HEAP_HDR_SIZE);
 SK_ASSERT_OFFSET(struct sk_heap_hdr, max_size, 16);
@@ -243,6 +270,8 @@ SK_ASSERT_OFFSET(struct sk_heap_hdr, repairs, 352);
 SK_ASSERT_OFFSET(struct sk_heap_hdr, names_lock, 360);
 SK_ASSERT_OFFSET(struct sk_heap_hdr, names_table, 384);
 SK_ASSERT_OFFSET(struct sk_heap_hdr, names_cap, 392);
+SK_ASSERT_OFFSET(struct sk_heap_hdr, cache_secret, 400);
 SK_ASSERT_OFFSET(struct sk_heap_hdr, arenas, 512);
+SK_ASSERT_OFFSET(struct sk_heap_hdr, caches, 4864);
 
 #endif

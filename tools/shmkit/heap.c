@@ -55,7 +55,11 @@ static void print_report(const struct shmkit_heap_report *r)
 	size_line("heap size:", r->size, max);
 	printf("%-12s %" PRIu64 " in %" PRIu64 " block%s, %" PRIu64 " named\n", "used:", r->used,
 	       r->blocks, r->blocks == 1 ? "" : "s", r->named);
-	size_line("free:", r->free, "");
+	char cached[64] = "";
+	if (r->cached)
+		snprintf(cached, sizeof(cached), ", %" PRIu64 " of it in handles' caches",
+		         r->cached);
+	size_line("free:", r->free, cached);
 	size_line("largest:", r->largest_free, " (largest free block)");
 	size_line("metadata:", r->meta, "");
 	size_line("slack:", r->slack, "");

@@ -1,0 +1,267 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Description: the per-handle cache of small free blocks. A freed block of 16 .. 128 bytes
+ * comes back, zeroed, as the same thread's next allocation of its size; freeing it again, by
+ * any handle or process, is refused, and so is asking its size; the check counts it as free;
+ * it goes back to the heap at close, before -ENOMEM, and after its holder is killed with
+ * kill -9; a fork child never touches its parent's cache; and threads sharing a handle keep
+ * the heap consistent.
+ */
+#include <pthread.h>
+#include <signal.h>
+
+#include "heaptest.h"
+
+#define KIB 1024u
+
+Test(heap_cache, a_freed_block_comes_back_zeroed)
+{
+	shmkit_heap_t *h = heap_fresh(256 * KIB, 0);
+	uint64_t a, b, x;
+	cr_assert_eq(shmkit_heap_alloc(h, 64, &a), 0);
+	cr_assert_eq(shmkit_heap_alloc(h, 64, &x), 0);
+	memset(shmkit_heap_ptr(h, a), 0xa5, 64);
+	cr_assert_eq(shmkit_heap_free(h, a), 0);
+	cr_assert_eq(shmkit_heap_alloc(h, 60, &b), 0, "the same class");
+	cr_assert_eq(b, a, "the cached block is the next allocation of its class");
+	const uint8_t *p = shmkit_heap_ptr(h, b);
+	for (int i = 0; i < 64; i++)
+		cr_assert_eq(p[i], 0, "byte %d of a reused block is not zero", i);
+	/* Another class does not get it. */
+	cr_assert_eq(shmkit_heap_free(h, b), 0);
+	uint64_t c;
+	cr_assert_eq(shmkit_heap_alloc(h, 16, &c), 0);
+	cr_assert_neq(c, a);
+	cr_assert_eq(shmkit_heap_free(h, c), 0);
+	cr_assert_eq(shmkit_heap_free(h, x), 0, "a second block of a cached class: freed for real");
+	heap_gone(h);
+}
+
+Test(heap_cache, a_cached_block_is_free_to_the_check)
+{
+	shmkit_heap_t *h = heap_fresh(256 * KIB, 0);
+	uint64_t a, b;
+	cr_assert_eq(shmkit_heap_alloc(h, 100, &a), 0); /* class 112 */
+	cr_assert_eq(shmkit_heap_alloc(h, 16, &b), 0);
+	struct shmkit_heap_report before = heap_report(h, 0);
+	cr_assert_eq(before.used, 112 + 16);
+	cr_assert_eq(shmkit_heap_free(h, a), 0);
+	cr_assert_eq(shmkit_heap_free(h, b), 0);
+	struct shmkit_heap_report r = heap_report(h, 0);
+	cr_assert_eq(r.used, 0);
+	cr_assert_eq(r.blocks, 0);
+	cr_assert_eq(r.cached, 112 + 16);
+	cr_assert_eq(r.free, before.free + 112 + 16);
+	cr_assert_eq(r.leaked, 0);
+	shmkit_heap_close(h); /* gives them back */
+	cr_assert_eq(shmkit_heap_open(&h, heap_name, 0), 0);
+	r = heap_report(h, 0);
+	cr_assert_eq(r.cached, 0, "close kept %llu bytes cached", (unsigned long long)r.cached);
+	cr_assert_eq(r.used, 0);
+	heap_gone(h);
+}
+
+struct thread_free {
+	shmkit_heap_t *h;
+	uint64_t off;
+	int r;
+};
+
+static void *free_in_thread(void *arg)
+{
+	struct thread_free *t = arg;
+	t->r = shmkit_heap_free(t->h, t->off);
+	return NULL;
+}
+
+/* A double free of a cached block, by each kind of caller: refused, and nothing changes. */
+Test(heap_cache, a_double_free_of_a_cached_block_is_refused)
+{
+	shmkit_heap_t *h = heap_fresh(256 * KIB, 0), *g;
+	uint64_t a, usable;
+	cr_assert_eq(shmkit_heap_alloc(h, 48, &a), 0);
+	cr_assert_eq(shmkit_heap_free(h, a), 0);
+	cr_assert_eq(shmkit_heap_free(h, a), -EINVAL, "the caching handle");
+	cr_assert_eq(shmkit_heap_usable_size(h, a, &usable), -EINVAL);
+	cr_assert_eq(shmkit_heap_open(&g, heap_name, 0), 0);
+	uint64_t other;
+	cr_assert_eq(shmkit_heap_alloc(g, 48, &other), 0);
+	cr_assert_neq(other, a);
+	cr_assert_eq(shmkit_heap_free(g, other), 0); /* g caches too now */
+	cr_assert_eq(shmkit_heap_free(g, a), -EINVAL, "another handle that caches");
+	cr_assert_eq(shmkit_heap_usable_size(g, a, &usable), -EINVAL);
+	pid_t pid = fork();
+	if (pid == 0) {
+		shmkit_heap_t *k;
+		if (shmkit_heap_open(&k, heap_name, 0))
+			_exit(1);
+		int r1 = shmkit_heap_free(k, a), r2 = shmkit_heap_free(k, other);
+		shmkit_heap_close(k);
+		_exit(r1 == -EINVAL && r2 == -EINVAL ? 0 : 2);
+	}
+	cr_assert_eq(tu_wait(pid), 0, "another process");
+	/* A thread of the caching handle (it does not cache: the first thread does). */
+	struct thread_free t = {h, a, 0};
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, free_in_thread, &t), 0);
+	pthread_join(th, NULL);
+	cr_assert_eq(t.r, -EINVAL, "another thread of the handle");
+	struct shmkit_heap_report r = heap_report(h, 0);
+	cr_assert_eq(r.used, 0);
+	cr_assert_eq(r.cached, 96, "both blocks are still cached, once each");
+	uint64_t b;
+	cr_assert_eq(shmkit_heap_alloc(h, 48, &b), 0);
+	cr_assert_eq(b, a, "still h's to reuse");
+	cr_assert_eq(shmkit_heap_alloc(g, 48, &b), 0);
+	cr_assert_eq(b, other, "and g's");
+	cr_assert_eq(shmkit_heap_free(g, b), 0);
+	cr_assert_eq(shmkit_heap_free(h, a), 0);
+	shmkit_heap_close(g);
+	heap_gone(h);
+}
+
+/* Allocate everything that fits, in blocks of size, until -ENOMEM; returns how many. */
+static int fill(shmkit_heap_t *h, size_t size, uint64_t *offs, int cap)
+{
+	int n = 0;
+	while (n < cap && shmkit_heap_alloc(h, size, &offs[n]) == 0)
+		n++;
+	return n;
+}
+
+/* Free space is real: what caches hold goes back before an allocation fails. */
+Test(heap_cache, caches_give_back_before_enomem)
+{
+	enum { CAP = 8192 };
+	uint64_t *offs = calloc(CAP, sizeof(*offs)), big;
+	shmkit_heap_t *h = heap_fresh(128 * KIB, 0);
+	struct shmkit_heap_report empty = heap_report(h, 0);
+	/* Our own cache: a block of every cached class, the rest freed. */
+	static const size_t sizes[] = {16, 32, 48, 64, 80, 96, 112, 128};
+	for (unsigned i = 0; i < 8; i++) {
+		cr_assert_eq(shmkit_heap_alloc(h, sizes[i], &offs[i]), 0);
+		cr_assert_eq(shmkit_heap_free(h, offs[i]), 0);
+	}
+	cr_assert_eq(heap_report(h, 0).cached, 576);
+	cr_assert_eq(shmkit_heap_alloc(h, empty.largest_free, &big), 0,
+	             "the whole heap, with our cache holding a block of 8 runs");
+	cr_assert_eq(heap_report(h, 0).cached, 0);
+	cr_assert_eq(shmkit_heap_free(h, big), 0);
+	/* A killed process's cache: its blocks come back with its runs. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		shmkit_heap_t *k;
+		uint64_t o[8];
+		if (shmkit_heap_open(&k, heap_name, 0))
+			_exit(1);
+		for (unsigned i = 0; i < 8; i++)
+			if (shmkit_heap_alloc(k, sizes[i], &o[i]) || shmkit_heap_free(k, o[i]))
+				_exit(2);
+		raise(SIGKILL);
+	}
+	cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+	struct shmkit_heap_report r = heap_report(h, 0);
+	cr_assert_eq(r.cached, 576, "the dead process's blocks are free, not leaked");
+	cr_assert_eq(r.used, 0);
+	cr_assert_eq(r.leaked, 0);
+	cr_assert_eq(shmkit_heap_alloc(h, empty.largest_free, &big), 0,
+	             "the whole heap, with a dead process's cache in 8 runs");
+	cr_assert_eq(shmkit_heap_free(h, big), 0);
+	r = heap_report(h, 0);
+	cr_assert_eq(r.cached, 0);
+	cr_assert_eq(r.free, empty.free);
+	/* Small blocks too: a heap filled with 64-byte blocks, all freed, fills again. */
+	int n = fill(h, 64, offs, CAP);
+	cr_assert_gt(n, 1000);
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(shmkit_heap_free(h, offs[i]), 0);
+	cr_assert_eq(fill(h, 64, offs, CAP), n, "as many blocks as the first time");
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(shmkit_heap_free(h, offs[i]), 0);
+	free(offs);
+	heap_gone(h);
+}
+
+/* A handle that a fork child inherits caches in the child for the child only. */
+Test(heap_cache, a_fork_child_keeps_off_its_parents_cache)
+{
+	shmkit_heap_t *h = heap_fresh(256 * KIB, 0);
+	uint64_t a;
+	cr_assert_eq(shmkit_heap_alloc(h, 32, &a), 0);
+	cr_assert_eq(shmkit_heap_free(h, a), 0); /* the parent's cache holds a */
+	pid_t pid = fork();
+	if (pid == 0) {
+		uint64_t o, p;
+		int bad = 0;
+		for (int i = 0; i < 1000 && !bad; i++) {
+			bad |= shmkit_heap_alloc(h, 32, &o) != 0 || o == a;
+			bad |= shmkit_heap_free(h, o) != 0;
+		}
+		bad |= shmkit_heap_free(h, a) != -EINVAL; /* freed already: the parent's */
+		bad |= shmkit_heap_alloc(h, 32, &p) != 0 || shmkit_heap_free(h, p) != 0;
+		shmkit_heap_close(h);
+		_exit(bad ? 3 : 0);
+	}
+	cr_assert_eq(tu_wait(pid), 0, "the child reused its parent's cached block");
+	struct shmkit_heap_report r = heap_report(h, 0);
+	cr_assert_eq(r.used, 0);
+	cr_assert_eq(r.cached, 32, "the child closed its own cache; the parent's is intact");
+	uint64_t b;
+	cr_assert_eq(shmkit_heap_alloc(h, 32, &b), 0);
+	cr_assert_eq(b, a);
+	cr_assert_eq(shmkit_heap_free(h, b), 0);
+	heap_gone(h);
+}
+
+/* Threads sharing one handle: one caches, the others go the lock-free way, all at once. */
+struct churn {
+	shmkit_heap_t *h;
+	int id, bad;
+};
+
+static void *churn_thread(void *arg)
+{
+	struct churn *c = arg;
+	uint64_t keep[16] = {0};
+	for (int i = 0; i < 20000 && !c->bad; i++) {
+		size_t size = 16 + (size_t)((i * 7 + c->id * 13) % 120);
+		uint64_t *slot = &keep[i % 16];
+		if (*slot) {
+			uint8_t *p = shmkit_heap_ptr(c->h, *slot);
+			c->bad |= p[0] != (uint8_t)c->id || shmkit_heap_free(c->h, *slot) != 0;
+			*slot = 0;
+		}
+		if (shmkit_heap_alloc(c->h, size, slot) != 0) {
+			c->bad = 1;
+			break;
+		}
+		uint8_t *p = shmkit_heap_ptr(c->h, *slot);
+		c->bad |= p[0] != 0 || p[size - 1] != 0; /* zeroed */
+		memset(p, c->id, size);
+	}
+	for (int i = 0; i < 16; i++)
+		if (keep[i])
+			c->bad |= shmkit_heap_free(c->h, keep[i]) != 0;
+	return NULL;
+}
+
+Test(heap_cache, threads_of_one_handle)
+{
+	enum { T = 4 };
+	shmkit_heap_t *h = heap_fresh(1024 * KIB, 0);
+	pthread_t th[T];
+	struct churn c[T];
+	for (int i = 0; i < T; i++) {
+		c[i] = (struct churn){h, i + 1, 0};
+		cr_assert_eq(pthread_create(&th[i], NULL, churn_thread, &c[i]), 0);
+	}
+	for (int i = 0; i < T; i++) {
+		pthread_join(th[i], NULL);
+		cr_assert_eq(c[i].bad, 0, "thread %d saw a block it did not own", i);
+	}
+	struct shmkit_heap_report r = heap_report(h, 0);
+	cr_assert_eq(r.used, 0);
+	cr_assert_eq(r.damage, 0);
+	cr_assert_leq(r.cached, 576);
+	heap_gone(h);
+}
