@@ -170,6 +170,7 @@ struct shmkit_chan {
 	int passive;   /* a receiver that could only map it read-only: no record, no token */
 	int copied;    /* hdr is a private copy (inspection), not a mapping */
 	int asym;      /* registered for membarrier: SPSC publishes with release stores */
+	uint32_t fast; /* SK_CHAN_FAST_* (spsc.h): the try calls' fast path, or 0 */
 	pid_t pid;     /* the process that opened it */
 	int ringfd;    /* the ring's descriptor (for the helper thread and stat) */
 	int carrier;   /* our token's descriptor (sys/live.c), -1 if passive */

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "chan/chan.h"
+#include "chan/spsc.h"
 #include "seg/seg.h"
 #include "sync/sync.h"
 #include "sys/sys.h"
@@ -727,6 +728,8 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 		err = take_role(c);
 	if (!err && !c->passive)
 		sk_chan_live(c, SHMKIT_CHAN_SEND); /* reap whoever died: their holds, bits, roles */
+	if (!err && c->kind == SHMKIT_CHAN_SPSC)
+		c->fast = role == SHMKIT_CHAN_SEND ? SK_CHAN_FAST_TX : SK_CHAN_FAST_RX;
 	if (err) {
 		if (c->self != UINT32_MAX)
 			reap(c, c->self), c->self = UINT32_MAX;
@@ -928,8 +931,8 @@ static int send_any(shmkit_chan_t *c, const void *msg, size_t len, const struct 
 		return -EFAULT;
 	if (abs && !sk_timespec_valid(abs))
 		return -EINVAL;
-	if (loan && c->loan_pos != SK_CHAN_NONE)
-		return -EBUSY;
+	if (c->loan_pos != SK_CHAN_NONE)
+		return -EBUSY; /* one loan at a time, and no copying send while a loan waits */
 	switch (c->kind) {
 	case SHMKIT_CHAN_SPSC:
 		err = sk_spsc_send(c, msg, len, abs, wait, loan);
@@ -951,8 +954,18 @@ SK_EXPORT int shmkit_chan_send(shmkit_chan_t *c, const void *msg, size_t len,
 	return send_any(c, msg, len, abs, 1, NULL);
 }
 
+/* The fast path of the try calls: an SPSC handle of this process with nothing outstanding,
+ * the ring neither full (send) nor empty (receive); anything else goes the checked way. */
+static inline int fast_ok(const shmkit_chan_t *c, uint32_t fast)
+{
+	return c && c->fast == fast && !c->fdh && c->pid == sk_self_pid_inline();
+}
+
 SK_EXPORT int shmkit_chan_trysend(shmkit_chan_t *c, const void *msg, size_t len)
 {
+	if (SK_LIKELY(fast_ok(c, SK_CHAN_FAST_TX) && c->loan_pos == SK_CHAN_NONE &&
+	              len <= c->msg_size && (msg || !len) && c->pos - c->other < c->cap))
+		return sk_spsc_put(c, c->pos, msg, len);
 	return send_any(c, msg, len, NULL, 0, NULL);
 }
 
@@ -968,8 +981,8 @@ static ssize_t recv_any(shmkit_chan_t *c, void *buf, size_t cap, const struct ti
 		return -EFAULT;
 	if (abs && !sk_timespec_valid(abs))
 		return -EINVAL;
-	if (peek && c->peek_pos != SK_CHAN_NONE)
-		return -EBUSY;
+	if (c->peek_pos != SK_CHAN_NONE)
+		return -EBUSY; /* one peek at a time, and no copying receive while a peek waits */
 	switch (c->kind) {
 	case SHMKIT_CHAN_SPSC:
 		err = sk_spsc_recv(c, buf, cap, abs, wait, peek);
@@ -993,6 +1006,9 @@ SK_EXPORT ssize_t shmkit_chan_recv(shmkit_chan_t *c, void *buf, size_t cap,
 
 SK_EXPORT ssize_t shmkit_chan_tryrecv(shmkit_chan_t *c, void *buf, size_t cap)
 {
+	if (SK_LIKELY(fast_ok(c, SK_CHAN_FAST_RX) && c->peek_pos == SK_CHAN_NONE && (buf || !cap) &&
+	              sk_spsc_seq(c, c->pos) == 1))
+		return sk_spsc_take(c, c->pos, buf, cap);
 	return recv_any(c, buf, cap, NULL, 0, NULL);
 }
 

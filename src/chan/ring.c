@@ -32,6 +32,7 @@
 #include <string.h>
 
 #include "chan/chan.h"
+#include "chan/spsc.h"
 #include "sync/sync.h"
 #include "sys/sys.h"
 
@@ -107,12 +108,6 @@ static int wait_tx(shmkit_chan_t *c, struct waiting *w, const struct timespec *a
 
 /* ---- SPSC ---- */
 
-/* The seq a slot holds for position pos before it is written: the lap before's, or 0. */
-static uint64_t spsc_unwritten(const shmkit_chan_t *c, uint64_t pos)
-{
-	return pos >= c->cap ? pos + 1 - c->cap : 0;
-}
-
 /* Room for position t? Reloads head (acquire, BARRIER_C1): 1 room, 0 full, -EPROTO. */
 static int spsc_room(struct waiting *w)
 {
@@ -125,18 +120,9 @@ static int spsc_room(struct waiting *w)
 	return t - h < c->cap;
 }
 
-/* Published at position h (1), not yet (0), or a seq no sender wrote (-EPROTO)? */
-static int spsc_seq(const shmkit_chan_t *c, uint64_t h)
-{
-	uint64_t seq = atomic_load_explicit(&sk_chan_slot(c, h)->seq, memory_order_acquire);
-	if (seq == h + 1)
-		return 1; /* BARRIER_C1: the slot's bytes are visible */
-	return seq == spsc_unwritten(c, h) ? 0 : -EPROTO;
-}
-
 static int spsc_data(struct waiting *w)
 {
-	return spsc_seq(w->c, w->pos);
+	return sk_spsc_seq(w->c, w->pos);
 }
 
 int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct timespec *abs,
@@ -149,40 +135,18 @@ int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct tim
 		if (r < 0)
 			return r;
 	}
-	struct sk_chan_slot *s = sk_chan_slot(c, t);
+	if (!loan)
+		return sk_spsc_put(c, t, msg, len);
 	/* Whoever finds us dead with tail still at t counts the slot abandoned (open.c). */
 	sk_store_relaxed(&c->parts[c->self].claim, t);
-	if (loan) {
-		c->loan_pos = t;
-		*loan = sk_chan_payload(s);
-		return 0;
-	}
-	sk_chan_copy(sk_chan_payload(s), msg, len);
-	SK_CRASH_POINT();
-	return sk_spsc_commit(c, t, len);
+	c->loan_pos = t;
+	*loan = sk_chan_payload(sk_chan_slot(c, t));
+	return 0;
 }
 
 int sk_spsc_commit(shmkit_chan_t *c, uint64_t t, size_t len)
 {
-	struct sk_chan_slot *s = sk_chan_slot(c, t);
-	struct sk_chan_part *me = &c->parts[c->self];
-	sk_store_relaxed(&s->len, (uint32_t)len);
-	SK_CRASH_POINT();
-	/* BARRIER_C1 (release: the slot before its seq); BARRIER_C4: seq_cst before the masks,
-	 * or (asym) a release, the sleeper paying the barrier (sys/fence.c). */
-	if (SK_LIKELY(c->asym)) {
-		sk_store_release(&s->seq, t + 1);
-		/* The compiler keeps the masks' loads after the store (sys/fence.c). */
-		atomic_signal_fence(memory_order_seq_cst);
-	} else {
-		atomic_store(&s->seq, t + 1);
-	}
-	/* For openers and readers of the header only: the receiver polls the slot, not tail. */
-	SK_CRASH_POINT();
-	sk_store_release(&c->hdr->tail, t + 1);
-	c->pos = t + 1;
-	sk_store_relaxed(&me->count, sk_load_relaxed(&me->count) + 1); /* ours alone */
-	sk_chan_wake_rx(c);
+	sk_spsc_publish(c, t, len);
 	return 0;
 }
 
@@ -190,7 +154,7 @@ ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
                      const void **peek)
 {
 	uint64_t h = c->pos;
-	int r = spsc_seq(c, h);
+	int r = sk_spsc_seq(c, h);
 	if (SK_UNLIKELY(r <= 0)) {
 		if (r < 0)
 			return r;
@@ -198,36 +162,20 @@ ssize_t sk_spsc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 		if ((r = wait_rx(c, &w, abs)) < 0)
 			return r;
 	}
+	if (!peek)
+		return sk_spsc_take(c, h, buf, cap);
 	struct sk_chan_slot *s = sk_chan_slot(c, h);
 	uint32_t len = sk_load_relaxed(&s->len); /* read once, checked, then used */
 	if (len > c->msg_size)
 		return -EBADMSG;
-	if (peek) {
-		c->peek_pos = h;
-		c->peek_slot = *peek = sk_chan_payload(s);
-		return len;
-	}
-	if (len > cap)
-		return -EMSGSIZE; /* it stays at the head */
-	sk_chan_copy(buf, sk_chan_payload(s), len);
-	SK_CRASH_POINT();
-	sk_spsc_release(c, h);
+	c->peek_pos = h;
+	c->peek_slot = *peek = sk_chan_payload(s);
 	return len;
 }
 
 void sk_spsc_release(shmkit_chan_t *c, uint64_t h)
 {
-	struct sk_chan_part *me = &c->parts[c->self];
-	/* BARRIER_C1: the slot is free once head passes it; BARRIER_C4 as in commit. */
-	if (SK_LIKELY(c->asym)) {
-		sk_store_release(&c->hdr->head, h + 1);
-		atomic_signal_fence(memory_order_seq_cst); /* as in commit */
-	} else {
-		atomic_store(&c->hdr->head, h + 1);
-	}
-	c->pos = h + 1;
-	sk_store_relaxed(&me->count, sk_load_relaxed(&me->count) + 1); /* ours alone */
-	sk_chan_wake_tx(c);
+	sk_spsc_free(c, h);
 }
 
 /* ---- MPMC ---- */

@@ -16,12 +16,12 @@
 #include "sys/sys.h"
 
 static __thread pid_t cached_tid;
-static pid_t cached_pid;
+pid_t sk_pid_cache; /* sys.h: sk_self_pid_inline */
 
 static void forget_tid(void)
 {
 	cached_tid = 0; /* runs in the child of fork: its thread id and pid are new */
-	cached_pid = 0;
+	sk_pid_cache = 0;
 }
 
 static pthread_once_t tid_once = PTHREAD_ONCE_INIT;
@@ -41,11 +41,11 @@ pid_t sk_gettid(void)
 
 pid_t sk_self_pid(void)
 {
-	if (SK_UNLIKELY(cached_pid == 0)) {
+	if (SK_UNLIKELY(sk_pid_cache == 0)) {
 		pthread_once(&tid_once, tid_init);
-		cached_pid = getpid();
+		sk_pid_cache = getpid();
 	}
-	return cached_pid;
+	return sk_pid_cache;
 }
 
 int sk_memfd_create(const char *name, unsigned flags)

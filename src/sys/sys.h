@@ -32,6 +32,13 @@ int sk_futex_unlock_pi(SK_ATOMIC(uint32_t) * word);
 /* ---- threads and processes ---- */
 pid_t sk_gettid(void);   /* cached per thread; refreshed after fork */
 pid_t sk_self_pid(void); /* getpid(), cached per process; refreshed after fork */
+/* The same without a call once the cache is filled (fast paths). */
+extern pid_t sk_pid_cache SK_HIDDEN;
+static inline pid_t sk_self_pid_inline(void)
+{
+	pid_t p = sk_pid_cache;
+	return SK_LIKELY(p) ? p : sk_self_pid();
+}
 int sk_memfd_create(const char *name, unsigned flags);
 /* pidfd for pid; -ENOSYS on kernels without pidfd_open (< 5.3). */
 int sk_pidfd_open(pid_t pid);

@@ -139,6 +139,36 @@ Test(chan, wrong_role_and_args)
 	shmkit_chan_unlink(name);
 }
 
+/* While a loan (peek) waits, a copying send (receive) on the handle would take its slot. */
+Test(chan, no_copy_while_a_loan_or_peek_waits)
+{
+	for (size_t k = 0; k < 3; k++) {
+		const char *name = chan_fresh(kinds[k], 16, 4, 0);
+		shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+		char buf[16];
+		void *slot;
+		const void *msg;
+		cr_assert_eq(shmkit_chan_trysend(tx, "first", 5), 0);
+		cr_assert_eq(shmkit_chan_loan(tx, 6, &slot, NULL), 0);
+		cr_assert_eq(shmkit_chan_trysend(tx, "other", 5), -EBUSY, "kind %u", kinds[k]);
+		cr_assert_eq(shmkit_chan_send(tx, "other", 5, NULL), -EBUSY);
+		memcpy(slot, "second", 6);
+		cr_assert_eq(shmkit_chan_commit(tx, slot, 6), 0);
+		cr_assert_eq(shmkit_chan_peek(rx, &msg, NULL), 5);
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 16), -EBUSY, "kind %u", kinds[k]);
+		cr_assert_eq(shmkit_chan_recv(rx, buf, 16, NULL), -EBUSY);
+		cr_assert_eq(memcmp(msg, "first", 5), 0, "the peeked message is intact");
+		cr_assert_eq(shmkit_chan_release(rx, msg), 0);
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 16), 6);
+		cr_assert_eq(memcmp(buf, "second", 6), 0);
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 16), -EAGAIN);
+		shmkit_chan_close(tx);
+		shmkit_chan_close(rx);
+		shmkit_chan_unlink(name);
+	}
+}
+
 Test(chan, zero_copy_every_kind)
 {
 	for (size_t k = 0; k < 3; k++) {
