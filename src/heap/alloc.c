@@ -90,7 +90,15 @@ static inline int cache_free(struct shmkit_heap *h, uint64_t off)
 	if (p == NONE || off % SHMKIT_HEAP_ALIGN)
 		return -EINVAL;
 	uint32_t head = sk_run_head(h, p, &t, &c);
-	return head != NONE && c < SK_HEAP_CACHED ? sk_cache_put(h, head, t, c, off) : -EAGAIN;
+	if (head == NONE || c >= SK_HEAP_CACHED)
+		return -EAGAIN;
+	uint64_t m;
+	int w = sk_small_slot(h, head, t, c, off, 0, &m);
+	if (w < 0)
+		return w;
+	if (!(sk_load_relaxed(&h->pages[head].bits[w]) & m))
+		return -EINVAL; /* a double free */
+	return sk_cache_keep(h, head, c, off);
 }
 
 static int free_slow(struct shmkit_heap *h, uint64_t off)

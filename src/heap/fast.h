@@ -217,14 +217,39 @@ static inline int sk_cache_mine(struct shmkit_heap *h)
 	return sk_load_relaxed(&h->cache_owner) == sk_thread_self();
 }
 
+/* BARRIER_H7, the holder's half: may the caching thread change its record's entries now? */
+static inline int sk_cache_enter(struct shmkit_heap *h)
+{
+	struct sk_heap_cache *r = h->cache_rec;
+	sk_store_relaxed(&r->busy, 1);
+	atomic_signal_fence(memory_order_seq_cst); /* the thief's membarrier is the fence */
+	if (SK_LIKELY(!sk_load_relaxed(&r->steal)))
+		return 1;
+	sk_store_release(&r->busy, 0);
+	sk_cache_contended(h);
+	return 0;
+}
+
+static inline void sk_cache_leave(struct shmkit_heap *h)
+{
+	sk_store_release(&h->cache_rec->busy, 0); /* BARRIER_H7: our entries before it */
+}
+
 /* A cached block of class c for the caching thread: 0 and *off, or -EAGAIN. */
 static inline int sk_cache_get(struct shmkit_heap *h, uint32_t c, uint64_t *off)
 {
 	uint64_t o = h->cached[c];
-	if (!o)
+	if (!o || !sk_cache_enter(h))
 		return -EAGAIN;
+	struct sk_heap_cache *r = h->cache_rec;
+	if (SK_UNLIKELY(sk_load_relaxed(&r->block[c]) != o)) {
+		sk_cache_leave(h); /* a thief took it (or someone wrote the record) */
+		h->cached[c] = 0;
+		return -EAGAIN;
+	}
+	sk_store_relaxed(&r->block[c], 0); /* first: see struct sk_heap_cache */
+	sk_cache_leave(h);
 	h->cached[c] = 0;
-	sk_store_relaxed(&h->cache_rec->block[c], 0); /* first: see struct sk_heap_cache */
 	SK_CRASH_POINT();
 	zero_slot(h->base + o, sk_classes[c].size);
 	*off = o;
@@ -232,28 +257,27 @@ static inline int sk_cache_get(struct shmkit_heap *h, uint32_t c, uint64_t *off)
 }
 
 /*
- * The caching thread frees off, a slot of run p (tag t, class c < SK_HEAP_CACHED): keep it
- * for the next allocation of its class. 0, -EINVAL as sk_small_free, or -EAGAIN when the
- * class's place is taken (the caller frees it for real).
+ * The caching thread frees off, a taken slot of run p of class c < SK_HEAP_CACHED (checked):
+ * keep it for the next allocation of its class. 0, -EINVAL (in a cache already: a double
+ * free), or -EAGAIN when the class's place is taken (the caller frees it for real).
  */
-static inline int sk_cache_put(struct shmkit_heap *h, uint32_t p, uint32_t t, uint32_t c,
-                               uint64_t off)
+static inline int sk_cache_keep(struct shmkit_heap *h, uint32_t p, uint32_t c, uint64_t off)
 {
-	uint64_t m;
-	int w = sk_small_slot(h, p, t, c, off, 0, &m);
-	if (w < 0)
-		return w;
-	if (!(sk_load_relaxed(&h->pages[p].bits[w]) & m) || h->cached[c] == off)
-		return -EINVAL; /* a double free */
-	if (h->cached[c] || SK_UNLIKELY(sk_heap_have(h, p) < 0))
+	if (SK_UNLIKELY(sk_heap_have(h, p) < 0))
 		return -EAGAIN;
 	SK_ATOMIC(uint64_t) *mark = sk_mark_of(h, off);
 	if (SK_UNLIKELY(sk_load_relaxed(&mark[0]) == h->secret) && sk_cache_holds(h, c, off))
-		return -EINVAL; /* in another handle's cache: a double free */
+		return -EINVAL; /* in a cache, ours or another handle's: a double free */
+	/* No BARRIER_H7 here: a thief only ever takes an entry away (exchanging it for 0), so an
+	 * empty place stays empty until this store, and a block stored there may be taken at once
+	 * (the next get sees the record disagree with our copy). */
+	struct sk_heap_cache *r = h->cache_rec;
+	if (sk_load_relaxed(&r->block[c]))
+		return -EAGAIN; /* the place is taken (by our block, or by a writer's) */
 	sk_store_relaxed(&mark[0], h->secret);
 	sk_store_relaxed(&mark[1], off);
 	SK_CRASH_POINT();
-	sk_store_relaxed(&h->cache_rec->block[c], off);
+	sk_store_relaxed(&r->block[c], off);
 	h->cached[c] = off;
 	return 0;
 }

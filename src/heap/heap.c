@@ -159,6 +159,7 @@ static struct shmkit_heap *handle_new(void)
 	h->fd = -1;
 	h->carrier = -1;
 	pthread_mutex_init(&h->map_lock, NULL);
+	pthread_mutex_init(&h->cache_lock, NULL);
 	return h;
 }
 
@@ -185,6 +186,7 @@ static void handle_free(struct shmkit_heap *h)
 	if (h->fd >= 0)
 		close(h->fd);
 	pthread_mutex_destroy(&h->map_lock);
+	pthread_mutex_destroy(&h->cache_lock);
 	free(h);
 }
 

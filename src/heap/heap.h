@@ -42,6 +42,9 @@ struct shmkit_heap {
 	struct sk_heap_cache *cache_rec;  /* our record in the header */
 	uint64_t secret;                  /* hdr->cache_secret as read at open */
 	uint64_t cached[SK_HEAP_CACHED];  /* our copy of the record: the one we trust */
+	uint32_t cache_self;              /* our record's index */
+	uint32_t contended;               /* BARRIER_H7 back-offs (a dead thief is looked for) */
+	pthread_mutex_t cache_lock;       /* one sweep of the records at a time in this handle */
 };
 
 _Static_assert(SHMKIT_HEAP_MIN_SIZE == SK_HEAP_MIN_SIZE &&
@@ -111,12 +114,14 @@ void sk_heap_unlock(shmkit_mutex_t *m);
 /* ---- the per-handle cache (cache.c; its fast paths are in fast.h) ---- */
 /* Look for a cache record for the calling thread, once per handle (and after a fork). */
 void sk_cache_claim(struct shmkit_heap *h);
+/* The holder backed off (BARRIER_H7): now and then, see whether the thief is dead. */
+void sk_cache_contended(struct shmkit_heap *h);
 /* Does some cache record hold the block at off of class c? (Another handle's double free.) */
 int sk_cache_holds(struct shmkit_heap *h, uint32_t klass, uint64_t off);
 /* Is the block at off (size bytes, a slot of a run) in some cache, i.e. freed? */
 int sk_cache_cached(struct shmkit_heap *h, uint64_t off, uint64_t size);
-/* Give our cached blocks back (the caching thread, or a close), then the record too if
- * release; also free what the records of dead handles hold. Before -ENOMEM, and at close. */
+/* Give our cached blocks back, then the record too if release (close); else (before -ENOMEM)
+ * also free what the records of dead handles hold, and take what live ones hold. */
 void sk_cache_flush(struct shmkit_heap *h, int release);
 /* The fork child: its handles' records are the parent's. */
 void sk_cache_forget(struct shmkit_heap *h);

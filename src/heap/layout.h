@@ -35,7 +35,7 @@
  * killed between any two instructions therefore leaves either the old or the new bit; at worst
  * the slot of the interrupted call stays set with nobody holding its offset (a leak). Before
  * both, a handle's cache (struct sk_heap_cache) may keep a freed small block for its next
- * allocation: no atomic read-modify-write at all, the same worst case.
+ * allocation: no atomic read-modify-write at all, the same worst case (BARRIER_H7).
  *
  * Memory ordering
  * ===============
@@ -96,7 +96,7 @@
 #include <shmkit/sync.h>
 
 #define SK_HEAP_MAGIC   0x50414548u /* "HEAP" */
-#define SK_HEAP_VERSION 1u
+#define SK_HEAP_VERSION 2u          /* 2: cache records (a version-1 library would not see them) */
 
 #define SK_HEAP_PAGE       4096u
 #define SK_HEAP_PAGE_SHIFT 12
@@ -115,7 +115,7 @@
 #define SK_HEAP_NAMES_ARENA SK_HEAP_ARENAS /* named objects and the name table */
 #define SK_HEAP_NARENAS     (SK_HEAP_ARENAS + 1)
 #define SK_HEAP_BINS        64u
-#define SK_HEAP_CACHED      8u  /* classes a handle caches a free block of (16 .. 128 bytes) */
+#define SK_HEAP_CACHED      6u  /* classes a handle caches a free block of (16 .. 96 bytes) */
 #define SK_HEAP_CACHES      48u /* cache records: handles that cache at once */
 
 #define SK_HEAP_NAME_MAX 255u
@@ -205,7 +205,7 @@ SK_ASSERT_OFFSET(struct sk_heap_name, size, 16);
 SK_ASSERT_OFFSET(struct sk_heap_name, head, 24);
 
 /*
- * A handle's cache record: the free blocks of classes 0 .. SK_HEAP_CACHED-1 (16 .. 128 bytes)
+ * A handle's cache record: the free blocks of classes 0 .. SK_HEAP_CACHED-1 (16 .. 96 bytes)
  * that one handle keeps for its next allocation of that class, one per class (0 = none). A
  * cached block stays taken in its run's bitmap, so nobody else can be handed it; its first
  * 16 bytes hold the heap's cache_secret and its own offset, so that another handle's free of
@@ -215,13 +215,27 @@ SK_ASSERT_OFFSET(struct sk_heap_name, head, 24);
  *
  *   cache a block   magic into the block, then the record entry    (killed between: the block
  *   reuse a block   the record entry cleared, then the block zeroed  of that call is leaked)
- *   give back       the record entry cleared, then the bit cleared
+ *   give back       the record entry exchanged for 0, then the bit cleared
  *
- * The holder keeps its own copy of the record and trusts only that; the record is for the
- * next holder, the check and other handles' double-free test, which validate every entry.
+ * The holder keeps its own copy of the record and uses an entry only while the record agrees
+ * with it. Its thread changes entries with plain stores; anyone else only takes them away,
+ * with an atomic exchange, and only after winning BARRIER_H7 against the holder's takes (a
+ * holder's store into an empty entry needs no such care: nobody else makes one non-empty):
+ *
+ * BARRIER_H7  a thief (a sweep before -ENOMEM in any process, which must free cached blocks
+ *             of live handles too) vs the holder taking a block (asymmetric Dekker,
+ *             sys/fence.c). The holder stores busy = 1, then loads steal; only if steal is 0
+ *             does it load the entry and clear it, then it stores busy = 0 (release). The thief
+ * CASes steal from 0 to its own record + 1, runs membarrier (a full barrier on every CPU of a
+ * registered process: handles cache only in registered processes), then loads busy; only if busy is
+ * 0 does it exchange entries. Either the holder sees steal and backs off (allocating or freeing the
+ * ordinary way), or the thief sees busy and skips the record, or one of them runs after the other's
+ * stores are visible.
  */
 struct sk_heap_cache {
 	SK_ATOMIC(uint64_t) block[SK_HEAP_CACHED];
+	SK_ATOMIC(uint64_t) busy;  /* the holder is changing block[] (BARRIER_H7) */
+	SK_ATOMIC(uint64_t) steal; /* a thief's record + 1 while it empties this one, 0 none */
 };
 SK_ASSERT_SIZE(struct sk_heap_cache, 64);
 

@@ -375,6 +375,9 @@ static int sweep_class(struct shmkit_heap *h, uint32_t a, uint32_t c)
 int sk_sweep(struct shmkit_heap *h)
 {
 	int n = 0;
+	if (!sk_load_relaxed(&h->cache_tried))
+		sk_cache_claim(
+		    h);       /* a record, and so a carrier to take dead holders' records with */
 	sk_cache_flush(h, 0); /* cached blocks keep their runs from being retired */
 	for (uint32_t a = 0; a < SK_HEAP_NARENAS; a++) {
 		if (arena_lock(h, a))

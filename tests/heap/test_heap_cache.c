@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Description: the per-handle cache of small free blocks. A freed block of 16 .. 128 bytes
+ * Description: the per-handle cache of small free blocks. A freed block of 16 .. 96 bytes
  * comes back, zeroed, as the same thread's next allocation of its size; freeing it again, by
  * any handle or process, is refused, and so is asking its size; the check counts it as free;
- * it goes back to the heap at close, before -ENOMEM, and after its holder is killed with
- * kill -9; a fork child never touches its parent's cache; and threads sharing a handle keep
- * the heap consistent.
+ * it goes back to the heap at close, before -ENOMEM (in whichever thread, handle or process
+ * runs out: it is taken from live caches too), and after its holder is killed with kill -9;
+ * a fork child never touches its parent's cache; and threads sharing a handle keep the heap
+ * consistent.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -41,17 +42,17 @@ Test(heap_cache, a_cached_block_is_free_to_the_check)
 {
 	shmkit_heap_t *h = heap_fresh(256 * KIB, 0);
 	uint64_t a, b;
-	cr_assert_eq(shmkit_heap_alloc(h, 100, &a), 0); /* class 112 */
+	cr_assert_eq(shmkit_heap_alloc(h, 90, &a), 0); /* class 96 */
 	cr_assert_eq(shmkit_heap_alloc(h, 16, &b), 0);
 	struct shmkit_heap_report before = heap_report(h, 0);
-	cr_assert_eq(before.used, 112 + 16);
+	cr_assert_eq(before.used, 96 + 16);
 	cr_assert_eq(shmkit_heap_free(h, a), 0);
 	cr_assert_eq(shmkit_heap_free(h, b), 0);
 	struct shmkit_heap_report r = heap_report(h, 0);
 	cr_assert_eq(r.used, 0);
 	cr_assert_eq(r.blocks, 0);
-	cr_assert_eq(r.cached, 112 + 16);
-	cr_assert_eq(r.free, before.free + 112 + 16);
+	cr_assert_eq(r.cached, 96 + 16);
+	cr_assert_eq(r.free, before.free + 96 + 16);
 	cr_assert_eq(r.leaked, 0);
 	shmkit_heap_close(h); /* gives them back */
 	cr_assert_eq(shmkit_heap_open(&h, heap_name, 0), 0);
@@ -137,35 +138,35 @@ Test(heap_cache, caches_give_back_before_enomem)
 	shmkit_heap_t *h = heap_fresh(128 * KIB, 0);
 	struct shmkit_heap_report empty = heap_report(h, 0);
 	/* Our own cache: a block of every cached class, the rest freed. */
-	static const size_t sizes[] = {16, 32, 48, 64, 80, 96, 112, 128};
-	for (unsigned i = 0; i < 8; i++) {
+	static const size_t sizes[] = {16, 32, 48, 64, 80, 96};
+	for (unsigned i = 0; i < 6; i++) {
 		cr_assert_eq(shmkit_heap_alloc(h, sizes[i], &offs[i]), 0);
 		cr_assert_eq(shmkit_heap_free(h, offs[i]), 0);
 	}
-	cr_assert_eq(heap_report(h, 0).cached, 576);
+	cr_assert_eq(heap_report(h, 0).cached, 336);
 	cr_assert_eq(shmkit_heap_alloc(h, empty.largest_free, &big), 0,
-	             "the whole heap, with our cache holding a block of 8 runs");
+	             "the whole heap, with our cache holding a block of 6 runs");
 	cr_assert_eq(heap_report(h, 0).cached, 0);
 	cr_assert_eq(shmkit_heap_free(h, big), 0);
 	/* A killed process's cache: its blocks come back with its runs. */
 	pid_t pid = fork();
 	if (pid == 0) {
 		shmkit_heap_t *k;
-		uint64_t o[8];
+		uint64_t o[6];
 		if (shmkit_heap_open(&k, heap_name, 0))
 			_exit(1);
-		for (unsigned i = 0; i < 8; i++)
+		for (unsigned i = 0; i < 6; i++)
 			if (shmkit_heap_alloc(k, sizes[i], &o[i]) || shmkit_heap_free(k, o[i]))
 				_exit(2);
 		raise(SIGKILL);
 	}
 	cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
 	struct shmkit_heap_report r = heap_report(h, 0);
-	cr_assert_eq(r.cached, 576, "the dead process's blocks are free, not leaked");
+	cr_assert_eq(r.cached, 336, "the dead process's blocks are free, not leaked");
 	cr_assert_eq(r.used, 0);
 	cr_assert_eq(r.leaked, 0);
 	cr_assert_eq(shmkit_heap_alloc(h, empty.largest_free, &big), 0,
-	             "the whole heap, with a dead process's cache in 8 runs");
+	             "the whole heap, with a dead process's cache in 6 runs");
 	cr_assert_eq(shmkit_heap_free(h, big), 0);
 	r = heap_report(h, 0);
 	cr_assert_eq(r.cached, 0);
@@ -262,6 +263,125 @@ Test(heap_cache, threads_of_one_handle)
 	struct shmkit_heap_report r = heap_report(h, 0);
 	cr_assert_eq(r.used, 0);
 	cr_assert_eq(r.damage, 0);
-	cr_assert_leq(r.cached, 576);
+	cr_assert_leq(r.cached, 336);
+	heap_gone(h);
+}
+
+/* Free a small block into the cache of a handle h in a heap whose runs it then pins. */
+static void cache_a_pinning_block(shmkit_heap_t *h, uint64_t *x)
+{
+	uint64_t a, b;
+	cr_assert_eq(shmkit_heap_alloc(h, 8000, &a), 0);
+	cr_assert_eq(shmkit_heap_alloc(h, 16, x), 0); /* a run between two large blocks */
+	cr_assert_eq(shmkit_heap_alloc(h, 8000, &b), 0);
+	cr_assert_eq(shmkit_heap_free(h, a), 0);
+	cr_assert_eq(shmkit_heap_free(h, *x), 0); /* cached: its run stays */
+	cr_assert_eq(shmkit_heap_free(h, b), 0);
+}
+
+struct big_alloc {
+	shmkit_heap_t *h;
+	uint64_t size, off;
+	int r;
+};
+
+static void *big_in_thread(void *arg)
+{
+	struct big_alloc *b = arg;
+	b->r = shmkit_heap_alloc(b->h, b->size, &b->off);
+	return NULL;
+}
+
+/* Whoever runs out takes what a live handle's cache holds: another thread of the handle,
+ * another handle, another process. */
+Test(heap_cache, live_caches_give_back_to_anyone)
+{
+	shmkit_heap_t *h = heap_fresh(128 * KIB, 0), *g;
+	uint64_t need = heap_report(h, 0).largest_free, x, off;
+	/* Another thread of h (h's cache belongs to this thread). */
+	cache_a_pinning_block(h, &x);
+	struct big_alloc b = {h, need, 0, 0};
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, big_in_thread, &b), 0);
+	pthread_join(th, NULL);
+	cr_assert_eq(b.r, 0, "another thread of the caching handle");
+	cr_assert_eq(shmkit_heap_free(h, b.off), 0);
+	/* Another handle of this process. */
+	cache_a_pinning_block(h, &x);
+	cr_assert_eq(shmkit_heap_open(&g, heap_name, 0), 0);
+	cr_assert_eq(shmkit_heap_alloc(g, need, &off), 0, "another handle");
+	cr_assert_eq(shmkit_heap_free(g, off), 0);
+	shmkit_heap_close(g);
+	/* Another process, which never freed anything (so has no cache of its own yet). */
+	cache_a_pinning_block(h, &x);
+	pid_t pid = fork();
+	if (pid == 0) {
+		shmkit_heap_t *k;
+		uint64_t o;
+		if (shmkit_heap_open(&k, heap_name, 0))
+			_exit(1);
+		int r = shmkit_heap_alloc(k, need, &o);
+		if (r == 0)
+			r = shmkit_heap_free(k, o);
+		shmkit_heap_close(k);
+		_exit(r ? 2 : 0);
+	}
+	cr_assert_eq(tu_wait(pid), 0, "another process");
+	/* h's cache was emptied under it: it notices, and goes on. */
+	uint64_t y;
+	cr_assert_eq(shmkit_heap_alloc(h, 16, &y), 0);
+	cr_assert_eq(shmkit_heap_free(h, y), 0);
+	struct shmkit_heap_report r = heap_report(h, 0);
+	cr_assert_eq(r.used, 0);
+	cr_assert_eq(r.leaked, 0);
+	cr_assert_leq(r.cached, 16);
+	heap_gone(h);
+}
+
+/* Several threads of one handle run out at once, with a dead handle's and a live handle's
+ * blocks to take: each block is freed once (the check agrees), and one of them gets it all. */
+Test(heap_cache, sweeps_at_once)
+{
+	enum { T = 4, ROUNDS = 50 };
+	shmkit_heap_t *h = heap_fresh(128 * KIB, 0), *g;
+	uint64_t need = heap_report(h, 0).largest_free, x;
+	cr_assert_eq(shmkit_heap_open(&g, heap_name, 0), 0);
+	for (int round = 0; round < ROUNDS; round++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			shmkit_heap_t *k;
+			uint64_t o[6];
+			if (shmkit_heap_open(&k, heap_name, 0))
+				_exit(1);
+			for (unsigned i = 0; i < 6; i++)
+				if (shmkit_heap_alloc(k, 16 * (i + 1), &o[i]) ||
+				    shmkit_heap_free(k, o[i]))
+					_exit(2);
+			raise(SIGKILL);
+		}
+		cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+		cache_a_pinning_block(g, &x);
+		struct big_alloc b[T];
+		pthread_t th[T];
+		for (int i = 0; i < T; i++) {
+			b[i] = (struct big_alloc){h, need, 0, 0};
+			cr_assert_eq(pthread_create(&th[i], NULL, big_in_thread, &b[i]), 0);
+		}
+		int got = 0;
+		for (int i = 0; i < T; i++) {
+			pthread_join(th[i], NULL);
+			if (b[i].r == 0) {
+				got++;
+				cr_assert_eq(shmkit_heap_free(h, b[i].off), 0);
+			} else {
+				cr_assert_eq(b[i].r, -ENOMEM);
+			}
+		}
+		cr_assert_geq(got, 1, "round %d: nobody got the whole heap", round);
+		struct shmkit_heap_report r = heap_report(h, 0);
+		cr_assert_eq(r.used, 0, "round %d", round);
+		cr_assert_eq(r.damage, 0, "round %d: %s", round, r.first_problem);
+	}
+	shmkit_heap_close(g);
 	heap_gone(h);
 }
