@@ -130,6 +130,30 @@ static int fill(shmkit_heap_t *h, size_t size, uint64_t *offs, int cap)
 	return n;
 }
 
+/* In a fork child: a handle of its own on the test's heap. */
+static shmkit_heap_t *child_open(void)
+{
+	shmkit_heap_t *k;
+	if (shmkit_heap_open(&k, heap_name, 0))
+		_exit(1);
+	return k;
+}
+
+/* A process that caches a block of every cached class (16 .. 96 bytes), then is killed. */
+static void cache_and_die(void)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		shmkit_heap_t *k = child_open();
+		uint64_t o;
+		for (size_t size = 16; size <= 96; size += 16)
+			if (shmkit_heap_alloc(k, size, &o) || shmkit_heap_free(k, o))
+				_exit(2);
+		raise(SIGKILL);
+	}
+	cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+}
+
 /* Free space is real: what caches hold goes back before an allocation fails. */
 Test(heap_cache, caches_give_back_before_enomem)
 {
@@ -149,18 +173,7 @@ Test(heap_cache, caches_give_back_before_enomem)
 	cr_assert_eq(heap_report(h, 0).cached, 0);
 	cr_assert_eq(shmkit_heap_free(h, big), 0);
 	/* A killed process's cache: its blocks come back with its runs. */
-	pid_t pid = fork();
-	if (pid == 0) {
-		shmkit_heap_t *k;
-		uint64_t o[6];
-		if (shmkit_heap_open(&k, heap_name, 0))
-			_exit(1);
-		for (unsigned i = 0; i < 6; i++)
-			if (shmkit_heap_alloc(k, sizes[i], &o[i]) || shmkit_heap_free(k, o[i]))
-				_exit(2);
-		raise(SIGKILL);
-	}
-	cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+	cache_and_die();
 	struct shmkit_heap_report r = heap_report(h, 0);
 	cr_assert_eq(r.cached, 336, "the dead process's blocks are free, not leaked");
 	cr_assert_eq(r.used, 0);
@@ -316,10 +329,8 @@ Test(heap_cache, live_caches_give_back_to_anyone)
 	cache_a_pinning_block(h, &x);
 	pid_t pid = fork();
 	if (pid == 0) {
-		shmkit_heap_t *k;
+		shmkit_heap_t *k = child_open();
 		uint64_t o;
-		if (shmkit_heap_open(&k, heap_name, 0))
-			_exit(1);
 		int r = shmkit_heap_alloc(k, need, &o);
 		if (r == 0)
 			r = shmkit_heap_free(k, o);
@@ -347,19 +358,7 @@ Test(heap_cache, sweeps_at_once)
 	uint64_t need = heap_report(h, 0).largest_free, x;
 	cr_assert_eq(shmkit_heap_open(&g, heap_name, 0), 0);
 	for (int round = 0; round < ROUNDS; round++) {
-		pid_t pid = fork();
-		if (pid == 0) {
-			shmkit_heap_t *k;
-			uint64_t o[6];
-			if (shmkit_heap_open(&k, heap_name, 0))
-				_exit(1);
-			for (unsigned i = 0; i < 6; i++)
-				if (shmkit_heap_alloc(k, 16 * (i + 1), &o[i]) ||
-				    shmkit_heap_free(k, o[i]))
-					_exit(2);
-			raise(SIGKILL);
-		}
-		cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+		cache_and_die();
 		cache_a_pinning_block(g, &x);
 		struct big_alloc b[T];
 		pthread_t th[T];
