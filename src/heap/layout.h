@@ -77,8 +77,8 @@
  *             acquire-loads an even value, reads entries (relaxed atomic loads), issues an
  *             acquire fence and reloads the word: equal means nothing it read was changing.
  *
- * tests/heap/model has Promela models of BARRIER_H4 and BARRIER_H5 (spin checks them, and
- * catches a broken variant of each ordering).
+ * tests/heap/model has Promela models of BARRIER_H4, BARRIER_H5 and BARRIER_H7 (spin checks
+ * them, and catches a broken variant of each ordering).
  *
  * Everything else in the heap is written under one of the locks, whose acquire/release
  * (BARRIER_1/2 of src/sync/sync.h) order it. Lock-free readers (the fast paths, the
