@@ -417,8 +417,11 @@ static ssize_t mpmc_deliver(shmkit_chan_t *c, uint64_t pos, void *buf, size_t ca
 		if (seq_pos(seq) != pos + 1)
 			return -EAGAIN; /* not this position's any more (a stale redo): look again
 			                 */
-		/* Abandoned, or a length no sender wrote: free the slot (and say which). */
-		atomic_compare_exchange_strong(&s->seq, &seq, pos + c->cap);
+		/* Abandoned, or a length no sender wrote: free the slot (and say which). Which is
+		 * what we saw: a failed CAS overwrites seq, and a sender's free_skipped() may
+		 * free an abandoned slot first (head is past it). */
+		uint64_t want = seq;
+		atomic_compare_exchange_strong(&s->seq, &want, pos + c->cap);
 		sk_chan_wake_tx(c);
 		if (!(seq & SK_SEQ_ABANDONED))
 			return -EBADMSG;
