@@ -28,13 +28,35 @@ static off_t token_of(uint32_t i)
 	               (size_t)i * sizeof(struct sk_heap_cache));
 }
 
-/* Free a block that an entry of class c named (what a dead process or a peer wrote: free()
- * checks it is a taken slot of class c; anything else is refused, and left to the check). */
+/* The liveness token of thief slot i (a sweeper holds one while it may mark live records). */
+static off_t thief_token(uint32_t i)
+{
+	return (off_t)(offsetof(struct sk_heap_hdr, thieves) + (size_t)i * sizeof(uint64_t));
+}
+
+/* A new description of the heap's file to hold tokens with, adopted (closed in fork
+ * children) under map_lock, which fork_prepare takes: no child inherits it unadopted. */
+static int new_carrier(struct shmkit_heap *h)
+{
+	pthread_mutex_lock(&h->map_lock);
+	int carrier = sk_live_reopen(h->fd);
+	if (carrier >= 0 && sk_live_adopt(carrier) < 0) {
+		close(carrier);
+		carrier = -1;
+	}
+	pthread_mutex_unlock(&h->map_lock);
+	return carrier;
+}
+
+/* Free a block that an entry of class c named (what a dead process or a peer wrote): only a
+ * taken slot of class c that carries the cache's mark, i.e. a block that was freed into a
+ * cache; anything else is left alone (and to the check). */
 static void give_back(struct shmkit_heap *h, uint32_t c, uint64_t off)
 {
 	uint32_t p = sk_page_of(h, off), t, k;
-	if (off && p != SK_NONE && sk_run_head(h, p, &t, &k) == p && k == c)
-		sk_heap_free_in(h, 0, off);
+	if (off && p != SK_NONE && sk_run_head(h, p, &t, &k) == p && k == c &&
+	    sk_cache_marked(h, p, off))
+		sk_small_free(h, p, t, c, off, SK_FREE_CACHED);
 }
 
 /* Take every entry of a record (exchanged for 0: a racing thief gets each once) and free it. */
@@ -48,27 +70,34 @@ static void empty_record(struct shmkit_heap *h, struct sk_heap_cache *rec)
 	}
 }
 
+/* Is the thief that a steal mark names gone (or never was)? carrier: not the thief's. */
+static int thief_gone(struct shmkit_heap *h, int carrier, uint64_t mark)
+{
+	uint64_t i = (mark & 0xff) - 1;
+	return i >= SK_HEAP_THIEVES || sk_load_relaxed(&h->hdr->thieves[i]) != mark >> 8 ||
+	       sk_live_held(carrier, thief_token((uint32_t)i)) == 0;
+}
+
 /*
- * We hold rec's token (its holder is gone): wait until no live thief is in it. A thief that
- * passed BARRIER_H7 may still be exchanging entries, and the next holder must not change
- * them meanwhile; a dead thief's mark is cleared. 0, or -EBUSY if a thief stays too long.
+ * Wait (up to about 10 ms) until no live thief is in rec, clearing a gone thief's mark: 0, or
+ * -EBUSY. A thief that passed BARRIER_H7 may still be exchanging entries: the next holder of
+ * a record must not change them meanwhile, and a sweeper wants what it frees.
  */
 static int settle(struct shmkit_heap *h, int carrier, struct sk_heap_cache *rec)
 {
-	for (int i = 0; i < 100000; i++) {
+	uint64_t until = sk_mono_ns() + 10000000;
+	for (;;) {
 		uint64_t s = sk_load_acquire(&rec->steal);
 		if (!s)
 			return 0;
-		uint64_t thief = s - 1;
-		int ours = h->cache_rec && thief == h->cache_self; /* our own sweep: alive */
-		if (thief >= SK_HEAP_CACHES ||
-		    (!ours && sk_live_held(carrier, token_of((uint32_t)thief)) == 0)) {
-			atomic_compare_exchange_strong(&rec->steal, &s, 0); /* a dead thief's */
+		if (thief_gone(h, carrier, s)) {
+			atomic_compare_exchange_strong(&rec->steal, &s, 0);
 			continue;
 		}
+		if (sk_mono_ns() > until)
+			return -EBUSY;
 		sched_yield();
 	}
-	return -EBUSY;
 }
 
 void sk_cache_claim(struct shmkit_heap *h)
@@ -79,15 +108,7 @@ void sk_cache_claim(struct shmkit_heap *h)
 	/* Thieves reach our entries through membarrier (BARRIER_H7): no registration, no cache. */
 	if (h->rdonly || h->attached || h->fd < 0 || !h->secret || !sk_asym_register())
 		return;
-	/* Under map_lock, which fork_prepare takes: no fork child inherits the carrier before it
-	 * is adopted (it would keep our tokens alive). */
-	pthread_mutex_lock(&h->map_lock);
-	int carrier = sk_live_reopen(h->fd);
-	if (carrier >= 0 && sk_live_adopt(carrier) < 0) {
-		close(carrier);
-		carrier = -1;
-	}
-	pthread_mutex_unlock(&h->map_lock);
+	int carrier = new_carrier(h);
 	if (carrier < 0)
 		return;
 	for (uint32_t i = 0; i < SK_HEAP_CACHES; i++) {
@@ -115,27 +136,25 @@ void sk_cache_contended(struct shmkit_heap *h)
 {
 	if (++h->contended % 256)
 		return;
-	/* A thief that died between its CAS and its reset would keep us off our cache for good. */
+	/* A thief that died between its mark and its reset: a sweep would clear it, but none may
+	 * come, and it keeps us off our cache meanwhile. */
 	uint64_t s = sk_load_relaxed(&h->cache_rec->steal);
-	if (s && s - 1 < SK_HEAP_CACHES && s - 1 != h->cache_self &&
-	    sk_live_held(h->carrier, token_of((uint32_t)(s - 1))) == 0)
+	if (s && thief_gone(h, h->carrier, s))
 		atomic_compare_exchange_strong(&h->cache_rec->steal, &s, 0);
 }
 
-int sk_cache_holds(struct shmkit_heap *h, uint32_t c, uint64_t off)
+int sk_cache_marked(struct shmkit_heap *h, uint32_t page, uint64_t off)
 {
-	for (uint32_t i = 0; i < SK_HEAP_CACHES; i++)
-		if (sk_load_relaxed(&h->hdr->caches[i].block[c]) == off)
-			return 1;
-	return 0;
+	SK_ATOMIC(uint64_t) *mark = sk_mark_of(h, off);
+	return h->secret && sk_heap_have(h, page) == 0 && sk_load_relaxed(&mark[0]) == h->secret &&
+	       sk_load_relaxed(&mark[1]) == off;
 }
 
 int sk_cache_cached(struct shmkit_heap *h, uint64_t off, uint64_t size)
 {
 	uint32_t p = sk_page_of(h, off);
-	return size <= sk_classes[SK_HEAP_CACHED - 1].size && h->secret && p != SK_NONE &&
-	       sk_heap_have(h, p) == 0 && sk_load_relaxed(sk_mark_of(h, off)) == h->secret &&
-	       sk_cache_holds(h, sk_class_of((size_t)size), off);
+	return size <= sk_classes[SK_HEAP_CACHED - 1].size && p != SK_NONE &&
+	       sk_cache_marked(h, p, off);
 }
 
 /* Give back our own entries (the caching thread, or a close: nobody else uses them). */
@@ -147,64 +166,87 @@ static void flush_own(struct shmkit_heap *h)
 		/* An exchange, not BARRIER_H7: a thief that takes it first frees it itself. */
 		if (off && atomic_exchange(&h->cache_rec->block[c], 0) == off) {
 			SK_CRASH_POINT();
-			sk_heap_free_in(h, 0, off);
+			give_back(h, c, off);
 		}
 	}
 }
 
-/* Before -ENOMEM: empty the records of dead handles, and steal from live ones (BARRIER_H7). */
-static void sweep_records(struct shmkit_heap *h)
+/* Mark, fence, take (BARRIER_H7) what live records hold; wait for other thieves to finish
+ * the records they are in, so that their blocks are free when we look again. */
+static void steal_live(struct shmkit_heap *h, int carrier, uint64_t mark, const uint64_t *dead)
 {
-	uint64_t mine = (uint64_t)h->cache_self + 1, live[(SK_HEAP_CACHES + 63) / 64] = {0};
+	uint64_t ours[(SK_HEAP_CACHES + 63) / 64] = {0};
 	int any = 0;
 	for (uint32_t i = 0; i < SK_HEAP_CACHES; i++) {
 		struct sk_heap_cache *rec = &h->hdr->caches[i];
-		if (i != h->cache_self && sk_live_hold(h->carrier, token_of(i)) == 0) {
-			empty_record(h, rec); /* nobody's, or a dead holder's (exchanges: a thief */
-			settle(h, h->carrier, rec); /* still in it takes each block once) */
-			sk_store_relaxed(&rec->busy, 0);
-			sk_live_drop(h->carrier, token_of(i));
+		if (dead[i / 64] & (uint64_t)1 << (i % 64))
 			continue;
-		}
-		if (i == h->cache_self && sk_cache_mine(h))
+		if (rec == h->cache_rec && sk_cache_mine(h))
 			continue; /* flushed already */
-		uint64_t none = 0;
-		if (atomic_compare_exchange_strong(&rec->steal, &none, mine)) {
-			live[i / 64] |= (uint64_t)1 << (i % 64);
+		uint64_t s = sk_load_relaxed(&rec->steal);
+		if ((s == 0 || thief_gone(h, carrier, s)) &&
+		    atomic_compare_exchange_strong(&rec->steal, &s, mark)) {
+			ours[i / 64] |= (uint64_t)1 << (i % 64);
 			any = 1;
 		}
 	}
 	int fenced = any && sk_asym_heavy() == 0;
-	for (uint32_t i = 0; i < SK_HEAP_CACHES && any; i++) {
-		if (!(live[i / 64] & (uint64_t)1 << (i % 64)))
-			continue;
+	for (uint32_t i = 0; i < SK_HEAP_CACHES; i++) {
 		struct sk_heap_cache *rec = &h->hdr->caches[i];
-		if (fenced &&
-		    !atomic_load_explicit(&rec->busy, memory_order_acquire)) /* BARRIER_H7 */
-			empty_record(h, rec);
-		uint64_t ours = mine;
-		atomic_compare_exchange_strong(&rec->steal, &ours, 0);
+		if (ours[i / 64] & (uint64_t)1 << (i % 64)) {
+			if (fenced && !atomic_load_explicit(&rec->busy,
+			                                    memory_order_acquire)) /* BARRIER_H7 */
+				empty_record(h, rec);
+			uint64_t m = mark;
+			atomic_compare_exchange_strong(&rec->steal, &m, 0);
+		} else if (!(dead[i / 64] & (uint64_t)1 << (i % 64))) {
+			settle(h, carrier, rec); /* another thief's: let it finish */
+		}
 	}
+}
+
+/* Before -ENOMEM: empty the records of dead handles, then take what live ones hold. */
+static void sweep_records(struct shmkit_heap *h)
+{
+	int carrier = new_carrier(h); /* the thief's own: its tokens end with this sweep */
+	if (carrier < 0)
+		return;
+	uint64_t mark = 0, dead[(SK_HEAP_CACHES + 63) / 64] = {0};
+	for (uint32_t i = 0; i < SK_HEAP_THIEVES && !mark; i++)
+		if (sk_live_hold(carrier, thief_token(i)) == 0)
+			mark = (atomic_fetch_add(&h->hdr->thieves[i], 1) + 1) << 8 | (i + 1);
+	for (uint32_t i = 0; i < SK_HEAP_CACHES; i++) {
+		struct sk_heap_cache *rec = &h->hdr->caches[i];
+		if (sk_live_hold(carrier, token_of(i)) < 0)
+			continue; /* a live holder's (ours included: another description) */
+		dead[i / 64] |= (uint64_t)1 << (i % 64);
+		empty_record(h, rec); /* nobody's, or a dead holder's: exchanges, so a thief */
+		sk_live_drop(carrier, token_of(i)); /* still in it takes each block once */
+	}
+	if (mark)
+		steal_live(h, carrier, mark, dead);
+	sk_live_close(carrier);
 }
 
 void sk_cache_flush(struct shmkit_heap *h, int release)
 {
 	/* pairs with the claim's release: the record and carrier are set before the owner */
-	if (!sk_load_acquire(&h->cache_owner))
-		return;
-	if (release || sk_cache_mine(h))
+	if (sk_load_acquire(&h->cache_owner) && (release || sk_cache_mine(h)))
 		flush_own(h);
 	if (release) {
-		sk_store_relaxed(&h->cache_owner, 0);
-		sk_live_close(h->carrier); /* drops the token with the description */
-		h->carrier = -1;
-		h->cache_rec = NULL;
+		if (h->cache_rec) {
+			sk_store_relaxed(&h->cache_owner, 0);
+			sk_live_close(h->carrier); /* drops the token with the description */
+			h->carrier = -1;
+			h->cache_rec = NULL;
+		}
 		return;
 	}
-	if (pthread_mutex_trylock(&h->cache_lock) == 0) { /* one sweeper per handle: one carrier */
-		sweep_records(h);
-		pthread_mutex_unlock(&h->cache_lock);
-	}
+	if (h->rdonly || h->attached || h->fd < 0 || !h->secret)
+		return;
+	pthread_mutex_lock(&h->cache_lock); /* one sweep at a time per handle: the next one */
+	sweep_records(h);                   /* finds what this one freed */
+	pthread_mutex_unlock(&h->cache_lock);
 }
 
 void sk_cache_forget(struct shmkit_heap *h)

@@ -170,19 +170,18 @@ static inline SK_ATOMIC(uint64_t) * sk_mark_of(struct shmkit_heap *h, uint64_t o
 /*
  * Free the slot at off of run p (tag t and class c as sk_run_head checked them). -EINVAL if
  * off is not a taken slot of it, or the run is another kind's (names vs user), or the block
- * is in a handle's cache (freed already).
+ * carries the cache's mark (it was freed into a cache: freed already). how: 0 a user's
+ * free, 1 a named object's, SK_FREE_CACHED a cache giving a marked block back.
  */
 static inline int sk_small_free(struct shmkit_heap *h, uint32_t p, uint32_t t, uint32_t c,
-                                uint64_t off, int names)
+                                uint64_t off, int how)
 {
 	struct sk_heap_page *d = &h->pages[p];
 	uint64_t m;
-	int w = sk_small_slot(h, p, t, c, off, names, &m);
+	int w = sk_small_slot(h, p, t, c, off, how == 1, &m);
 	if (w < 0)
 		return w;
-	if (c < SK_HEAP_CACHED && !names && h->secret && sk_heap_have(h, p) == 0 &&
-	    SK_UNLIKELY(sk_load_relaxed(sk_mark_of(h, off)) == h->secret) &&
-	    sk_cache_holds(h, c, off))
+	if (how == 0 && c < SK_HEAP_CACHED && SK_UNLIKELY(sk_cache_marked(h, p, off)))
 		return -EINVAL;
 	/* seq_cst: release for BARRIER_H2, and the store half of BARRIER_H5 (x86: lock btr) */
 	if (!(atomic_fetch_and(&d->bits[w], ~m) & m))
@@ -266,8 +265,8 @@ static inline int sk_cache_keep(struct shmkit_heap *h, uint32_t p, uint32_t c, u
 	if (SK_UNLIKELY(sk_heap_have(h, p) < 0))
 		return -EAGAIN;
 	SK_ATOMIC(uint64_t) *mark = sk_mark_of(h, off);
-	if (SK_UNLIKELY(sk_load_relaxed(&mark[0]) == h->secret) && sk_cache_holds(h, c, off))
-		return -EINVAL; /* in a cache, ours or another handle's: a double free */
+	if (SK_UNLIKELY(sk_load_relaxed(&mark[0]) == h->secret) && sk_load_relaxed(&mark[1]) == off)
+		return -EINVAL; /* freed into a cache (and maybe being given back): a double free */
 	/* No BARRIER_H7 here: a thief only ever takes an entry away (exchanging it for 0), so an
 	 * empty place stays empty until this store, and a block stored there may be taken at once
 	 * (the next get sees the record disagree with our copy). */

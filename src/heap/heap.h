@@ -116,8 +116,10 @@ void sk_heap_unlock(shmkit_mutex_t *m);
 void sk_cache_claim(struct shmkit_heap *h);
 /* The holder backed off (BARRIER_H7): now and then, see whether the thief is dead. */
 void sk_cache_contended(struct shmkit_heap *h);
-/* Does some cache record hold the block at off of class c? (Another handle's double free.) */
-int sk_cache_holds(struct shmkit_heap *h, uint32_t klass, uint64_t off);
+/* Does the block at off (a slot of run page) carry the cache's mark? It was freed into a
+ * cache then, and is not free to free again (from then until it is handed out again). */
+int sk_cache_marked(struct shmkit_heap *h, uint32_t page, uint64_t off);
+#define SK_FREE_CACHED 2 /* sk_small_free's how: a cache gives a marked block back */
 /* Is the block at off (size bytes, a slot of a run) in some cache, i.e. freed? */
 int sk_cache_cached(struct shmkit_heap *h, uint64_t off, uint64_t size);
 /* Give our cached blocks back, then the record too if release (close); else (before -ENOMEM)

@@ -117,6 +117,7 @@
 #define SK_HEAP_BINS        64u
 #define SK_HEAP_CACHED      6u  /* classes a handle caches a free block of (16 .. 96 bytes) */
 #define SK_HEAP_CACHES      48u /* cache records: handles that cache at once */
+#define SK_HEAP_THIEVES     8u  /* thief slots: sweeps that take from live caches at once */
 
 #define SK_HEAP_NAME_MAX 255u
 
@@ -208,10 +209,11 @@ SK_ASSERT_OFFSET(struct sk_heap_name, head, 24);
  * A handle's cache record: the free blocks of classes 0 .. SK_HEAP_CACHED-1 (16 .. 96 bytes)
  * that one handle keeps for its next allocation of that class, one per class (0 = none). A
  * cached block stays taken in its run's bitmap, so nobody else can be handed it; its first
- * 16 bytes hold the heap's cache_secret and its own offset, so that another handle's free of
- * it (a double free) finds it here and is refused. The record belongs to whoever holds the
- * liveness token at the record's own byte of the file (an OFD lock, which the kernel drops
- * when the holder dies); whoever takes the token of a dead holder frees the blocks it left.
+ * 16 bytes hold the heap's cache_secret and its own offset (the mark: the block was freed),
+ * so that another free of it (a double free) is refused, also while a thief gives it back. The
+ * record belongs to whoever holds the liveness token at the record's own byte of the file (an OFD
+ * lock, which the kernel drops when the holder dies); whoever takes the token of a dead holder
+ * frees the blocks it left.
  *
  *   cache a block   magic into the block, then the record entry    (killed between: the block
  *   reuse a block   the record entry cleared, then the block zeroed  of that call is leaked)
@@ -225,17 +227,21 @@ SK_ASSERT_OFFSET(struct sk_heap_name, head, 24);
  * BARRIER_H7  a thief (a sweep before -ENOMEM in any process, which must free cached blocks
  *             of live handles too) vs the holder taking a block (asymmetric Dekker,
  *             sys/fence.c). The holder stores busy = 1, then loads steal; only if steal is 0
- *             does it load the entry and clear it, then it stores busy = 0 (release). The thief
- * CASes steal from 0 to its own record + 1, runs membarrier (a full barrier on every CPU of a
- * registered process: handles cache only in registered processes), then loads busy; only if busy is
- * 0 does it exchange entries. Either the holder sees steal and backs off (allocating or freeing the
- * ordinary way), or the thief sees busy and skips the record, or one of them runs after the other's
- * stores are visible.
+ *             does it load the entry and clear it, then it stores busy = 0 (release). The
+ *             thief CASes steal from 0 (or from the mark of a thief that is gone) to its own
+ *             mark, runs membarrier (a full barrier on every CPU of a registered process:
+ *             handles cache only in registered processes), then loads busy; only if busy is 0
+ *             does it exchange entries, then it clears its mark. Either the holder sees steal
+ *             and backs off (allocating the ordinary way), or the thief sees busy and skips
+ *             the record, or one of them runs after the other's stores are visible. A mark is
+ *             a thief slot + 1 and that slot's generation: the thief holds the slot's
+ *             liveness token for its sweep, so a mark whose slot token is free or whose
+ *             generation has moved on is a dead thief's, and anyone may clear it.
  */
 struct sk_heap_cache {
 	SK_ATOMIC(uint64_t) block[SK_HEAP_CACHED];
 	SK_ATOMIC(uint64_t) busy;  /* the holder is changing block[] (BARRIER_H7) */
-	SK_ATOMIC(uint64_t) steal; /* a thief's record + 1 while it empties this one, 0 none */
+	SK_ATOMIC(uint64_t) steal; /* a thief's mark while it empties this one, 0 none */
 };
 SK_ASSERT_SIZE(struct sk_heap_cache, 64);
 
@@ -270,7 +276,9 @@ struct sk_heap_hdr {
 	uint8_t reserved[512 - 408];
 	struct sk_heap_arena arenas[SK_HEAP_NARENAS];
 	struct sk_heap_cache caches[SK_HEAP_CACHES];
-	uint8_t reserved2[SK_HEAP_HDR_SIZE - 512 - SK_HEAP_NARENAS * 256 - SK_HEAP_CACHES * 64];
+	SK_ATOMIC(uint64_t) thieves[SK_HEAP_THIEVES]; /* a thief slot's generation (BARRIER_H7) */
+	uint8_t reserved2[SK_HEAP_HDR_SIZE - 512 - SK_HEAP_NARENAS * 256 - SK_HEAP_CACHES * 64 -
+	                  SK_HEAP_THIEVES * 8];
 };
 SK_ASSERT_SIZE(struct sk_heap_hdr, SK_HEAP_HDR_SIZE);
 SK_ASSERT_OFFSET(struct sk_heap_hdr, max_size, 16);
@@ -287,5 +295,6 @@ SK_ASSERT_OFFSET(struct sk_heap_hdr, names_cap, 392);
 SK_ASSERT_OFFSET(struct sk_heap_hdr, cache_secret, 400);
 SK_ASSERT_OFFSET(struct sk_heap_hdr, arenas, 512);
 SK_ASSERT_OFFSET(struct sk_heap_hdr, caches, 4864);
+SK_ASSERT_OFFSET(struct sk_heap_hdr, thieves, 7936);
 
 #endif

@@ -8,9 +8,11 @@
  * a fork child never touches its parent's cache; and threads sharing a handle keep the heap
  * consistent.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 
+#include "heap/heap.h"
 #include "heaptest.h"
 
 #define KIB 1024u
@@ -382,5 +384,124 @@ Test(heap_cache, sweeps_at_once)
 		cr_assert_eq(r.damage, 0, "round %d: %s", round, r.first_problem);
 	}
 	shmkit_heap_close(g);
+	heap_gone(h);
+}
+
+/* A block a thief has taken from a record and not yet freed is no longer named by any record,
+ * but still marked: a free of it then is a double free too. */
+Test(heap_cache, a_block_being_given_back_is_not_free_to_free)
+{
+	shmkit_heap_t *h = heap_fresh(128 * KIB, 0);
+	uint64_t x, y;
+	cr_assert_eq(shmkit_heap_alloc(h, 32, &x), 0);
+	cr_assert_eq(shmkit_heap_free(h, x), 0); /* cached */
+	cr_assert_not_null(h->cache_rec, "the handle caches");
+	uint32_t c = sk_class_of(32);
+	cr_assert_eq(atomic_exchange(&h->cache_rec->block[c], 0), x, "a thief's exchange");
+	cr_assert_eq(shmkit_heap_free(h, x), -EINVAL, "the caching thread");
+	shmkit_heap_t *g;
+	cr_assert_eq(shmkit_heap_open(&g, heap_name, 0), 0);
+	cr_assert_eq(shmkit_heap_free(g, x), -EINVAL, "another handle");
+	shmkit_heap_close(g);
+	/* The holder notices that its copy is stale, and the block is nobody's but the thief's. */
+	cr_assert_eq(shmkit_heap_alloc(h, 32, &y), 0);
+	cr_assert_neq(y, x);
+	cr_assert_eq(shmkit_heap_free(h, y), 0);
+	heap_gone(h);
+}
+
+/* A thief killed while it marked a live record: the next sweep takes its mark over and the
+ * blocks still come back; the holder, meanwhile allocating the ordinary way, gets its cache
+ * back too. */
+Test(heap_cache, a_dead_thiefs_mark_is_taken_over)
+{
+	shmkit_heap_t *h = heap_fresh(128 * KIB, 0), *g;
+	uint64_t need = heap_report(h, 0).largest_free, x, off;
+	cache_a_pinning_block(h, &x);
+	/* A mark of thief slot 0 in a generation it never had: a thief that died. */
+	uint64_t dead = (sk_load_relaxed(&h->hdr->thieves[0]) + 7) << 8 | 1;
+	sk_store_relaxed(&h->cache_rec->steal, dead);
+	for (int i = 0; i < 600; i++) { /* the holder backs off, and clears it after a while */
+		uint64_t o;
+		cr_assert_eq(shmkit_heap_alloc(h, 16, &o), 0);
+		cr_assert_eq(shmkit_heap_free(h, o), 0);
+	}
+	cr_assert_eq(sk_load_relaxed(&h->cache_rec->steal), 0, "the holder cleared a dead mark");
+	sk_store_relaxed(&h->cache_rec->steal, dead);
+	cr_assert_eq(shmkit_heap_open(&g, heap_name, 0), 0);
+	cr_assert_eq(shmkit_heap_alloc(g, need, &off), 0, "a sweep past a dead thief's mark");
+	cr_assert_eq(shmkit_heap_free(g, off), 0);
+	shmkit_heap_close(g);
+	cr_assert_eq(sk_load_relaxed(&h->cache_rec->steal), 0);
+	heap_gone(h);
+}
+
+/* A thread that keeps running out (sweeping) does not make another thread's sweep miss what
+ * the first one is giving back: same handle, and another handle. */
+struct spinner {
+	shmkit_heap_t *h;
+	SK_ATOMIC(int) stop;
+};
+
+static void *keep_running_out(void *arg)
+{
+	struct spinner *sp = arg;
+	while (!atomic_load(&sp->stop)) {
+		uint64_t o;
+		if (shmkit_heap_alloc(sp->h, 1u << 30, &o) == 0) /* never fits */
+			shmkit_heap_free(sp->h, o);
+	}
+	return NULL;
+}
+
+Test(heap_cache, sweeps_do_not_hide_from_each_other)
+{
+	shmkit_heap_t *h = heap_fresh(128 * KIB, 0), *g;
+	uint64_t need = heap_report(h, 0).largest_free, x, off;
+	cr_assert_eq(shmkit_heap_open(&g, heap_name, 0), 0);
+	for (int other = 0; other < 2; other++) {
+		struct spinner sp = {other ? g : h, 0};
+		pthread_t th;
+		cr_assert_eq(pthread_create(&th, NULL, keep_running_out, &sp), 0);
+		for (int i = 0; i < 200; i++) {
+			cache_a_pinning_block(h, &x);
+			struct big_alloc b = {h, need, 0, 0};
+			pthread_t t2;
+			cr_assert_eq(pthread_create(&t2, NULL, big_in_thread, &b), 0);
+			pthread_join(t2, NULL);
+			cr_assert_eq(b.r, 0, "round %d: another sweeper on %s hid the block", i,
+			             other ? "another handle" : "the same handle");
+			cr_assert_eq(shmkit_heap_free(h, b.off), 0);
+		}
+		atomic_store(&sp.stop, 1);
+		pthread_join(th, NULL);
+	}
+	(void)off;
+	shmkit_heap_close(g);
+	heap_gone(h);
+}
+
+/* With every cache record taken, a handle without one still takes back what caches hold. */
+Test(heap_cache, a_handle_without_a_record_sweeps_too)
+{
+	enum { N = SK_HEAP_CACHES };
+	shmkit_heap_t *h = heap_fresh(256 * KIB, 0), *k[N], *last;
+	uint64_t need = heap_report(h, 0).largest_free, x, off;
+	shmkit_heap_close(h);
+	for (int i = 0; i < N; i++) {
+		cr_assert_eq(shmkit_heap_open(&k[i], heap_name, 0), 0);
+		cache_a_pinning_block(k[i], &x);
+		cr_assert_not_null(k[i]->cache_rec, "handle %d has a record", i);
+	}
+	cr_assert_eq(shmkit_heap_open(&last, heap_name, 0), 0);
+	cr_assert_eq(shmkit_heap_alloc(last, 16, &x), 0);
+	cr_assert_eq(shmkit_heap_free(last, x), 0);
+	cr_assert_null(last->cache_rec, "no record left for the last handle");
+	cr_assert_eq(shmkit_heap_alloc(last, need, &off), 0, "the last handle takes them back");
+	cr_assert_eq(shmkit_heap_free(last, off), 0);
+	shmkit_heap_close(last);
+	for (int i = 0; i < N; i++)
+		shmkit_heap_close(k[i]);
+	cr_assert_eq(shmkit_heap_open(&h, heap_name, 0), 0);
 	heap_gone(h);
 }

@@ -110,5 +110,6 @@ SK_ASSERT_OFFSET(struct sk_heap_hdr, pad0, 396);
 SK_ASSERT_OFFSET(struct sk_heap_hdr, cache_secret, 400);
 SK_ASSERT_OFFSET(struct sk_heap_hdr, reserved, 408);
 SK_ASSERT_OFFSET(struct sk_heap_hdr, caches, 512 + 17 * 256);
-SK_ASSERT_OFFSET(struct sk_heap_hdr, reserved2, 512 + 17 * 256 + 48 * 64);
+SK_ASSERT_OFFSET(struct sk_heap_hdr, thieves, 512 + 17 * 256 + 48 * 64);
+SK_ASSERT_OFFSET(struct sk_heap_hdr, reserved2, 512 + 17 * 256 + 48 * 64 + 8 * 8);
 SK_ASSERT_SIZE(struct sk_heap_cache, 64);
