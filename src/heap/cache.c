@@ -181,8 +181,10 @@ static void steal_live(struct shmkit_heap *h, int carrier, uint64_t mark, const 
 		struct sk_heap_cache *rec = &h->hdr->caches[i];
 		if (dead[i / 64] & (uint64_t)1 << (i % 64))
 			continue;
-		if (rec == h->cache_rec && sk_cache_mine(h))
-			continue; /* flushed already */
+		/* Ours, if we are the caching thread: flushed already. (The acquire pairs with the
+		 * claim's release: cache_rec is read only once it is known to be set.) */
+		if (sk_load_acquire(&h->cache_owner) == sk_thread_self() && rec == h->cache_rec)
+			continue;
 		uint64_t s = sk_load_relaxed(&rec->steal);
 		if ((s == 0 || thief_gone(h, carrier, s)) &&
 		    atomic_compare_exchange_strong(&rec->steal, &s, mark)) {

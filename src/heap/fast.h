@@ -276,7 +276,9 @@ static inline int sk_cache_keep(struct shmkit_heap *h, uint32_t p, uint32_t c, u
 	sk_store_relaxed(&mark[0], h->secret);
 	sk_store_relaxed(&mark[1], off);
 	SK_CRASH_POINT();
-	sk_store_relaxed(&r->block[c], off);
+	/* release: whoever takes the block from the record (a thief's exchange) sees what the
+	 * user wrote in it before this free (BARRIER_H2's chain goes on through its free) */
+	sk_store_release(&r->block[c], off);
 	h->cached[c] = off;
 	return 0;
 }
