@@ -138,7 +138,7 @@ void sk_cache_contended(struct shmkit_heap *h)
 		return;
 	/* A thief that died between its mark and its reset: a sweep would clear it, but none may
 	 * come, and it keeps us off our cache meanwhile. */
-	uint64_t s = sk_load_relaxed(&h->cache_rec->steal);
+	uint64_t s = sk_load_acquire(&h->cache_rec->steal); /* as in steal_live */
 	if (s && thief_gone(h, h->carrier, s))
 		atomic_compare_exchange_strong(&h->cache_rec->steal, &s, 0);
 }
@@ -185,7 +185,8 @@ static void steal_live(struct shmkit_heap *h, int carrier, uint64_t mark, const 
 		 * claim's release: cache_rec is read only once it is known to be set.) */
 		if (sk_load_acquire(&h->cache_owner) == sk_thread_self() && rec == h->cache_rec)
 			continue;
-		uint64_t s = sk_load_relaxed(&rec->steal);
+		/* acquire: a live thief's generation, stored before its mark, is what we compare */
+		uint64_t s = sk_load_acquire(&rec->steal);
 		if ((s == 0 || thief_gone(h, carrier, s)) &&
 		    atomic_compare_exchange_strong(&rec->steal, &s, mark)) {
 			ours[i / 64] |= (uint64_t)1 << (i % 64);

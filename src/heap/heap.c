@@ -123,6 +123,9 @@ static void fork_child(void)
 
 static void register_atfork(void)
 {
+	/* live.c's handlers first: prepare handlers run in reverse, so ours take map_lock before
+	 * live.c takes its lock, the order of a sweep's new_carrier() (map_lock, then adopt). */
+	sk_live_init();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
 }
 

@@ -505,3 +505,40 @@ Test(heap_cache, a_handle_without_a_record_sweeps_too)
 	cr_assert_eq(shmkit_heap_open(&h, heap_name, 0), 0);
 	heap_gone(h);
 }
+
+/* A fork while another thread sweeps (each failing allocation does): neither waits for the
+ * other (the sweep's new descriptor and the fork handlers take their locks in one order). */
+static void *sweep_in_a_full_heap(void *arg)
+{
+	struct spinner *sp = arg;
+	while (!atomic_load(&sp->stop)) {
+		uint64_t o;
+		if (shmkit_heap_alloc(sp->h, 8192, &o) == 0)
+			shmkit_heap_free(sp->h, o);
+	}
+	return NULL;
+}
+
+Test(heap_cache, fork_while_sweeping, .timeout = 120)
+{
+	enum { CAP = 64 };
+	shmkit_heap_t *h = heap_fresh(64 * KIB, 0);
+	uint64_t offs[CAP];
+	int n = 0;
+	while (n < CAP && shmkit_heap_alloc(h, 8192, &offs[n]) == 0)
+		n++;
+	struct spinner sp = {h, 0};
+	pthread_t th;
+	cr_assert_eq(pthread_create(&th, NULL, sweep_in_a_full_heap, &sp), 0);
+	for (int i = 0; i < 300; i++) {
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(0);
+		cr_assert_eq(tu_wait_timeout(pid, 20000), 0, "fork %d", i);
+	}
+	atomic_store(&sp.stop, 1);
+	pthread_join(th, NULL);
+	for (int i = 0; i < n; i++)
+		cr_assert_eq(shmkit_heap_free(h, offs[i]), 0);
+	heap_gone(h);
+}
