@@ -48,7 +48,9 @@ static inline void sk_spsc_publish(shmkit_chan_t *c, uint64_t t, size_t len)
 	} else {
 		atomic_store(&s->seq, t + 1);
 	}
-	/* For openers and readers of the header only: the receiver polls the slot, not tail. */
+	/* For openers and readers of the header only: the receiver polls the slot, not tail.
+	 * release: pairs with an opener's acquire of tail (open.c), after which the slots
+	 * before it are published. */
 	SK_CRASH_POINT();
 	sk_store_release(&c->hdr->tail, t + 1);
 	c->pos = t + 1;

@@ -83,7 +83,11 @@ SK_EXPORT int shmkit_heap_alloc(shmkit_heap_t *h, size_t size, uint64_t *off)
 	return r;
 }
 
-/* A free by the caching thread: into the cache, or -EAGAIN (then the usual way). */
+/*
+ * A free by the caching thread: into the cache, or -EAGAIN, and then the usual way checks the
+ * offset again (a few loads, on the path of the blocks the cache does not take: keeping that
+ * path out of this one keeps the cache's frame small, which measured faster than sharing it).
+ */
 static inline int cache_free(struct shmkit_heap *h, uint64_t off)
 {
 	uint32_t p = sk_page_of(h, off), t, c;

@@ -87,6 +87,7 @@ static int settle(struct shmkit_heap *h, int carrier, struct sk_heap_cache *rec)
 {
 	uint64_t until = sk_mono_ns() + 10000000;
 	for (;;) {
+		/* acquire: pairs with the thief's clearing CAS (seq_cst), after its exchanges */
 		uint64_t s = sk_load_acquire(&rec->steal);
 		if (!s)
 			return 0;
@@ -100,13 +101,19 @@ static int settle(struct shmkit_heap *h, int carrier, struct sk_heap_cache *rec)
 	}
 }
 
+/* Can this handle hold tokens and reach caches? (Its own object, writable, with a secret.) */
+static int cache_possible(const struct shmkit_heap *h)
+{
+	return !h->rdonly && !h->attached && h->fd >= 0 && h->secret;
+}
+
 void sk_cache_claim(struct shmkit_heap *h)
 {
 	uint32_t no = 0;
 	if (!atomic_compare_exchange_strong(&h->cache_tried, &no, 1))
 		return; /* another thread of the handle looks, or looked */
 	/* Thieves reach our entries through membarrier (BARRIER_H7): no registration, no cache. */
-	if (h->rdonly || h->attached || h->fd < 0 || !h->secret || !sk_asym_register())
+	if (!cache_possible(h) || !sk_asym_register())
 		return;
 	int carrier = new_carrier(h);
 	if (carrier < 0)
@@ -126,6 +133,7 @@ void sk_cache_claim(struct shmkit_heap *h)
 		h->cache_self = i;
 		for (uint32_t c = 0; c < SK_HEAP_CACHED; c++)
 			h->cached[c] = 0;
+		/* release: pairs with sk_cache_flush's and steal_live's acquire of the owner */
 		sk_store_release(&h->cache_owner, sk_thread_self());
 		return;
 	}
@@ -245,7 +253,7 @@ void sk_cache_flush(struct shmkit_heap *h, int release)
 		}
 		return;
 	}
-	if (h->rdonly || h->attached || h->fd < 0 || !h->secret)
+	if (!cache_possible(h))
 		return;
 	pthread_mutex_lock(&h->cache_lock); /* one sweep at a time per handle: the next one */
 	sweep_records(h);                   /* finds what this one freed */

@@ -224,14 +224,15 @@ static inline int sk_cache_enter(struct shmkit_heap *h)
 	atomic_signal_fence(memory_order_seq_cst); /* the thief's membarrier is the fence */
 	if (SK_LIKELY(!sk_load_relaxed(&r->steal)))
 		return 1;
-	sk_store_release(&r->busy, 0);
+	sk_store_release(&r->busy, 0); /* BARRIER_H7: the thief's acquire of busy */
 	sk_cache_contended(h);
 	return 0;
 }
 
 static inline void sk_cache_leave(struct shmkit_heap *h)
 {
-	sk_store_release(&h->cache_rec->busy, 0); /* BARRIER_H7: our entries before it */
+	/* BARRIER_H7: our entries before it; pairs with the thief's acquire of busy */
+	sk_store_release(&h->cache_rec->busy, 0);
 }
 
 /* A cached block of class c for the caching thread: 0 and *off, or -EAGAIN. */
