@@ -198,6 +198,7 @@ struct shmkit_chan {
 	uint32_t gone_opens;
 	int gone_known;
 	uint32_t seen_leaves; /* the other side's leaves count when we last looked */
+	uint32_t idle;        /* SPSC try calls that found the ring empty (full): spsc.h */
 	/* shmkit_chan_fd's helper (fd.c) */
 	struct sk_chan_fd *fdh;
 };

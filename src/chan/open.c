@@ -586,8 +586,11 @@ int sk_chan_peers_gone(shmkit_chan_t *c, int look)
 	if (!look)
 		return 0;
 	c->seen_leaves = left;
-	if (sk_chan_live(c, role))
+	if (sk_chan_live(c, role)) {
+		c->gone_known =
+		    0; /* someone of that side opened since: spsc.h's idle calls resume */
 		return 0;
+	}
 	c->gone_opens = seen;
 	c->gone_known = 1;
 	return 1;
@@ -964,8 +967,13 @@ static inline int fast_ok(const shmkit_chan_t *c, uint32_t fast)
 SK_EXPORT int shmkit_chan_trysend(shmkit_chan_t *c, const void *msg, size_t len)
 {
 	if (SK_LIKELY(fast_ok(c, SK_CHAN_FAST_TX) && c->loan_pos == SK_CHAN_NONE &&
-	              len <= c->msg_size && (msg || !len) && c->pos - c->other < c->cap))
-		return sk_spsc_put(c, c->pos, msg, len);
+	              len <= c->msg_size && (msg || !len))) {
+		int room = sk_spsc_room(c);
+		if (SK_LIKELY(room == 1))
+			return sk_spsc_put(c, c->pos, msg, len);
+		if (room == 0 && sk_spsc_idle(c))
+			return -EAGAIN;
+	}
 	return send_any(c, msg, len, NULL, 0, NULL);
 }
 
@@ -1006,9 +1014,14 @@ SK_EXPORT ssize_t shmkit_chan_recv(shmkit_chan_t *c, void *buf, size_t cap,
 
 SK_EXPORT ssize_t shmkit_chan_tryrecv(shmkit_chan_t *c, void *buf, size_t cap)
 {
-	if (SK_LIKELY(fast_ok(c, SK_CHAN_FAST_RX) && c->peek_pos == SK_CHAN_NONE && (buf || !cap) &&
-	              sk_spsc_seq(c, c->pos) == 1))
-		return sk_spsc_take(c, c->pos, buf, cap);
+	if (SK_LIKELY(fast_ok(c, SK_CHAN_FAST_RX) && c->peek_pos == SK_CHAN_NONE &&
+	              (buf || !cap))) {
+		int got = sk_spsc_seq(c, c->pos);
+		if (SK_LIKELY(got == 1))
+			return sk_spsc_take(c, c->pos, buf, cap);
+		if (got == 0 && sk_spsc_idle(c))
+			return -EAGAIN;
+	}
 	return recv_any(c, buf, cap, NULL, 0, NULL);
 }
 

@@ -108,16 +108,10 @@ static int wait_tx(shmkit_chan_t *c, struct waiting *w, const struct timespec *a
 
 /* ---- SPSC ---- */
 
-/* Room for position t? Reloads head (acquire, BARRIER_C1): 1 room, 0 full, -EPROTO. */
+/* Room for position t? (spsc.h: the head we cached, else head reloaded) */
 static int spsc_room(struct waiting *w)
 {
-	shmkit_chan_t *c = w->c;
-	uint64_t t = w->pos;
-	uint64_t h = atomic_load_explicit(&c->hdr->head, memory_order_acquire);
-	if (h > t || t - h > c->cap)
-		return -EPROTO; /* a head no receiver can have left */
-	c->other = h;
-	return t - h < c->cap;
+	return sk_spsc_room(w->c);
 }
 
 static int spsc_data(struct waiting *w)

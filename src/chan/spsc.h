@@ -33,6 +33,34 @@ static inline void sk_chan_kick_tx(shmkit_chan_t *c)
 		sk_chan_wake_tx(c);
 }
 
+/*
+ * An empty (full) try call that may answer -EAGAIN at once, without the waiting path's looks:
+ * the other side was looked at before and not found all gone, nobody of it closed since (a
+ * clean close is seen at once), and this is not the one call in SK_CHAN_IDLE_LOOK that goes
+ * the whole way (the clock, and every SK_CHAN_LIVE_NS the tokens: a peer's kill -9).
+ */
+#define SK_CHAN_IDLE_LOOK 64u
+static inline int sk_spsc_idle(shmkit_chan_t *c)
+{
+	uint32_t side = c->role == SHMKIT_CHAN_SEND; /* leaves[] of the other side */
+	return c->last_live_check && !c->gone_known && (++c->idle & (SK_CHAN_IDLE_LOOK - 1)) &&
+	       sk_load_relaxed(&c->hdr->leaves[side]) == c->seen_leaves;
+}
+
+/* Room at our position? 1 yes (by the head we cached, or by head reloaded with acquire:
+ * BARRIER_C1), 0 full, -EPROTO a head no receiver can have left. */
+static inline int sk_spsc_room(shmkit_chan_t *c)
+{
+	uint64_t t = c->pos;
+	if (SK_LIKELY(t - c->other < c->cap))
+		return 1;
+	uint64_t h = atomic_load_explicit(&c->hdr->head, memory_order_acquire);
+	if (SK_UNLIKELY(h > t || t - h > c->cap))
+		return -EPROTO;
+	c->other = h;
+	return t - h < c->cap;
+}
+
 /* Publish slot t (written) with len bytes: seq, then tail, then our count. */
 static inline void sk_spsc_publish(shmkit_chan_t *c, uint64_t t, size_t len)
 {

@@ -713,3 +713,121 @@ Test(chan, try_zero_copy_and_spin)
 		shmkit_chan_unlink(name);
 	}
 }
+
+/*
+ * A try call that finds an SPSC ring empty (full) answers at once without looking at its
+ * peers, except when one of them closed since it last looked, and every so often: a peer's
+ * close is still seen by the very next call, and a peer killed with kill -9 soon after.
+ */
+static pid_t peer_in_child(const char *name, uint32_t role, int *go)
+{
+	int p[2];
+	cr_assert_eq(pipe(p), 0);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		close(p[1]);
+		shmkit_chan_t *c;
+		if (shmkit_chan_open(&c, name, role))
+			_exit(1);
+		char x;
+		if (read(p[0], &x, 1) != 1) /* until told, or until the parent dies */
+			_exit(2);
+		if (x == 'k')
+			pause(); /* to be killed */
+		_exit(shmkit_chan_close(c) ? 3 : 0);
+	}
+	close(p[0]);
+	*go = p[1];
+	return pid;
+}
+
+static void tell(int go, char x)
+{
+	cr_assert_eq(write(go, &x, 1), 1);
+	close(go);
+}
+
+/* Call try until it answers something else than -EAGAIN; its answer; at most 5 s. */
+static long try_until(shmkit_chan_t *c, int send, uint64_t *ms)
+{
+	uint64_t t0 = chan_now_ms();
+	long r;
+	char buf[8] = "x";
+	do
+		r = send ? shmkit_chan_trysend(c, buf, 1)
+		         : shmkit_chan_tryrecv(c, buf, sizeof(buf));
+	while (r == -EAGAIN && chan_now_ms() - t0 < 5000);
+	*ms = chan_now_ms() - t0;
+	return r;
+}
+
+Test(chan, spinning_try_calls_see_a_peer_leave)
+{
+	for (int side = 0; side < 2; side++)        /* 0: a receiver spins, 1: a sender */
+		for (int how = 0; how < 2; how++) { /* 0: the peer closes, 1: it is killed */
+			const char *name = chan_fresh(SHMKIT_CHAN_SPSC, 8, 4, 0);
+			uint32_t me = side ? SHMKIT_CHAN_SEND : SHMKIT_CHAN_RECV;
+			uint32_t peer = side ? SHMKIT_CHAN_RECV : SHMKIT_CHAN_SEND;
+			int go;
+			pid_t pid = peer_in_child(name, peer, &go);
+			shmkit_chan_t *c = NULL;
+			/* Our open and the child's race: wait for its record to be live. */
+			struct shmkit_chan_info st;
+			do {
+				usleep(1000);
+				cr_assert_geq(shmkit_chan_stat(name, &st, NULL, 0), 0);
+			} while ((side ? st.receivers : st.senders) == 0);
+			c = chan_open(name, me);
+			if (side)
+				for (int i = 0; i < 4; i++)
+					cr_assert_eq(shmkit_chan_trysend(c, "x", 1), 0);
+			for (int i = 0; i < 10000; i++) {
+				char buf[8];
+				long r = side ? shmkit_chan_trysend(c, "x", 1)
+				              : shmkit_chan_tryrecv(c, buf, sizeof(buf));
+				cr_assert_eq(r, -EAGAIN, "side %d call %d: %ld", side, i, r);
+			}
+			if (how == 0) {
+				tell(go, 'c');
+				cr_assert_eq(tu_wait(pid), 0);
+				uint64_t ms;
+				char buf[8];
+				long r = side ? shmkit_chan_trysend(c, "x", 1)
+				              : shmkit_chan_tryrecv(c, buf, sizeof(buf));
+				cr_assert_eq(r, -EPIPE,
+				             "side %d: the next call sees the close (%ld)", side,
+				             r);
+				cr_assert_eq(try_until(c, side, &ms), -EPIPE,
+				             "and every one after");
+			} else {
+				tell(go, 'k');
+				usleep(20 * 1000);
+				kill(pid, SIGKILL);
+				cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+				uint64_t ms;
+				cr_assert_eq(try_until(c, side, &ms), -EPIPE,
+				             "side %d: killed peer", side);
+				cr_assert_lt(ms, 1000,
+				             "seen within the liveness period, not %llu ms",
+				             (unsigned long long)ms);
+			}
+			/* A new peer: the ring is usable again, and try calls wait for it. */
+			shmkit_chan_t *p = chan_open(name, peer);
+			char buf[8];
+			if (side) {
+				cr_assert_eq(shmkit_chan_trysend(c, "x", 1), -EAGAIN,
+				             "full, a receiver");
+				cr_assert_eq(shmkit_chan_tryrecv(p, buf, sizeof(buf)), 1);
+				cr_assert_eq(shmkit_chan_trysend(c, "y", 1), 0);
+			} else {
+				cr_assert_eq(shmkit_chan_tryrecv(c, buf, sizeof(buf)), -EAGAIN);
+				cr_assert_eq(shmkit_chan_trysend(p, "y", 1), 0);
+				cr_assert_eq(shmkit_chan_tryrecv(c, buf, sizeof(buf)), 1);
+				cr_assert_eq(buf[0], 'y');
+			}
+			shmkit_chan_close(p);
+			shmkit_chan_close(c);
+			shmkit_chan_unlink(name);
+		}
+}
