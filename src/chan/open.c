@@ -688,6 +688,23 @@ static void handle_free(shmkit_chan_t *c)
 	free(c);
 }
 
+/*
+ * SPSC takes its position from the header once, at open, and counts on from it. Positions
+ * stay far below 2^62 (a message a nanosecond for a century; MPMC and broadcast check the
+ * same bound at every claim): one beyond it is a liar's, and would wrap, or meet the handle's
+ * "none" (a loan at UINT64_MAX could never be committed).
+ */
+static int pos_ok(const shmkit_chan_t *c, uint64_t pos)
+{
+	return pos <= SK_SEQ_POS - c->cap;
+}
+
+static int lied_at_open(shmkit_chan_t *c)
+{
+	shmkit_chan_close(c); /* counted in and out as any participant */
+	return -EPROTO;
+}
+
 SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t role)
 {
 	const char *bare;
@@ -746,6 +763,8 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 		atomic_store(&h->ever_senders, 1);
 		c->pos = sk_load_acquire(&h->tail); /* SPSC: the position the last sender left */
 		c->other = sk_load_acquire(&h->head);
+		if (c->kind == SHMKIT_CHAN_SPSC && (!pos_ok(c, c->pos) || !pos_ok(c, c->other)))
+			return lied_at_open(c);
 		/* SPSC: one that died between publishing a slot and storing tail left it behind. */
 		for (uint64_t n = 0;
 		     c->kind == SHMKIT_CHAN_SPSC && n < c->cap && c->pos >= c->other &&
@@ -758,6 +777,8 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 	} else {
 		c->pos = sk_load_acquire(&h->head);
 		c->other = sk_load_acquire(&h->tail);
+		if (c->kind == SHMKIT_CHAN_SPSC && !pos_ok(c, c->pos))
+			return lied_at_open(c);
 		/* Broadcast: from the first message sent after we opened (a participant's cursor
 		 * was fixed before its record was counted: claim_record). */
 		if (c->passive)

@@ -117,6 +117,48 @@ Test(fuzz, chan_lying_geometry_is_refused)
 	}
 }
 
+/*
+ * Positions near 2^64 (tail and head at 64 and 128): SPSC refuses them at open; MPMC and
+ * broadcast at the claim. None hands out a loan it could not take back, or wraps.
+ */
+Test(fuzz, chan_lying_positions_are_refused)
+{
+	const uint64_t lies[] = {UINT64_MAX, UINT64_MAX - 1, (uint64_t)1 << 63, SK_SEQ_POS};
+	for (size_t k = 0; k < 3; k++)
+		for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++) {
+			const char *name = chan_fresh(kinds[k], MSG, CAP, 0);
+			char path[300];
+			ring_path(path, sizeof(path), name);
+			int fd = open(path, O_RDWR);
+			cr_assert_geq(fd, 0);
+			uint64_t pos[2] = {lies[i], lies[i] - 1}; /* tail, then head: one queued */
+			cr_assert_eq(pwrite(fd, &pos[0], 8, 64), 8);
+			cr_assert_eq(pwrite(fd, &pos[1], 8, 128), 8);
+			close(fd);
+			shmkit_chan_t *tx = NULL, *rx = NULL;
+			int e = shmkit_chan_open(&tx, name, SHMKIT_CHAN_SEND);
+			if (kinds[k] == SHMKIT_CHAN_SPSC) {
+				cr_assert_eq(e, -EPROTO, "SPSC, tail %#llx: open",
+				             (unsigned long long)lies[i]);
+				cr_assert_eq(shmkit_chan_open(&rx, name, SHMKIT_CHAN_RECV),
+				             -EPROTO);
+				struct shmkit_chan_info info;
+				cr_assert_geq(shmkit_chan_stat(name, &info, NULL, 0), 0);
+				cr_assert_eq(info.senders + info.receivers, 0, "nobody stays in");
+			} else {
+				cr_assert_eq(e, 0);
+				void *slot = NULL;
+				struct timespec dl = chan_in_ms(100);
+				cr_assert_eq(shmkit_chan_loan(tx, 8, &slot, &dl), -EPROTO,
+				             "kind %u, tail %#llx: loan", kinds[k],
+				             (unsigned long long)lies[i]);
+				cr_assert_eq(shmkit_chan_trysend(tx, "x", 1), -EPROTO);
+				shmkit_chan_close(tx);
+			}
+			cr_assert_eq(shmkit_chan_unlink(name), 0);
+		}
+}
+
 /* ---- garbage ---- */
 
 static int ok_send(int e)
