@@ -34,6 +34,16 @@ static const struct bt_ratio builtin[] = {
     {"chan-spsc-zc-busy", "chan-spsc-zc-busy", 4 * MiB, 64, BT_M_RT_P50, 0, "the same, 4 MiB"},
     {"iceoryx-busy-zc", "iceoryx-busy-zc", MiB, 64, BT_M_RT_P50, 0,
      "iceoryx zero-copy round trip, 1 MiB against 64 B (the same message checks)"},
+    /* What the library adds to a bare ring of its own layout, and what a ring adds to one
+     * slot (tp_ref.c): where the distance to the targets above lies. */
+    {"chan-spsc-busy", "ref-ring", 64, 0, BT_M_RT_P50, 0,
+     "shmkit SPSC busy vs a bare ring of its layout, 64 B round trip"},
+    {"chan-spsc-busy", "ref-ring", 64, 0, BT_M_TP_MSGS, 0,
+     "shmkit SPSC vs a bare ring of its layout, one-way 64 B throughput"},
+    {"ref-ring", "ref-pingpong", 64, 0, BT_M_RT_P50, 0,
+     "a bare ring vs one slot per direction (every message in a new slot), 64 B round trip"},
+    {"ref-ring", "ck-ring", 64, 0, BT_M_TP_MSGS, 0,
+     "a bare ring of shmkit's layout vs ck_ring, one-way 64 B throughput"},
     /* The channels against what a user could pick instead. */
     {"chan-spsc-busy", "iceoryx-busy", 64, 0, BT_M_RT_P50, 0.2,
      "shmkit SPSC vs iceoryx, both busy-polling, 64 B round trip"},

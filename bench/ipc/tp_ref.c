@@ -7,17 +7,28 @@
  *                 CPUs. The floor for any busy-polling shared-memory transport.
  *   ref-futex     the same slots, the receiver sleeps in FUTEX_WAIT and the sender always
  *                 calls FUTEX_WAKE: the floor for any transport whose receivers sleep.
+ *   ref-ring      a bare SPSC ring with the layout of shmkit's (1024 slots of 128 bytes, a
+ *                 16-byte header with the slot's sequence number before the message), and
+ *                 nothing else: no roles, no crash or corruption checks, no wake-ups. What
+ *                 a message costs when every one moves through a new slot rather than the
+ *                 same line: the floor for a ring, for 64-byte messages.
  *   memcpy        one copy of the message within one process: the bandwidth floor of a
  *                 copying transport.
  *
  * Memory ordering: the sender copies the message's bytes after the first word, then stores
  * the first word with release (BARRIER_1); the receiver's acquire load that sees the new
  * word (BARRIER_1) makes the rest visible. A slot is written again only after its reader
- * answered, so the receiver's copy never races with the next write.
+ * answered, so the receiver's copy never races with the next write. ref-ring: the sender
+ * stores a slot's sequence number (position + 1) with release after its bytes, the receiver
+ * loads it with acquire before reading them (BARRIER_2); the receiver stores head with
+ * release once done with a slot, the sender loads it with acquire before reusing one
+ * (BARRIER_3).
  */
 #include <linux/futex.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -143,6 +154,109 @@ static const struct bt_transport ref_futex = {
     .recv = futex_recv,
 };
 BT_REGISTER(ref_futex);
+
+/* ---- a bare ring ---- */
+
+enum { RING_SLOTS = 1024, RING_SLOT = 128, RING_HDR = 16, RING_MSG = RING_SLOT - RING_HDR };
+
+struct ring_dir {
+	SK_ATOMIC(uint64_t) * head; /* the receiver's position, on a line of its own */
+	unsigned char *slots;       /* RING_SLOTS x RING_SLOT */
+	uint64_t pos, other;        /* ours, and the other side's as last seen */
+};
+
+static struct ring_dir rout, rin;
+
+static size_t ring_dir_bytes(void)
+{
+	return 64 + (size_t)RING_SLOTS * RING_SLOT;
+}
+
+static int ring_setup(struct bt_ctx *c)
+{
+	if (c->max_size > 64) {
+		c->max_size = 64;
+		snprintf(c->why_max, sizeof(c->why_max),
+		         "the floor of shmkit's ring for 64-byte messages: run at 64 B only");
+	}
+	int fd = memfd_create("shmkit-bench-ring", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)(2 * ring_dir_bytes())) < 0)
+		return bt_fail(c, -errno, "memfd");
+	c->fd[0] = fd;
+	c->nfd = 1;
+	return 0;
+}
+
+static void ring_locate(unsigned char *base, int d, struct ring_dir *x)
+{
+	unsigned char *p = base + (size_t)d * ring_dir_bytes();
+	x->head = (SK_ATOMIC(uint64_t) *)(void *)p;
+	x->slots = p + 64;
+}
+
+static int ring_attach(struct bt_ctx *c)
+{
+	unsigned char *base =
+	    mmap(NULL, 2 * ring_dir_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, c->fd[0], 0);
+	close(c->fd[0]);
+	if (base == MAP_FAILED)
+		return bt_fail(c, -errno, "mmap");
+	ring_locate(base, c->role == BT_CLIENT ? 0 : 1, &rout);
+	ring_locate(base, c->role == BT_CLIENT ? 1 : 0, &rin);
+	return 0;
+}
+
+static SK_ATOMIC(uint64_t) * ring_seq(const struct ring_dir *d, uint64_t pos)
+{
+	return (SK_ATOMIC(uint64_t) *)(void *)(d->slots + (pos % RING_SLOTS) * RING_SLOT);
+}
+
+static int ring_send(struct bt_ctx *c, const void *msg, size_t len)
+{
+	if (len > RING_MSG)
+		return -EMSGSIZE;
+	uint64_t t = rout.pos;
+	while (t - rout.other >= RING_SLOTS) {
+		rout.other = sk_load_acquire(rout.head); /* BARRIER_3 */
+		if (t - rout.other >= RING_SLOTS)
+			sk_cpu_relax();
+	}
+	unsigned char *s = (unsigned char *)(void *)ring_seq(&rout, t);
+	memcpy(s + RING_HDR, msg, len);
+	memcpy(s + 8, &(uint32_t){(uint32_t)len}, 4);
+	sk_store_release(ring_seq(&rout, t), t + 1); /* BARRIER_2 */
+	rout.pos = t + 1;
+	return 0;
+}
+
+static int ring_recv(struct bt_ctx *c, void *buf, size_t len)
+{
+	uint64_t h = rin.pos;
+	while (sk_load_acquire(ring_seq(&rin, h)) != h + 1) /* BARRIER_2 */
+		sk_cpu_relax();
+	unsigned char *s = (unsigned char *)(void *)ring_seq(&rin, h);
+	uint32_t n;
+	memcpy(&n, s + 8, 4);
+	if (n != len)
+		return bt_fail(c, -EBADMSG, "ref-ring: a message of %u bytes, not %zu", n, len);
+	memcpy(buf, s + RING_HDR, n);
+	sk_store_release(rin.head, h + 1); /* BARRIER_3 */
+	rin.pos = h + 1;
+	return 0;
+}
+
+static const struct bt_transport ref_ring = {
+    .name = "ref-ring",
+    .what = "reference: a bare SPSC ring with shmkit's layout (1024 slots of 128 B, seq "
+            "before the message), busy-polling, nothing else (64 B only)",
+    .order = BT_ORDER_REF + 1,
+    .flags = BT_BUSY,
+    .setup = ring_setup,
+    .attach = ring_attach,
+    .send = ring_send,
+    .recv = ring_recv,
+};
+BT_REGISTER(ref_ring);
 
 /* ---- memcpy ---- */
 
