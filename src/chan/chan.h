@@ -223,6 +223,17 @@ int sk_chan_time_to_check(shmkit_chan_t *c);
 /* Is every participant of the other side gone? Looks at tokens only if look (and nobody of
  * that side opened it since it was last found so). */
 int sk_chan_peers_gone(shmkit_chan_t *c, int look);
+/* The other side's index in opens[] and leaves[] (0 senders, 1 receivers). */
+static inline uint32_t sk_chan_other_side(const shmkit_chan_t *c)
+{
+	return c->role == SHMKIT_CHAN_SEND;
+}
+/* Has nobody of the other side left since sk_chan_peers_gone last looked? (Only compared:
+ * whatever a peer writes there makes us look again, never skip a look it asked for.) */
+static inline int sk_chan_no_leaves(const shmkit_chan_t *c)
+{
+	return sk_load_relaxed(&c->hdr->leaves[sk_chan_other_side(c)]) == c->seen_leaves;
+}
 /* The slot at position pos. */
 static inline struct sk_chan_slot *sk_chan_slot(const shmkit_chan_t *c, uint64_t pos)
 {

@@ -575,20 +575,21 @@ int sk_chan_unclaimed_laps(shmkit_chan_t *c, uint64_t from, uint64_t pos)
 int sk_chan_peers_gone(shmkit_chan_t *c, int look)
 {
 	uint32_t role = c->role == SHMKIT_CHAN_SEND ? SHMKIT_CHAN_RECV : SHMKIT_CHAN_SEND;
-	SK_ATOMIC(uint32_t) *opens = &c->hdr->opens[role == SHMKIT_CHAN_RECV];
-	uint32_t seen = atomic_load(opens); /* before the scan: an opener counts itself after */
+	uint32_t side = sk_chan_other_side(c);
+	/* before the scan: an opener counts itself after */
+	uint32_t seen = atomic_load(&c->hdr->opens[side]);
 	if (c->gone_known && seen == c->gone_opens)
 		return 1;
 	/* Someone of that side left since we last looked: look now, whatever the clock says. */
-	uint32_t left = atomic_load(&c->hdr->leaves[role == SHMKIT_CHAN_RECV]);
+	uint32_t left = atomic_load(&c->hdr->leaves[side]);
 	if (left != c->seen_leaves)
 		look = 1;
 	if (!look)
 		return 0;
 	c->seen_leaves = left;
 	if (sk_chan_live(c, role)) {
-		c->gone_known =
-		    0; /* someone of that side opened since: spsc.h's idle calls resume */
+		/* Someone of that side opened since: spsc.h's idle calls may answer again. */
+		c->gone_known = 0;
 		return 0;
 	}
 	c->gone_opens = seen;

@@ -42,18 +42,19 @@ static inline void sk_chan_kick_tx(shmkit_chan_t *c)
 #define SK_CHAN_IDLE_LOOK 64u
 static inline int sk_spsc_idle(shmkit_chan_t *c)
 {
-	uint32_t side = c->role == SHMKIT_CHAN_SEND; /* leaves[] of the other side */
 	return c->last_live_check && !c->gone_known && (++c->idle & (SK_CHAN_IDLE_LOOK - 1)) &&
-	       sk_load_relaxed(&c->hdr->leaves[side]) == c->seen_leaves;
+	       sk_chan_no_leaves(c);
 }
 
-/* Room at our position? 1 yes (by the head we cached, or by head reloaded with acquire:
- * BARRIER_C1), 0 full, -EPROTO a head no receiver can have left. */
+/* Room at our position? 1 yes (by the head we cached, or by head reloaded), 0 full, -EPROTO
+ * a head no receiver can have left (checked before it is used). */
 static inline int sk_spsc_room(shmkit_chan_t *c)
 {
 	uint64_t t = c->pos;
 	if (SK_LIKELY(t - c->other < c->cap))
 		return 1;
+	/* acquire: pairs with the receiver's release of head in sk_spsc_free (BARRIER_C1): the
+	 * slots before it are read, ours to write again */
 	uint64_t h = atomic_load_explicit(&c->hdr->head, memory_order_acquire);
 	if (SK_UNLIKELY(h > t || t - h > c->cap))
 		return -EPROTO;
