@@ -319,9 +319,11 @@ static int wait_data(shmkit_chan_t *c, uint64_t pos, const struct timespec *abs,
 	if (c->passive && wait)
 		return passive_wait(&w, abs);
 	struct sk_chan_hdr *h = c->hdr;
-	/* No waiting (try): one look, and the hint is never raised. */
-	return sk_wait_masked(&h->rx_seq, &h->rx_sleep[0], (uint64_t)1 << c->self, bcast_check, &w,
-	                      abs, SK_CHAN_POLL_NS, wait ? c->spin_ns : 0, 0);
+	/* No waiting (try): one look, and the hint is never raised (a passive receiver, which
+	 * has no record, gets here only so: no bit of its own). */
+	uint64_t bit = c->passive ? 0 : (uint64_t)1 << c->self;
+	return sk_wait_masked(&h->rx_seq, &h->rx_sleep[0], bit, bcast_check, &w, abs,
+	                      SK_CHAN_POLL_NS, wait ? c->spin_ns : 0, 0);
 }
 
 /*
