@@ -7,7 +7,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -100,4 +103,23 @@ unsigned tu_rand(unsigned n)
 	s ^= s >> 7;
 	s ^= s << 17;
 	return n ? (unsigned)(s % n) : 0;
+}
+
+pid_t tu_truncator(const char *path, unsigned pause_us, int shrink_half)
+{
+	struct stat st;
+	if (stat(path, &st) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid)
+		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	int fd = open(path, O_RDWR);
+	for (;;) {
+		if (pause_us)
+			usleep(tu_rand(pause_us));
+		off_t to = shrink_half && tu_rand(2) ? st.st_size / 2 : 0;
+		if (fd < 0 || ftruncate(fd, to) < 0 || ftruncate(fd, st.st_size) < 0)
+			_exit(1);
+	}
 }

@@ -21,5 +21,9 @@ int tu_become(uid_t uid, gid_t gid);
 const char *tu_helper(const char *name);
 /* Random number in [0, n) from a per-process xorshift seeded by pid and time. */
 unsigned tu_rand(unsigned n);
+/* Fork a hostile peer that truncates the file at path and gives it back its size, over and
+ * over: to 0, or (shrink_half) to 0 or half at random, pausing up to pause_us between rounds
+ * (0: none). It dies with its parent; kill it with SIGKILL. */
+pid_t tu_truncator(const char *path, unsigned pause_us, int shrink_half);
 
 #endif

@@ -274,7 +274,7 @@ struct bwait {
 	int wait;
 };
 
-static int bcast_check(void *arg, uint32_t *expect)
+static int bcast_look(void *arg, uint32_t *expect)
 {
 	struct bwait *w = arg;
 	*expect = atomic_load(&w->c->hdr->rx_seq);
@@ -287,6 +287,13 @@ static int bcast_check(void *arg, uint32_t *expect)
 		return w->wait ? 0 : -EAGAIN;
 	/* No sender left: a slot a dead one claimed is given up by a check that looks. */
 	return bcast_data(w->c, w->pos, 1) ? 1 : -EPIPE;
+}
+
+/* A ring truncated under a look ends the wait (ring.c's rx_check). */
+static int bcast_check(void *arg, uint32_t *expect)
+{
+	int r = bcast_look(arg, expect);
+	return sk_chan_verdict(((struct bwait *)arg)->c, r);
 }
 
 /* A passive receiver cannot raise the hint: it naps, a little longer each time. */

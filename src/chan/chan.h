@@ -45,6 +45,7 @@
 #ifndef SHMKIT_CHAN_INTERNAL_H
 #define SHMKIT_CHAN_INTERNAL_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -53,6 +54,7 @@
 #include "internal/atomic.h"
 #include "internal/compiler.h"
 #include "shmkit.h"
+#include "sys/sys.h"
 
 #define SK_CHAN_MAGIC   0x4e414843u /* "CHAN" */
 #define SK_CHAN_VERSION 1u
@@ -173,8 +175,9 @@ struct shmkit_chan {
 	uint32_t fast; /* SK_CHAN_FAST_* (spsc.h): the try calls' fast path, or 0 */
 	pid_t pid;     /* the process that opened it */
 	int ringfd;    /* the ring's descriptor (for the helper thread and stat) */
-	int carrier;   /* our token's descriptor (sys/live.c), -1 if passive */
-	uint32_t self; /* our participant record, UINT32_MAX if passive */
+	struct sk_guard *guard; /* the ring's mapping (sys/guard.c): tripped if truncated */
+	int carrier;            /* our token's descriptor (sys/live.c), -1 if passive */
+	uint32_t self;          /* our participant record, UINT32_MAX if passive */
 	size_t size;
 	struct sk_chan_hdr *hdr;
 	struct sk_chan_part *parts;
@@ -233,6 +236,16 @@ static inline uint32_t sk_chan_other_side(const shmkit_chan_t *c)
 static inline int sk_chan_no_leaves(const shmkit_chan_t *c)
 {
 	return sk_load_relaxed(&c->hdr->leaves[sk_chan_other_side(c)]) == c->seen_leaves;
+}
+/* Was the ring truncated under us (its mapping is zeros now: sys/guard.c)? Checked after
+ * every use of the ring: whatever that use read or wrote, the answer is -EPROTO. */
+static inline int sk_chan_broken(const shmkit_chan_t *c)
+{
+	return sk_guard_check(c->guard);
+}
+static inline int sk_chan_verdict(const shmkit_chan_t *c, int r)
+{
+	return SK_UNLIKELY(sk_chan_broken(c)) ? -EPROTO : r;
 }
 /* The slot at position pos. */
 static inline struct sk_chan_slot *sk_chan_slot(const shmkit_chan_t *c, uint64_t pos)

@@ -43,9 +43,11 @@ struct sk_chan_fd {
 	SK_ATOMIC(uint32_t) done;
 };
 
+/* Ready, or broken (truncated): the owner's next call says -EPROTO. */
 static int is_ready(shmkit_chan_t *c)
 {
-	return c->role == SHMKIT_CHAN_RECV ? sk_chan_readable(c) : sk_chan_writable(c);
+	int r = c->role == SHMKIT_CHAN_RECV ? sk_chan_readable(c) : sk_chan_writable(c);
+	return sk_chan_broken(c) ? 1 : r;
 }
 
 /* Make the descriptor show ready (or not). Called under mu. */
@@ -138,7 +140,10 @@ SK_EXPORT int shmkit_chan_fd(shmkit_chan_t *c)
 	c->fdh = f;
 	sigset_t all, old;
 	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old); /* the helper inherits the full mask */
+	/* but for faults: a blocked SIGBUS kills, where sys/guard.c would have saved us */
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGSEGV);
+	pthread_sigmask(SIG_SETMASK, &all, &old); /* the helper inherits the mask */
 	err = -pthread_create(&f->thread, NULL, helper, c);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {

@@ -336,9 +336,12 @@ static int ring_map(shmkit_chan_t *c, int dfd, const struct stat *dir, int how)
 		else if (pread(fd, p, len, 0) != (ssize_t)len)
 			err = -EBADMSG;
 		c->copied = 1;
-	} else if (!err && (p = mmap(NULL, len, how == RING_RO ? PROT_READ : PROT_READ | PROT_WRITE,
-	                             MAP_SHARED, fd, 0)) == MAP_FAILED) {
-		err = -errno;
+	} else if (!err) {
+		int prot = how == RING_RO ? PROT_READ : PROT_READ | PROT_WRITE;
+		if ((p = mmap(NULL, len, prot, MAP_SHARED, fd, 0)) == MAP_FAILED)
+			err = -errno;
+		else if ((err = sk_guard_add(p, len, prot, &c->guard)) < 0)
+			c->guard = NULL; /* before the first read: the owner may truncate it now */
 	}
 	if (!err) {
 		struct sk_chan_hdr *h = p;
@@ -353,12 +356,15 @@ static int ring_map(shmkit_chan_t *c, int dfd, const struct stat *dir, int how)
 			if (!geometry_ok(&geo, (uint64_t)st.st_size))
 				err = -EBADMSG;
 		}
+		if (!err && sk_chan_broken(c))
+			err = -EBADMSG; /* truncated while we read it: the geometry was zeros */
 	}
 	if (err) {
 		if (p != MAP_FAILED && c->copied)
 			free(p);
 		else if (p != MAP_FAILED)
-			munmap(p, len);
+			sk_guard_remove(c->guard), munmap(p, len);
+		c->guard = NULL;
 		c->hdr = NULL;
 		c->copied = 0;
 		close(fd);
@@ -681,7 +687,7 @@ static void handle_free(shmkit_chan_t *c)
 	if (c->hdr && c->copied)
 		free(c->hdr);
 	else if (c->hdr)
-		munmap(c->hdr, c->size);
+		sk_guard_remove(c->guard), munmap(c->hdr, c->size);
 	if (c->ringfd >= 0)
 		close(c->ringfd);
 	if (c->carrier >= 0 && sk_live_close(c->carrier) < 0 && c->pid == sk_self_pid())
@@ -913,7 +919,9 @@ int sk_chan_usable(const shmkit_chan_t *c)
 {
 	if (!c)
 		return -EINVAL;
-	return c->pid == sk_self_pid() ? 0 : -EBADF;
+	if (c->pid != sk_self_pid())
+		return -EBADF;
+	return sk_chan_broken(c) ? -EPROTO : 0;
 }
 
 /* ---- waking ---- */
@@ -970,7 +978,7 @@ static int send_any(shmkit_chan_t *c, const void *msg, size_t len, const struct 
 	}
 	if (c->fdh)
 		sk_chan_fd_settle(c);
-	return err;
+	return sk_chan_verdict(c, err);
 }
 
 SK_EXPORT int shmkit_chan_send(shmkit_chan_t *c, const void *msg, size_t len,
@@ -992,7 +1000,7 @@ SK_EXPORT int shmkit_chan_trysend(shmkit_chan_t *c, const void *msg, size_t len)
 	              len <= c->msg_size && (msg || !len))) {
 		int room = sk_spsc_room(c);
 		if (SK_LIKELY(room == 1))
-			return sk_spsc_put(c, c->pos, msg, len);
+			return sk_chan_verdict(c, sk_spsc_put(c, c->pos, msg, len));
 		if (room == 0 && sk_spsc_idle(c))
 			return -EAGAIN;
 	}
@@ -1025,7 +1033,7 @@ static ssize_t recv_any(shmkit_chan_t *c, void *buf, size_t cap, const struct ti
 	}
 	if (c->fdh)
 		sk_chan_fd_settle(c);
-	return err;
+	return SK_UNLIKELY(sk_chan_broken(c)) ? -EPROTO : err;
 }
 
 SK_EXPORT ssize_t shmkit_chan_recv(shmkit_chan_t *c, void *buf, size_t cap,
@@ -1039,8 +1047,10 @@ SK_EXPORT ssize_t shmkit_chan_tryrecv(shmkit_chan_t *c, void *buf, size_t cap)
 	if (SK_LIKELY(fast_ok(c, SK_CHAN_FAST_RX) && c->peek_pos == SK_CHAN_NONE &&
 	              (buf || !cap))) {
 		int got = sk_spsc_seq(c, c->pos);
-		if (SK_LIKELY(got == 1))
-			return sk_spsc_take(c, c->pos, buf, cap);
+		if (SK_LIKELY(got == 1)) {
+			ssize_t n = sk_spsc_take(c, c->pos, buf, cap);
+			return SK_UNLIKELY(sk_chan_broken(c)) ? -EPROTO : n;
+		}
 		if (got == 0 && sk_spsc_idle(c))
 			return -EAGAIN;
 	}
@@ -1095,7 +1105,7 @@ SK_EXPORT int shmkit_chan_release(shmkit_chan_t *c, const void *msg)
 	}
 	if (c->fdh)
 		sk_chan_fd_settle(c);
-	return err;
+	return sk_chan_verdict(c, err);
 }
 
 SK_EXPORT int shmkit_chan_loan(shmkit_chan_t *c, size_t len, void **slot,
@@ -1133,9 +1143,13 @@ SK_EXPORT int shmkit_chan_commit(shmkit_chan_t *c, void *slot, size_t len)
 	c->loan_slot = NULL;
 	switch (c->kind) {
 	case SHMKIT_CHAN_SPSC:
-		return sk_spsc_commit(c, pos, len);
+		err = sk_spsc_commit(c, pos, len);
+		break;
 	case SHMKIT_CHAN_MPMC:
-		return sk_mpmc_commit(c, pos, len);
+		err = sk_mpmc_commit(c, pos, len);
+		break;
+	default:
+		err = sk_bcast_commit(c, pos, len);
 	}
-	return sk_bcast_commit(c, pos, len);
+	return sk_chan_verdict(c, err);
 }

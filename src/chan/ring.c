@@ -59,7 +59,7 @@ static int now_of(struct waiting *w)
 }
 
 /* sync's wait loop asks: is it there yet? (It reads the sequence word first: BARRIER_C4.) */
-static int rx_check(void *arg, uint32_t *expect)
+static int rx_look(void *arg, uint32_t *expect)
 {
 	struct waiting *w = arg;
 	*expect = atomic_load(&w->c->hdr->rx_seq);
@@ -79,7 +79,7 @@ static int rx_check(void *arg, uint32_t *expect)
 	return (r = w->ready(w)) ? r : -EPIPE;
 }
 
-static int tx_check(void *arg, uint32_t *expect)
+static int tx_look(void *arg, uint32_t *expect)
 {
 	struct waiting *w = arg;
 	*expect = atomic_load(&w->c->hdr->tx_seq);
@@ -90,6 +90,19 @@ static int tx_check(void *arg, uint32_t *expect)
 	if (sk_chan_peers_gone(w->c, now_of(w)))
 		return -EPIPE;
 	return w->wait ? 0 : -EAGAIN;
+}
+
+/* A ring truncated under a look ends the wait: what the look saw was zeros. */
+static int rx_check(void *arg, uint32_t *expect)
+{
+	int r = rx_look(arg, expect);
+	return sk_chan_verdict(((struct waiting *)arg)->c, r);
+}
+
+static int tx_check(void *arg, uint32_t *expect)
+{
+	int r = tx_look(arg, expect);
+	return sk_chan_verdict(((struct waiting *)arg)->c, r);
 }
 
 static int wait_rx(shmkit_chan_t *c, struct waiting *w, const struct timespec *abs)

@@ -116,6 +116,24 @@ int sk_getrandom(void *buf, size_t len);
 /* ---- memory ---- */
 size_t sk_page_size(void);
 
+/*
+ * Guarded mappings (guard.c): a SIGBUS in a registered MAP_SHARED mapping (its file truncated
+ * under it) replaces the whole mapping with private zero pages of protection prot and trips
+ * its guard, instead of killing the process. The owner checks sk_guard_tripped() after each
+ * use (whatever the use read or wrote may have been the zeros) and removes the guard before
+ * it unmaps. sk_guard_trips counts trips in this process: 0 means no guard has tripped.
+ */
+struct sk_guard;
+extern SK_ATOMIC(uint32_t) sk_guard_trips SK_HIDDEN;
+int sk_guard_add(void *base, size_t len, int prot, struct sk_guard **out); /* 0, -ENOMEM */
+void sk_guard_remove(struct sk_guard *g);
+int sk_guard_tripped(const struct sk_guard *g);
+/* Has g tripped? One load of a process-wide word until some guard has. */
+static inline int sk_guard_check(const struct sk_guard *g)
+{
+	return SK_UNLIKELY(sk_load_relaxed(&sk_guard_trips)) && sk_guard_tripped(g);
+}
+
 /* ---- /proc/sys/kernel limits ---- */
 struct sk_shm_limits {
 	uint64_t shmmax;      /* bytes */

@@ -616,16 +616,8 @@ Test(chan, stat_of_a_ring_truncated_meanwhile)
 	const char *name = chan_fresh(SHMKIT_CHAN_MPMC, 64, 64, 0);
 	char ring[300];
 	snprintf(ring, sizeof(ring), "/dev/shm/shmkit.chan.%s/ring", name);
-	struct stat st;
-	cr_assert_eq(stat(ring, &st), 0);
-	pid_t pid = fork();
-	if (pid == 0) {
-		int fd = open(ring, O_RDWR);
-		for (;;) {
-			if (ftruncate(fd, 0) || ftruncate(fd, st.st_size))
-				_exit(1);
-		}
-	}
+	pid_t pid = tu_truncator(ring, 0, 0);
+	cr_assert_gt(pid, 0);
 	int ok = 0, bad = 0;
 	for (int i = 0; i < 2000; i++) {
 		struct shmkit_chan_info info;

@@ -703,18 +703,8 @@ Test(cli_chan, a_ring_truncated_under_the_tool_does_not_crash_it)
 	const char *name = mk_chan("clichan-trunc", SHMKIT_CHAN_MPMC, 64, 64, 0600);
 	char ring[200];
 	snprintf(ring, sizeof(ring), "/dev/shm/shmkit.chan.%s/ring", name);
-	struct stat st;
-	cr_assert_eq(stat(ring, &st), 0);
-	pid_t pid = fork();
-	cr_assert_geq(pid, 0);
-	if (pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		int fd = open(ring, O_RDWR);
-		for (;;) {
-			if (fd < 0 || ftruncate(fd, 0) < 0 || ftruncate(fd, st.st_size) < 0)
-				_exit(1);
-		}
-	}
+	pid_t pid = tu_truncator(ring, 0, 0);
+	cr_assert_gt(pid, 0);
 	track_pid(pid);
 	int ok = 0, failed = 0;
 	for (int i = 0; i < 60; i++) {
