@@ -132,8 +132,10 @@ int sk_insp_chan_walk(const char *ns, shmkit_inspect_fn fn, void *arg, int *stop
 	(void)ns; /* channels belong to no namespace */
 	sk_chan_name *names = NULL;
 	int n = read_names(&names);
-	if (n <= 0)
+	if (n <= 0) {
+		free(names); /* 0: the channels counted went before they were read */
 		return n == -ENOENT ? 0 : n; /* no /dev/shm: no channels */
+	}
 	int dirfd = open(SHM_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0) {
 		int err = -errno;

@@ -322,8 +322,8 @@ int cli_collect(const struct cli_filter *f, struct cli_objs *out)
 	memset(out, 0, sizeof(*out));
 	while (waitpid(-1, NULL, WNOHANG) > 0)
 		; /* namespace readers abandoned by an earlier listing (watch) */
-	/* Channels are read through mappings, which come last in this walk: a ring truncated
-	 * under it ends the walk there, and the listing says it is incomplete. */
+	/* Channels come last in this walk, and a fault there (a ring truncated under a read
+	 * through a mapping) ends the walk, which the listing then says is incomplete. */
 	int r = lf.kinds ? cli_guarded(list_objects, &call) : 0;
 	if (r == -EFAULT) {
 		struct shmkit_obj bad = {
