@@ -9,9 +9,10 @@
  *                 calls FUTEX_WAKE: the floor for any transport whose receivers sleep.
  *   ref-ring      a bare SPSC ring with the layout of shmkit's (1024 slots of 128 bytes, a
  *                 16-byte header with the slot's sequence number before the message), and
- *                 nothing else: no roles, no crash or corruption checks, no wake-ups. What
- *                 a message costs when every one moves through a new slot rather than the
- *                 same line: the floor for a ring, for 64-byte messages.
+ *                 nothing else: no roles, no crash or corruption checks, no wake-ups; its
+ *                 receiver polls both lines of the slot it waits for, as shmkit's does
+ *                 (src/chan/spsc.h). What a message costs when every one moves through a
+ *                 new slot rather than the same line: the floor for a ring, for 64 B.
  *   memcpy        one copy of the message within one process: the bandwidth floor of a
  *                 copying transport.
  *
@@ -232,9 +233,11 @@ static int ring_send(struct bt_ctx *c, const void *msg, size_t len)
 static int ring_recv(struct bt_ctx *c, void *buf, size_t len)
 {
 	uint64_t h = rin.pos;
-	while (sk_load_acquire(ring_seq(&rin, h)) != h + 1) /* BARRIER_2 */
-		sk_cpu_relax();
 	unsigned char *s = (unsigned char *)(void *)ring_seq(&rin, h);
+	while (sk_load_acquire(ring_seq(&rin, h)) != h + 1) { /* BARRIER_2 */
+		(void)*(volatile unsigned char *)(s + 64);    /* the second line: in flight too */
+		sk_cpu_relax();
+	}
 	uint32_t n;
 	memcpy(&n, s + 8, 4);
 	if (n != len)
