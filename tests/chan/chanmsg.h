@@ -104,6 +104,9 @@ static inline struct timespec cm_in_ms(long ms)
 	if (t.tv_nsec >= 1000000000L) {
 		t.tv_sec++;
 		t.tv_nsec -= 1000000000L;
+	} else if (t.tv_nsec < 0) { /* ms < 0: a deadline in the past */
+		t.tv_sec--;
+		t.tv_nsec += 1000000000L;
 	}
 	return t;
 }
