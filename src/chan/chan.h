@@ -243,7 +243,7 @@ static inline int sk_chan_broken(const shmkit_chan_t *c)
 {
 	return sk_guard_check(c->guard);
 }
-static inline int sk_chan_verdict(const shmkit_chan_t *c, int r)
+static inline ssize_t sk_chan_verdict(const shmkit_chan_t *c, ssize_t r)
 {
 	return SK_UNLIKELY(sk_chan_broken(c)) ? -EPROTO : r;
 }

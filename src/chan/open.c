@@ -1033,7 +1033,7 @@ static ssize_t recv_any(shmkit_chan_t *c, void *buf, size_t cap, const struct ti
 	}
 	if (c->fdh)
 		sk_chan_fd_settle(c);
-	return SK_UNLIKELY(sk_chan_broken(c)) ? -EPROTO : err;
+	return sk_chan_verdict(c, err);
 }
 
 SK_EXPORT ssize_t shmkit_chan_recv(shmkit_chan_t *c, void *buf, size_t cap,
@@ -1047,10 +1047,8 @@ SK_EXPORT ssize_t shmkit_chan_tryrecv(shmkit_chan_t *c, void *buf, size_t cap)
 	if (SK_LIKELY(fast_ok(c, SK_CHAN_FAST_RX) && c->peek_pos == SK_CHAN_NONE &&
 	              (buf || !cap))) {
 		int got = sk_spsc_seq(c, c->pos);
-		if (SK_LIKELY(got == 1)) {
-			ssize_t n = sk_spsc_take(c, c->pos, buf, cap);
-			return SK_UNLIKELY(sk_chan_broken(c)) ? -EPROTO : n;
-		}
+		if (SK_LIKELY(got == 1))
+			return sk_chan_verdict(c, sk_spsc_take(c, c->pos, buf, cap));
 		if (got == 0 && sk_spsc_idle(c))
 			return -EAGAIN;
 	}

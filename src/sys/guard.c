@@ -54,9 +54,13 @@ static int install_err;
 /* The entry whose range holds addr, and that range as checked; or NULL. */
 static struct sk_guard *find(uintptr_t addr, uintptr_t *at, size_t *size, int *prot)
 {
+	/* acquire: pairs with take_entry's CAS that links a zeroed chunk */
 	for (struct chunk *k = &first; k; k = atomic_load_explicit(&k->next, memory_order_acquire))
 		for (int i = 0; i < GUARD_CHUNK; i++) {
 			struct sk_guard *g = &k->e[i];
+			/* acquire: pairs with sk_guard_add's release of the even gen (the range
+			 * before it); the fence below, with its release fence (the odd gen first)
+			 */
 			uint32_t gen = sk_load_acquire(&g->gen);
 			if (!gen || (gen & 1))
 				continue;
@@ -102,6 +106,8 @@ static void on_sigbus(int sig, siginfo_t *si, void *uc)
 	if (g) {
 		if (mmap((void *)base, len, prot, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
 		    MAP_FAILED) {
+			/* release: pairs with sk_guard_tripped's acquire (the zeros are in place
+			 * before the owner is told) */
 			sk_store_release(&g->tripped, 1);
 			atomic_fetch_add(&sk_guard_trips, 1);
 			errno = saved;
@@ -158,7 +164,7 @@ int sk_guard_add(void *base, size_t len, int prot, struct sk_guard **out)
 	sk_store_relaxed(&g->len, len);
 	sk_store_relaxed(&g->prot, prot);
 	sk_store_relaxed(&g->tripped, 0);
-	sk_store_release(&g->gen, gen);
+	sk_store_release(&g->gen, gen); /* pairs with find()'s acquire of gen */
 	*out = g;
 	return 0;
 }
@@ -171,10 +177,11 @@ void sk_guard_remove(struct sk_guard *g)
 	sk_store_relaxed(&g->gen, gen + 1); /* odd: the handler skips it */
 	atomic_thread_fence(memory_order_release);
 	sk_store_relaxed(&g->len, 0);
+	/* release: pairs with take_entry's CAS (seq_cst) by the entry's next owner */
 	sk_store_release(&g->used, 0);
 }
 
 int sk_guard_tripped(const struct sk_guard *g)
 {
-	return g && sk_load_acquire(&g->tripped);
+	return g && sk_load_acquire(&g->tripped); /* pairs with on_sigbus's release */
 }
