@@ -44,6 +44,10 @@ static const struct bt_ratio builtin[] = {
      "a bare ring vs one slot per direction (every message in a new slot), 64 B round trip"},
     {"ref-ring", "ck-ring", 64, 0, BT_M_TP_MSGS, 0,
      "a bare ring of shmkit's layout vs ck_ring, one-way 64 B throughput"},
+    {"ref-ring-line", "ref-pingpong", 64, 0, BT_M_RT_P50, 0,
+     "a ring of one-line slots, no header, vs one slot per direction, 64 B round trip"},
+    {"ref-ring-line", "ck-ring", 64, 0, BT_M_TP_MSGS, 0,
+     "a ring of one-line slots, no header, vs ck_ring, one-way 64 B throughput"},
     /* The channels against what a user could pick instead. */
     {"chan-spsc-busy", "iceoryx-busy", 64, 0, BT_M_RT_P50, 0.2,
      "shmkit SPSC vs iceoryx, both busy-polling, 64 B round trip"},

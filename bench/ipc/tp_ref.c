@@ -13,6 +13,13 @@
  *                 receiver polls both lines of the slot it waits for, as shmkit's does
  *                 (src/chan/spsc.h). What a message costs when every one moves through a
  *                 new slot rather than the same line: the floor for a ring, for 64 B.
+ *   ref-ring-line a ring of 1024 slots of one line and no header: at 64 B the message is its
+ *                 slot, and the receiver spins on its first word, as ref-pingpong's does,
+ *                 until it differs from the first word of the message a lap before in that
+ *                 slot (the harness's sequence number sees to it). No ring can publish a
+ *                 64-byte message in fewer lines: the floor for any ring of that capacity,
+ *                 whatever its header, and so what a ring costs against ref-pingpong's one
+ *                 line reused.
  *   memcpy        one copy of the message within one process: the bandwidth floor of a
  *                 copying transport.
  *
@@ -23,7 +30,8 @@
  * stores a slot's sequence number (position + 1) with release after its bytes, the receiver
  * loads it with acquire before reading them (BARRIER_2); the receiver stores head with
  * release once done with a slot, the sender loads it with acquire before reusing one
- * (BARRIER_3).
+ * (BARRIER_3). ref-ring-line: the sender stores the first word with release after the rest
+ * (BARRIER_1); head as ref-ring's (BARRIER_3).
  */
 #include <linux/futex.h>
 #include <stdint.h>
@@ -260,6 +268,88 @@ static const struct bt_transport ref_ring = {
     .recv = ring_recv,
 };
 BT_REGISTER(ref_ring);
+
+/* ---- a ring of one-line slots, no header ---- */
+
+enum { LINE_SLOTS = 1024, LINE_SLOT = 64 };
+
+static uint32_t line_last[LINE_SLOTS]; /* the receiver's: each slot's first word, last read */
+
+static int line_setup(struct bt_ctx *c)
+{
+	if (c->max_size > LINE_SLOT) {
+		c->max_size = LINE_SLOT;
+		snprintf(c->why_max, sizeof(c->why_max),
+		         "the floor of any ring for 64-byte messages: run at 64 B only");
+	}
+	int fd = memfd_create("shmkit-bench-line", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)(2 * (64 + LINE_SLOTS * LINE_SLOT))) < 0)
+		return bt_fail(c, -errno, "memfd");
+	c->fd[0] = fd;
+	c->nfd = 1;
+	return 0;
+}
+
+static int line_attach(struct bt_ctx *c)
+{
+	size_t dir = 64 + (size_t)LINE_SLOTS * LINE_SLOT;
+	unsigned char *base = mmap(NULL, 2 * dir, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd[0], 0);
+	close(c->fd[0]);
+	if (base == MAP_FAILED)
+		return bt_fail(c, -errno, "mmap");
+	for (int d = 0; d < 2; d++) {
+		struct ring_dir *x = d == (c->role == BT_CLIENT ? 0 : 1) ? &rout : &rin;
+		x->head = (SK_ATOMIC(uint64_t) *)(void *)(base + (size_t)d * dir);
+		x->slots = base + (size_t)d * dir + 64;
+	}
+	return 0;
+}
+
+static int line_send(struct bt_ctx *c, const void *msg, size_t len)
+{
+	if (len < 4 || len > LINE_SLOT)
+		return -EMSGSIZE;
+	uint64_t t = rout.pos;
+	while (t - rout.other >= LINE_SLOTS) {
+		rout.other = sk_load_acquire(rout.head); /* BARRIER_3 */
+		if (t - rout.other >= LINE_SLOTS)
+			sk_cpu_relax();
+	}
+	unsigned char *s = rout.slots + (t % LINE_SLOTS) * LINE_SLOT;
+	uint32_t first;
+	memcpy(s + 4, (const unsigned char *)msg + 4, len - 4);
+	memcpy(&first, msg, sizeof(first));
+	sk_store_release(flag(s), first); /* BARRIER_1 */
+	rout.pos = t + 1;
+	return 0;
+}
+
+static int line_recv(struct bt_ctx *c, void *buf, size_t len)
+{
+	uint64_t h = rin.pos;
+	unsigned char *s = rin.slots + (h % LINE_SLOTS) * LINE_SLOT;
+	uint32_t *last = &line_last[h % LINE_SLOTS];
+	while (sk_load_acquire(flag(s)) == *last) /* BARRIER_1 */
+		sk_cpu_relax();
+	memcpy(buf, s, len);
+	memcpy(last, s, sizeof(*last));
+	sk_store_release(rin.head, h + 1); /* BARRIER_3 */
+	rin.pos = h + 1;
+	return 0;
+}
+
+static const struct bt_transport ref_ring_line = {
+    .name = "ref-ring-line",
+    .what = "reference: a ring of 1024 one-line slots with no header, the receiver spinning on "
+            "the first word (the floor of any ring; 64 B only)",
+    .order = BT_ORDER_REF + 1,
+    .flags = BT_BUSY,
+    .setup = line_setup,
+    .attach = line_attach,
+    .send = line_send,
+    .recv = line_recv,
+};
+BT_REGISTER(ref_ring_line);
 
 /* ---- memcpy ---- */
 
