@@ -633,8 +633,10 @@ static int retired_one(int dfd, const char *name, void *arg)
 	if (strncmp(name, GONE_PREFIX, sizeof(GONE_PREFIX) - 1))
 		return 0;
 	char path[SK_NS_PATH_MAX + 32];
-	snprintf(path, sizeof(path), SK_SHM_DIR "/%s", name);
+	int n = snprintf(path, sizeof(path), SK_SHM_DIR "/%s", name);
 	(void)dfd;
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return 0; /* longer than any name retire() gives: not ours, and never cut short */
 	return remove_tree(path) == 0;
 }
 
