@@ -88,6 +88,9 @@ int shmkit_chan_loan(shmkit_chan_t *c, size_t len, void **slot, const struct tim
 int shmkit_chan_commit(shmkit_chan_t *c, void *slot, size_t len);
 ssize_t shmkit_chan_peek(shmkit_chan_t *c, const void **msg, const struct timespec *abs);
 int shmkit_chan_release(shmkit_chan_t *c, const void *msg);
+/* Give a loan back unpublished: nothing is delivered. SPSC reuses the slot; MPMC and
+ * broadcast receivers skip it, counted as abandoned (as when a sender closes with a loan). */
+int shmkit_chan_cancel(shmkit_chan_t *c, void *slot);
 /* The same without waiting: -EAGAIN (no message; no room, or for a broadcast sender a lap
  * ahead of a sender still holding a loan). */
 int shmkit_chan_tryloan(shmkit_chan_t *c, size_t len, void **slot);
@@ -116,8 +119,9 @@ struct shmkit_chan_info {
 	uint32_t kind, mode;
 	uint64_t msg_size, capacity;
 	uint64_t depth;     /* messages queued (broadcast: in the ring) now */
-	uint64_t sent;      /* messages published since creation */
-	uint64_t abandoned; /* slots skipped because their writer died half-way */
+	uint64_t sent;      /* positions used since creation: messages published, and (MPMC,
+	                     * broadcast) the abandoned slots among them */
+	uint64_t abandoned; /* slots skipped: their writer died half-way or gave its loan back */
 	uint32_t senders;   /* live senders */
 	uint32_t receivers; /* live receivers (passive ones are not counted) */
 	uint32_t owner;     /* the object's owner */

@@ -1127,6 +1127,31 @@ SK_EXPORT int shmkit_chan_tryloan(shmkit_chan_t *c, size_t len, void **slot)
 	return err;
 }
 
+/*
+ * Give a loan back unpublished. SPSC: the position is still ours (tail never passed it), so
+ * the next send writes the same slot and nothing is lost or counted. MPMC and broadcast: the
+ * position was claimed from the other senders, so it is given up as a dead sender's would be
+ * (skipped by receivers, counted as abandoned), as close does with a loan.
+ */
+SK_EXPORT int shmkit_chan_cancel(shmkit_chan_t *c, void *slot)
+{
+	int err = sk_chan_usable(c);
+	if (err)
+		return err;
+	if (c->loan_pos == SK_CHAN_NONE || slot != c->loan_slot)
+		return -EINVAL;
+	c->loan_slot = NULL;
+	if (c->kind == SHMKIT_CHAN_SPSC) {
+		sk_store_relaxed(&c->parts[c->self].claim, SK_CHAN_NONE);
+		c->loan_pos = SK_CHAN_NONE;
+	} else {
+		unloan(c, c->loan_pos);
+	}
+	if (c->fdh)
+		sk_chan_fd_settle(c);
+	return sk_chan_verdict(c, 0);
+}
+
 SK_EXPORT int shmkit_chan_commit(shmkit_chan_t *c, void *slot, size_t len)
 {
 	int err = sk_chan_usable(c);

@@ -193,6 +193,48 @@ Test(chan, zero_copy_every_kind)
 	}
 }
 
+Test(chan, cancel_gives_a_loan_back)
+{
+	for (size_t k = 0; k < 3; k++) {
+		uint32_t kind = kinds[k];
+		const char *name = chan_fresh(kind, 16, 4, 0);
+		shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+		char buf[16];
+		void *slot, *other;
+		cr_assert_eq(shmkit_chan_cancel(tx, buf), -EINVAL, "no loan out");
+		cr_assert_eq(shmkit_chan_cancel(rx, buf), -EINVAL, "a receiver has no loan");
+		cr_assert_eq(shmkit_chan_loan(tx, 16, &slot, NULL), 0);
+		memcpy(slot, "half-written", 12);
+		cr_assert_eq(shmkit_chan_cancel(tx, buf), -EINVAL, "not the loan");
+		cr_assert_eq(shmkit_chan_cancel(tx, slot), 0);
+		cr_assert_eq(shmkit_chan_cancel(tx, slot), -EINVAL, "given back already");
+		cr_assert_eq(shmkit_chan_commit(tx, slot, 12), -EINVAL, "nothing to commit");
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 16), -EAGAIN,
+		             "kind %u: nothing delivered", kind);
+		/* The handle is free again: a copying send, then another loan. */
+		cr_assert_eq(shmkit_chan_trysend(tx, "next", 4), 0, "kind %u", kind);
+		cr_assert_eq(shmkit_chan_tryloan(tx, 16, &other), 0);
+		memcpy(other, "loaned", 6);
+		cr_assert_eq(shmkit_chan_commit(tx, other, 6), 0);
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 16), 4, "kind %u", kind);
+		cr_assert_eq(memcmp(buf, "next", 4), 0);
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 16), 6);
+		cr_assert_eq(memcmp(buf, "loaned", 6), 0);
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, 16), -EAGAIN);
+		struct shmkit_chan_info in;
+		cr_assert_geq(shmkit_chan_stat(name, &in, NULL, 0), 2);
+		/* SPSC reused the slot; the others skipped the position they had claimed. */
+		cr_assert_eq(in.abandoned, kind == SHMKIT_CHAN_SPSC ? 0u : 1u, "kind %u: %llu",
+		             kind, (unsigned long long)in.abandoned);
+		cr_assert_eq(in.sent, kind == SHMKIT_CHAN_SPSC ? 2u : 3u, "kind %u: positions",
+		             kind);
+		shmkit_chan_close(tx);
+		shmkit_chan_close(rx);
+		shmkit_chan_unlink(name);
+	}
+}
+
 Test(chan, spsc_roles_are_exclusive)
 {
 	const char *name = chan_fresh(SHMKIT_CHAN_SPSC, 8, 4, 0);
