@@ -64,10 +64,10 @@ install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 format:
-	find include src tests bench examples tools preload -name '*.[ch]' | xargs clang-format -i
+	find include src tests bench examples tools preload python -name '*.[ch]' | xargs clang-format -i
 
 format-check:
-	find include src tests bench examples tools preload -name '*.[ch]' | \
+	find include src tests bench examples tools preload python -name '*.[ch]' | \
 		xargs clang-format --dry-run -Werror
 
 clean:

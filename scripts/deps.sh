@@ -8,7 +8,9 @@ pkgs_build="pkg-config"
 pkgs_peers="libck-dev libzmq3-dev libnng-dev iceoryx libiceoryx-binding-c-dev"
 # The 32-bit build beside the 64-bit one (tests/m32): a multilib compiler and the i386 libc.
 pkgs_m32="gcc-multilib libc6-dev-i386 libc6-i386"
-pkgs_check="pkg-config libcriterion-dev util-linux procps bsdextrautils spin postgresql-15 php-cli xvfb libx11-dev libxext-dev $pkgs_peers $pkgs_m32"
+# The Python package's tests: Debian's interpreter with cffi and pytest.
+pkgs_python="python3 python3-cffi python3-pytest"
+pkgs_check="pkg-config libcriterion-dev util-linux procps bsdextrautils spin postgresql-15 php-cli xvfb libx11-dev libxext-dev $pkgs_python $pkgs_peers $pkgs_m32"
 pkgs_bench="pkg-config gnuplot-nox libboost-dev $pkgs_peers"
 want=""
 for g in "$@"; do

@@ -1,0 +1,90 @@
+# SPDX-License-Identifier: MIT
+"""The C library, through cffi's ABI mode: the declarations of <shmkit/chan.h> this package
+calls, and the library they are found in.
+
+The library is the one named by the environment variable SHMKIT_LIBRARY (a path), else
+libshmkit.so.0 as the dynamic loader finds it. tests/test_abi.py checks these declarations
+against the C header's sizes, offsets and constants, compiled by the build.
+"""
+import os
+
+from cffi import FFI
+
+ffi = FFI()
+ffi.cdef(
+    """
+typedef long time_t;
+struct timespec { time_t tv_sec; long tv_nsec; };
+
+typedef struct shmkit_chan shmkit_chan_t;
+
+#define SHMKIT_CHAN_SPSC 1
+#define SHMKIT_CHAN_MPMC 2
+#define SHMKIT_CHAN_BROADCAST 3
+#define SHMKIT_CHAN_SEND 1
+#define SHMKIT_CHAN_RECV 2
+#define SHMKIT_CHAN_NAME_MAX 128
+#define SHMKIT_CHAN_MAX_PEERS 64
+#define SHMKIT_CHAN_SPIN_DEFAULT 4000
+#define SHMKIT_CHAN_SPIN_MAX 1000000000
+
+struct shmkit_chan_config {
+    uint32_t kind;
+    uint32_t mode;
+    uint64_t msg_size;
+    uint64_t capacity;
+    uint64_t reserved_[4];
+};
+
+struct shmkit_chan_info {
+    uint32_t kind, mode;
+    uint64_t msg_size, capacity;
+    uint64_t depth;
+    uint64_t sent;
+    uint64_t abandoned;
+    uint32_t senders;
+    uint32_t receivers;
+    uint32_t owner;
+    uint32_t reserved_;
+    int64_t ctime;
+    uint64_t reserved2_[4];
+};
+
+struct shmkit_chan_peer {
+    int32_t pid;
+    uint32_t role;
+    uint64_t start;
+    char comm[16];
+    uint64_t count;
+    uint64_t lag;
+    uint64_t lost;
+    uint64_t abandoned;
+};
+
+int shmkit_chan_create(const char *name, const struct shmkit_chan_config *cfg);
+int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t role);
+int shmkit_chan_close(shmkit_chan_t *c);
+int shmkit_chan_unlink(const char *name);
+int shmkit_chan_send(shmkit_chan_t *c, const void *msg, size_t len, const struct timespec *abs);
+int shmkit_chan_trysend(shmkit_chan_t *c, const void *msg, size_t len);
+ssize_t shmkit_chan_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct timespec *abs);
+ssize_t shmkit_chan_tryrecv(shmkit_chan_t *c, void *buf, size_t cap);
+int shmkit_chan_loan(shmkit_chan_t *c, size_t len, void **slot, const struct timespec *abs);
+int shmkit_chan_tryloan(shmkit_chan_t *c, size_t len, void **slot);
+int shmkit_chan_commit(shmkit_chan_t *c, void *slot, size_t len);
+int shmkit_chan_cancel(shmkit_chan_t *c, void *slot);
+ssize_t shmkit_chan_peek(shmkit_chan_t *c, const void **msg, const struct timespec *abs);
+ssize_t shmkit_chan_trypeek(shmkit_chan_t *c, const void **msg);
+int shmkit_chan_release(shmkit_chan_t *c, const void *msg);
+int shmkit_chan_set_spin(shmkit_chan_t *c, uint64_t ns);
+int shmkit_chan_fd(shmkit_chan_t *c);
+int shmkit_chan_stat(const char *name, struct shmkit_chan_info *info,
+                     struct shmkit_chan_peer *peers, size_t max);
+int shmkit_chan_stat_handle(shmkit_chan_t *c, struct shmkit_chan_info *info,
+                            struct shmkit_chan_peer *peers, size_t max);
+int shmkit_chan_list(char (*names)[129], size_t max);
+"""
+)
+
+LIBRARY = os.environ.get("SHMKIT_LIBRARY") or "libshmkit.so.0"
+lib = ffi.dlopen(LIBRARY)
