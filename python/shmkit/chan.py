@@ -10,11 +10,14 @@
 
 Errors are OSError with the C library's errno, and so Python's own subclasses of it:
 BrokenPipeError (EPIPE: no peer left), TimeoutError, FileExistsError, FileNotFoundError,
-PermissionError, BlockingIOError (EAGAIN); a broadcast receiver that missed messages gets
-ChannelOverflow (EOVERFLOW) once, with .lost.
+PermissionError; a broadcast receiver that missed messages gets ChannelOverflow (EOVERFLOW)
+once, with .lost. The try_* calls answer None (False) instead of waiting.
 """
 import errno
+import math
+import operator
 import os
+import sys
 import threading
 import time
 import weakref
@@ -37,16 +40,33 @@ _KIND_NAMES = {v: k for k, v in _KINDS.items()}
 # handlers (KeyboardInterrupt) between them; a wait of the C library never sees them.
 _SLICE = 0.1
 
+# Open handles: a fork child gets fresh locks for them (another thread of the parent may
+# have held one at the fork, and would never release the child's copy).
+_open = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    for ch in list(_open):
+        ch._lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
 
 class ChannelOverflow(OSError):
     """A broadcast receiver missed messages (overwritten before it read them).
 
     Raised once; the next receive goes on with the oldest message still in the ring.
-    .lost is the receiver's cumulative count of missed messages."""
+    .lost is the receiver's cumulative count of missed messages, or None where the process
+    cannot tell its record from another's (several receiving handles of the channel in one
+    process, or a passive receiver, which has none)."""
 
-    def __init__(self, lost):
+    def __init__(self, lost=None):
         super().__init__(errno.EOVERFLOW, os.strerror(errno.EOVERFLOW))
         self.lost = lost
+
+    def __reduce__(self):
+        return (ChannelOverflow, (self.lost,))
 
 
 def _error(r, what):
@@ -62,16 +82,31 @@ def _check(r, what):
 def _name(name):
     if not isinstance(name, str):
         raise TypeError("a channel name is a str, not %s" % type(name).__name__)
+    if "\0" in name:
+        raise ValueError("embedded null character in a channel name")
     return name.encode()
 
 
+def _count(what, v, top=None):
+    """An int 0..top (a size, a mode, a length): ValueError or TypeError otherwise."""
+    if isinstance(v, bool):
+        raise TypeError("%s must be an int, not bool" % what)
+    v = operator.index(v)
+    if v < 0 or top is not None and v > top:
+        raise ValueError("%s must be 0..%s, not %d" % (what, "" if top is None else top, v))
+    return v
+
+
 def _deadline(timeout):
-    """A CLOCK_MONOTONIC deadline timeout seconds from now, or None."""
+    """A CLOCK_MONOTONIC deadline timeout seconds from now, or None (no deadline)."""
     if timeout is None:
         return None
-    if timeout < 0:
-        raise ValueError("timeout must be >= 0 or None")
-    return time.clock_gettime(time.CLOCK_MONOTONIC) + timeout
+    t = float(timeout)
+    if not t >= 0:  # negative, or nan
+        raise ValueError("timeout must be >= 0 or None, not %r" % (timeout,))
+    if math.isinf(t):
+        return None
+    return time.clock_gettime(time.CLOCK_MONOTONIC) + t
 
 
 def _timespec(ts, at):
@@ -154,55 +189,72 @@ def _info(stat):
 class _View:
     """A slot lent out as a memoryview, for as long as the loan or peek lasts.
 
-    The slot may be given back (and the ring unmapped, at close) only once no view of it is
-    left: not ours, not a slice or memoryview made from it, not an array on it. Ours are
-    released; whatever else was made from them keeps the buffer object that exports the slot
-    alive, which a weak reference to it tells."""
+    The slot may be given back (and the ring unmapped, at close) only once nothing shows
+    it: not our views, not a slice or memoryview made from them, not an array on them. An
+    array holds an export of our view, which then refuses to be released; a slice or a
+    memoryview shares our view's managed buffer, which keeps a reference to the buffer
+    object exporting the slot until the last view on it is released: ours released, that
+    object's reference count says whether anything else still shows the slot."""
 
     def __init__(self, chan, ptr, size, readonly):
         self._chan = chan
         self._ptr = ptr
-        exporter = ffi.buffer(ptr, size)
-        self._exporter = weakref.ref(exporter)
-        self._base = memoryview(exporter)
-        self._view = self._base.toreadonly() if readonly else self._base
+        self._size = size
+        self._readonly = readonly
+        self._exporter = ffi.buffer(ptr, size)
+        self._done = False
+        self._show()
+
+    def _show(self):
+        self._base = memoryview(self._exporter)
+        self._view = self._base.toreadonly() if self._readonly else self._base
 
     @property
     def buffer(self) -> memoryview:
-        """The slot's bytes, in place (read-only for a received message). Valid until the
-        slot is given back; so is anything made from it."""
+        """The slot's bytes, in place (read-only for a received message, as a const
+        pointer is in C: memoryview.obj reaches the writable buffer). Valid until the slot
+        is given back; so is anything made from it."""
         if self._view is None:
             raise ValueError("the slot was given back")
         return self._view
 
-    def _drop(self):
-        """Release our views; BufferError while any other view of the slot is alive."""
-        if self._view is not None:
-            try:
-                self._view.release()
-                self._base.release()
-            except BufferError:
-                raise BufferError(
-                    "an array or buffer made from the slot is still in use: drop it first"
-                ) from None
-            self._view = self._base = None
-        if self._exporter() is not None:
+    def _unshow(self):
+        """Release our views; BufferError, with them intact, while anything else shows
+        the slot."""
+        if self._view is None:
+            return
+        try:
+            self._view.release()
+            self._base.release()
+        except BufferError:
+            raise BufferError(
+                "an array or buffer made from the slot is still in use: drop it first"
+            ) from None
+        # Ours released, the exporter is referenced by self and by getrefcount's argument,
+        # and once more by each managed buffer still alive: a view made from ours.
+        if sys.getrefcount(self._exporter) > 2:
+            self._show()
             raise BufferError(
                 "a view made from the slot (a slice or memoryview of .buffer) is still in "
                 "use: drop it first, the slot is about to be given back"
             )
+        self._view = self._base = None
 
-    _done = False
-
-    def _give_back(self, call):
-        """Drop the views, then call(c) on the handle, once: its result."""
-        if self._done:
-            raise ValueError("the slot was given back already")
-        self._drop()
-        self._done = True
-        with self._chan._lock:
-            self._chan._lent = None
-            return call(self._chan._handle())
+    def _give_back(self, call, what):
+        """Once: release the views, then call(c) on the handle; its result."""
+        chan = self._chan
+        with chan._lock:
+            if self._done:
+                raise ValueError("the slot was given back already")
+            c = chan._handle()
+            self._unshow()
+            r = call(c)
+            self._done = True
+            if chan._lent is self:
+                chan._lent = None
+        if r == -errno.EOVERFLOW:
+            raise ChannelOverflow(chan._lost())
+        return _check(r, what)
 
     def __enter__(self):
         return self
@@ -224,23 +276,20 @@ class Loan(_View):
         self.length = size
 
     def commit(self, length: Optional[int] = None):
-        """Publish the first length bytes (default: .length)."""
-        n = self.length if length is None else length
-        if not 0 <= n <= self._chan.msg_size:
-            raise ValueError("a message of 0..%d bytes, not %r" % (self._chan.msg_size, n))
-        _check(self._give_back(lambda c: lib.shmkit_chan_commit(c, self._ptr, n)), "commit")
+        """Publish the first length bytes (default: .length), at most the size loaned."""
+        n = _count("length", self.length if length is None else length, self._size)
+        self._give_back(lambda c: lib.shmkit_chan_commit(c, self._ptr, n), "commit")
 
     def cancel(self):
         """Give the slot back: nothing is delivered."""
-        _check(self._give_back(lambda c: lib.shmkit_chan_cancel(c, self._ptr)), "cancel")
+        self._give_back(lambda c: lib.shmkit_chan_cancel(c, self._ptr), "cancel")
 
     def __exit__(self, kind, value, tb):
-        if self._done:
-            return False
-        if kind is None:
-            self.commit()
-        else:
-            self.cancel()
+        if not self._done:
+            if kind is None:
+                self.commit()
+            else:
+                self.cancel()
         return False
 
 
@@ -250,10 +299,7 @@ class Message(_View):
     then raises ChannelOverflow (what was read may be torn)."""
 
     def release(self):
-        r = self._give_back(lambda c: lib.shmkit_chan_release(c, self._ptr))
-        if r == -errno.EOVERFLOW:
-            raise ChannelOverflow(self._chan._lost())
-        _check(r, "release")
+        self._give_back(lambda c: lib.shmkit_chan_release(c, self._ptr), "release")
 
     def __exit__(self, kind, value, tb):
         if not self._done:
@@ -266,7 +312,8 @@ class Channel:
 
     The handle belongs to the process that opened it: a fork child opens its own (calls on
     an inherited one raise OSError EBADF). Threads may share a handle: its calls run one at
-    a time; for parallel work, open a handle per thread."""
+    a time (a call waits while another thread's is in progress, a blocking one for up to
+    one wait slice); for parallel work, open a handle per thread."""
 
     @staticmethod
     def create(name: str, kind=SPSC, msg_size: int = 4096, capacity: int = 1024,
@@ -274,15 +321,14 @@ class Channel:
         """Create channel name: kind SPSC, MPMC or BROADCAST (or "spsc", "mpmc",
         "broadcast"); messages of 0..msg_size bytes; capacity rounded up to a power of two;
         mode the permission bits of its backing object. FileExistsError unless exist_ok."""
-        if isinstance(kind, str):
-            if kind not in _KINDS:
-                raise ValueError("unknown channel kind %r" % (kind,))
-            kind = _KINDS[kind]
+        k = _KINDS.get(kind) if isinstance(kind, str) else kind
+        if type(k) is not int or k not in (SPSC, MPMC, BROADCAST):
+            raise ValueError("unknown channel kind %r" % (kind,))
         cfg = ffi.new("struct shmkit_chan_config *")
-        cfg.kind = kind
-        cfg.mode = mode
-        cfg.msg_size = msg_size
-        cfg.capacity = capacity
+        cfg.kind = k
+        cfg.mode = _count("mode", mode, 0o7777)
+        cfg.msg_size = _count("msg_size", msg_size)
+        cfg.capacity = _count("capacity", capacity)
         r = lib.shmkit_chan_create(_name(name), cfg)
         if r == -errno.EEXIST and exist_ok:
             return
@@ -311,25 +357,41 @@ class Channel:
         return _info(lambda i, p, n: lib.shmkit_chan_stat(b, i, p, n))
 
     def __init__(self, name: str, role):
-        r = _ROLES.get(role, role) if isinstance(role, str) else role
-        if r not in (SEND, RECV):
+        self._c = None  # first: __del__ of a handle that failed to open has nothing to do
+        if isinstance(role, str) and role in _ROLES:
+            r = _ROLES[role]
+        elif role in (SEND, RECV) and type(role) is int:
+            r = role
+        else:
             raise ValueError("role must be 'send' or 'recv', not %r" % (role,))
+        b = _name(name)
         out = ffi.new("shmkit_chan_t **")
-        _check(lib.shmkit_chan_open(out, _name(name), r), "open %s" % name)
-        self._c = out[0]
-        self._pid = os.getpid()
-        self._lock = threading.Lock()
-        self._lent = None  # the Loan or Message out
-        self._ts = ffi.new("struct timespec *")
+        _check(lib.shmkit_chan_open(out, b, r), "open %s" % name)
+        c = out[0]
+        try:
+            i = _info(lambda info, p, n: lib.shmkit_chan_stat_handle(c, info, p, n))
+            self._buf = ffi.new("char[]", max(i.msg_size, 1))
+            self._ts = ffi.new("struct timespec *")
+        except BaseException:
+            lib.shmkit_chan_close(c)
+            raise
         self.name = name
         self.role = "send" if r == SEND else "recv"
-        try:
-            i = self.info()
-        except BaseException:
-            lib.shmkit_chan_close(self._c)
-            raise
         self.kind, self.msg_size, self.capacity = i.kind, i.msg_size, i.capacity
-        self._buf = ffi.new("char[]", max(self.msg_size, 1))
+        self._pid = os.getpid()
+        self._lock = threading.RLock()  # RLock: a signal handler may close the handle
+        self._lent = None  # the Loan or Message out
+        self._c = c
+        _open.add(self)
+
+    def __copy__(self):
+        raise TypeError("a channel handle cannot be copied: open another")
+
+    def __deepcopy__(self, memo):
+        raise TypeError("a channel handle cannot be copied: open another")
+
+    def __reduce__(self):
+        raise TypeError("a channel handle cannot be pickled: open the channel by its name")
 
     # -- the handle --
 
@@ -340,16 +402,18 @@ class Channel:
 
     def close(self):
         """Close the handle: a message peeked goes back to the ring, a loan is dropped.
-        BufferError while a view of a lent slot is still in use."""
+        BufferError while a view of a lent slot is still in use. In a fork child, frees
+        the child's copy of an inherited handle, and nothing else."""
         with self._lock:
             if self._c is None:
                 return
             if self._lent is not None:
-                self._lent._drop()  # the mapping goes away: no view may outlive it
+                self._lent._unshow()  # the mapping goes away: no view may outlive it
+                self._lent._done = True
                 self._lent = None
             c, self._c = self._c, None
-            if os.getpid() == self._pid:
-                lib.shmkit_chan_close(c)
+            _open.discard(self)
+            lib.shmkit_chan_close(c)
 
     @property
     def closed(self) -> bool:
@@ -365,8 +429,13 @@ class Channel:
     def __del__(self):
         try:
             self.close()
-        except (BufferError, AttributeError):
-            pass  # a view still in use keeps the mapping (or __init__ failed): left open
+        except BufferError:
+            # Something made from a lent slot outlives the handle: the handle (and the
+            # ring's mapping) goes when that does.
+            c, self._c = self._c, None
+            weakref.finalize(self._lent._exporter, lib.shmkit_chan_close, c)
+        except Exception:
+            pass
 
     def __repr__(self):
         state = "closed" if self._c is None else "open"
@@ -381,6 +450,7 @@ class Channel:
 
     def set_spin(self, ns: int):
         """How long a waiting call spins before it sleeps, in nanoseconds (0..1e9)."""
+        ns = _count("spin", ns, lib.SHMKIT_CHAN_SPIN_MAX)
         with self._lock:
             _check(lib.shmkit_chan_set_spin(self._handle(), ns), "set_spin")
 
@@ -391,43 +461,50 @@ class Channel:
             return _info(lambda i, p, n: lib.shmkit_chan_stat_handle(c, i, p, n))
 
     def _lost(self):
-        for p in self.info().peers:
-            if p.pid == os.getpid() and p.role == "recv":
-                return p.lost
-        return None
+        """This receiver's lost count, if its record is the only receiving one of the
+        process."""
+        try:
+            mine = [p for p in self.info().peers if p.pid == os.getpid() and p.role == "recv"]
+        except (OSError, ValueError):
+            return None
+        return mine[0].lost if len(mine) == 1 else None
 
-    # -- waiting --
+    # -- every call: the try call, then, if it may, the wait --
 
-    def _go(self, now, call, timeout, what):
-        """now() (the try call) first, then, if it must wait, call(c, abs) until timeout."""
+    def _op(self, now, wait, timeout, what, done):
+        """now(c): the try call; on EAGAIN, if wait is given, wait(c, abs) in slices until
+        timeout. A result >= 0 goes through done(r) under the handle's lock, so that what
+        it yields is made before any other call (or a close) on the handle. A try call's
+        EAGAIN is None."""
         with self._lock:
-            r = now(self._handle())
-        if r != -errno.EAGAIN:
-            if r == -errno.EOVERFLOW:
-                raise ChannelOverflow(self._lost())
-            return _check(r, what)
-        return self._wait(call, timeout, what)
-
-    def _wait(self, call, timeout, what):
-        """call(c, abs) with the deadline of timeout, in slices; returns its result >= 0."""
-        end = _deadline(timeout)
-        while True:
-            slice_end = time.clock_gettime(time.CLOCK_MONOTONIC) + _SLICE
-            last = end is not None and end <= slice_end
-            with self._lock:
-                r = call(self._handle(), _timespec(self._ts, end if last else slice_end))
-            if r != -errno.ETIMEDOUT or last:
-                break
-        if r == -errno.EOVERFLOW:
-            raise ChannelOverflow(self._lost())
-        return _check(r, what)
-
-    def _try(self, r, what):
-        if r == -errno.EAGAIN:
+            c = self._handle()
+            r = now(c)
+            if r >= 0:
+                return done(c, r)
+        if r == -errno.EAGAIN and wait is not None:
+            end = _deadline(timeout)
+            while True:
+                slice_end = time.clock_gettime(time.CLOCK_MONOTONIC) + _SLICE
+                last = end is not None and end <= slice_end
+                with self._lock:
+                    c = self._handle()
+                    r = wait(c, _timespec(self._ts, end if last else slice_end))
+                    if r >= 0:
+                        return done(c, r)
+                if r != -errno.ETIMEDOUT or last:
+                    break
+                time.sleep(0)  # a thread waiting for the handle may have it now
+        if r == -errno.EAGAIN and wait is None:
             return None
         if r == -errno.EOVERFLOW:
             raise ChannelOverflow(self._lost())
-        return _check(r, what)
+        raise _error(r, what)
+
+    def _same(self, c):
+        """After a call's return, before its result is handed out: still open? (A signal
+        handler may have closed the handle in between.)"""
+        if self._c is not c:
+            raise ValueError("the channel was closed during the call")
 
     # -- copying --
 
@@ -437,38 +514,44 @@ class Channel:
         full and no receiver is alive; OSError EMSGSIZE beyond msg_size."""
         with ffi.from_buffer(data) as p:
             n = len(p)
-            self._go(lambda c: lib.shmkit_chan_trysend(c, p, n),
-                     lambda c, ts: lib.shmkit_chan_send(c, p, n, ts), timeout, "send")
+            self._op(lambda c: lib.shmkit_chan_trysend(c, p, n),
+                     lambda c, ts: lib.shmkit_chan_send(c, p, n, ts), timeout, "send",
+                     lambda c, r: r)
 
     def try_send(self, data) -> bool:
         """Send without waiting: False if there is no room."""
-        with ffi.from_buffer(data) as p, self._lock:
-            r = lib.shmkit_chan_trysend(self._handle(), p, len(p))
-        return self._try(r, "send") is not None
+        with ffi.from_buffer(data) as p:
+            n = len(p)
+            return self._op(lambda c: lib.shmkit_chan_trysend(c, p, n), None, None, "send",
+                            lambda c, r: True) is not None
+
+    def _unpack(self, c, n):
+        self._same(c)
+        return ffi.unpack(self._buf, n)
 
     def recv(self, timeout: Optional[float] = None) -> bytes:
         """The next message, waiting up to timeout seconds (None: as long as it takes).
         TimeoutError; BrokenPipeError when the ring is empty and every sender is gone;
         ChannelOverflow (broadcast) once after missed messages."""
         b, cap = self._buf, len(self._buf)
-        n = self._go(lambda c: lib.shmkit_chan_tryrecv(c, b, cap),
-                     lambda c, ts: lib.shmkit_chan_recv(c, b, cap, ts), timeout, "recv")
-        return ffi.unpack(self._buf, n)
+        return self._op(lambda c: lib.shmkit_chan_tryrecv(c, b, cap),
+                        lambda c, ts: lib.shmkit_chan_recv(c, b, cap, ts), timeout, "recv",
+                        self._unpack)
 
     def try_recv(self) -> Optional[bytes]:
         """The next message, or None if there is none now."""
-        with self._lock:
-            r = lib.shmkit_chan_tryrecv(self._handle(), self._buf, len(self._buf))
-        n = self._try(r, "recv")
-        return None if n is None else ffi.unpack(self._buf, n)
+        b, cap = self._buf, len(self._buf)
+        return self._op(lambda c: lib.shmkit_chan_tryrecv(c, b, cap), None, None, "recv",
+                        self._unpack)
 
     def recv_into(self, buffer, timeout: Optional[float] = None) -> int:
         """Receive into a writable buffer; its length. OSError EMSGSIZE if the message does
         not fit (it stays queued)."""
         with ffi.from_buffer(buffer, require_writable=True) as p:
             n = len(p)
-            return self._go(lambda c: lib.shmkit_chan_tryrecv(c, p, n),
-                            lambda c, ts: lib.shmkit_chan_recv(c, p, n, ts), timeout, "recv")
+            return self._op(lambda c: lib.shmkit_chan_tryrecv(c, p, n),
+                            lambda c, ts: lib.shmkit_chan_recv(c, p, n, ts), timeout, "recv",
+                            lambda c, r: r)
 
     def __iter__(self):
         """Receive until every sender is gone (BrokenPipeError ends the iteration)."""
@@ -478,39 +561,40 @@ class Channel:
             except BrokenPipeError:
                 return
 
-    # -- zero copy --
+    # -- zero copy: the view is made and recorded under the lock, with the call --
+
+    def _lender(self, out, make):
+        def done(c, r):
+            self._same(c)
+            self._lent = make(out[0], r)
+            return self._lent
+
+        return done
 
     def loan(self, size: Optional[int] = None, timeout: Optional[float] = None) -> Loan:
         """A slot to write the next message into (size bytes, default msg_size)."""
-        n = self.msg_size if size is None else size
+        n = _count("size", self.msg_size if size is None else size)
         slot = ffi.new("void **")
-        self._go(lambda c: lib.shmkit_chan_tryloan(c, n, slot),
-                 lambda c, ts: lib.shmkit_chan_loan(c, n, slot, ts), timeout, "loan")
-        return self._lend(Loan(self, slot[0], n))
+        return self._op(lambda c: lib.shmkit_chan_tryloan(c, n, slot),
+                        lambda c, ts: lib.shmkit_chan_loan(c, n, slot, ts), timeout, "loan",
+                        self._lender(slot, lambda p, r: Loan(self, p, n)))
 
     def try_loan(self, size: Optional[int] = None) -> Optional[Loan]:
         """A loan without waiting, or None if there is no room."""
-        n = self.msg_size if size is None else size
+        n = _count("size", self.msg_size if size is None else size)
         slot = ffi.new("void **")
-        with self._lock:
-            r = lib.shmkit_chan_tryloan(self._handle(), n, slot)
-        return None if self._try(r, "loan") is None else self._lend(Loan(self, slot[0], n))
+        return self._op(lambda c: lib.shmkit_chan_tryloan(c, n, slot), None, None, "loan",
+                        self._lender(slot, lambda p, r: Loan(self, p, n)))
 
     def peek(self, timeout: Optional[float] = None) -> Message:
         """The next message, in place (read-only), until it is released."""
         msg = ffi.new("void **")
-        n = self._go(lambda c: lib.shmkit_chan_trypeek(c, msg),
-                     lambda c, ts: lib.shmkit_chan_peek(c, msg, ts), timeout, "peek")
-        return self._lend(Message(self, msg[0], n, readonly=True))
+        return self._op(lambda c: lib.shmkit_chan_trypeek(c, msg),
+                        lambda c, ts: lib.shmkit_chan_peek(c, msg, ts), timeout, "peek",
+                        self._lender(msg, lambda p, r: Message(self, p, r, True)))
 
     def try_peek(self) -> Optional[Message]:
         """peek without waiting, or None if there is no message now."""
         msg = ffi.new("void **")
-        with self._lock:
-            r = lib.shmkit_chan_trypeek(self._handle(), msg)
-        n = self._try(r, "peek")
-        return None if n is None else self._lend(Message(self, msg[0], n, readonly=True))
-
-    def _lend(self, view):
-        self._lent = view
-        return view
+        return self._op(lambda c: lib.shmkit_chan_trypeek(c, msg), None, None, "peek",
+                        self._lender(msg, lambda p, r: Message(self, p, r, True)))

@@ -81,9 +81,18 @@ def test_create_and_open_errors(name):
     with pytest.raises(OSError) as e:
         Channel.create("a/b", SPSC)
     assert e.value.errno == errno.EINVAL
-    with pytest.raises(OSError) as e:
-        Channel.create(name + "y", 7)
-    assert e.value.errno == errno.EINVAL
+    for kind in (7, True, 1.0):
+        with pytest.raises(ValueError):
+            Channel.create(name + "y", kind)
+    for bad in ({"msg_size": -1}, {"capacity": -4}, {"mode": 0o10000}):
+        with pytest.raises(ValueError):
+            Channel.create(name + "y", SPSC, **bad)
+    with pytest.raises(TypeError):
+        Channel.create(name + "y", SPSC, msg_size=1.5)
+    with pytest.raises(ValueError):
+        Channel.create(name + "\0y", SPSC)  # never cut short at the NUL
+    with pytest.raises(ValueError):
+        Channel(name, True)
     with pytest.raises(FileNotFoundError):
         Channel(name + "missing", "recv")
     with pytest.raises(ValueError):
