@@ -3,7 +3,8 @@
 #   make check           build and run the tests; SANITIZE=address,undefined or SANITIZE=thread
 #   make soak            long randomized conformance runs against the kernel
 #   make demo            build and run the demos (System V programs on shmkit, a segment,
-#                        a channel whose consumer is killed with kill -9)
+#                        a channel whose consumer is killed with kill -9, the same from
+#                        Python with a work queue)
 #   make bench           run the benchmarks, write docs/bench.md
 #   make install         PREFIX=/usr/local DESTDIR=
 #   make format          clang-format every source file (make format-check: verify only)
@@ -54,6 +55,7 @@ demo: build
 	scripts/demo-sysv.sh $(BUILD)
 	scripts/demo.sh $(BUILD)
 	scripts/demo-chan.sh $(BUILD)
+	scripts/demo-python.sh $(BUILD)
 
 bench: deps-bench
 	cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DSHMKIT_TESTS=OFF >/dev/null

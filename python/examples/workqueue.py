@@ -57,6 +57,7 @@ def main(argv):
                 for n in range(count):
                     if kill and n == count // 2:
                         os.kill(pids[0], signal.SIGKILL)
+                        print("job %d: worker %d killed with kill -9" % (n, pids[0]))
                     while True:
                         try:
                             if jobs.try_send(JOB.pack(n)):
