@@ -3,6 +3,8 @@
 
 Channels (shmkit.Channel): crash-safe message rings in shared memory between processes,
 SPSC, MPMC or broadcast, copying or zero-copy, with timeouts and a pollable descriptor.
+Synchronization (shmkit.Mutex, Condition, Semaphore, Event) in any shared buffer: a mutex
+whose owner is killed is taken over by the next process, told so (owner_died).
 The C library's manual, shmkit_chan(3), has the full semantics; docs/python.md this
 package's.
 """
@@ -19,6 +21,7 @@ from .chan import (
     Message,
     Peer,
 )
+from .sync import Condition, Event, Mutex, Semaphore
 
 __version__ = "0.1.0"
 
@@ -29,6 +32,10 @@ __all__ = [
     "SEND",
     "SPSC",
     "Channel",
+    "Condition",
+    "Event",
+    "Mutex",
+    "Semaphore",
     "ChannelInfo",
     "ChannelOverflow",
     "Loan",

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""The C library, through cffi's ABI mode: the declarations of <shmkit/chan.h> this package
-calls, and the library they are found in.
+"""The C library, through cffi's ABI mode: the declarations of <shmkit/chan.h> and
+<shmkit/sync.h> this package calls, and the library they are found in.
 
 The library is the one named by the environment variable SHMKIT_LIBRARY (a path), else
 libshmkit.so.0 as the dynamic loader finds it. tests/test_abi.py checks these declarations
@@ -83,6 +83,33 @@ int shmkit_chan_stat(const char *name, struct shmkit_chan_info *info,
 int shmkit_chan_stat_handle(shmkit_chan_t *c, struct shmkit_chan_info *info,
                             struct shmkit_chan_peer *peers, size_t max);
 int shmkit_chan_list(char (*names)[129], size_t max);
+
+#define SHMKIT_SYNC_OBJ_SIZE 16
+#define SHMKIT_SEM_VALUE_MAX 2147483647
+typedef union shmkit_mutex { uint32_t opaque_[4]; uint64_t align_; } shmkit_mutex_t;
+typedef union shmkit_cond { uint32_t opaque_[4]; uint64_t align_; } shmkit_cond_t;
+typedef union shmkit_sem { uint32_t opaque_[4]; uint64_t align_; } shmkit_sem_t;
+typedef union shmkit_event { uint32_t opaque_[4]; uint64_t align_; } shmkit_event_t;
+int shmkit_mutex_init(shmkit_mutex_t *m);
+int shmkit_mutex_lock(shmkit_mutex_t *m);
+int shmkit_mutex_trylock(shmkit_mutex_t *m);
+int shmkit_mutex_timedlock(shmkit_mutex_t *m, const struct timespec *abs);
+int shmkit_mutex_consistent(shmkit_mutex_t *m);
+int shmkit_mutex_unlock(shmkit_mutex_t *m);
+int shmkit_cond_init(shmkit_cond_t *c);
+int shmkit_cond_timedwait(shmkit_cond_t *c, shmkit_mutex_t *m, const struct timespec *abs);
+int shmkit_cond_signal(shmkit_cond_t *c);
+int shmkit_cond_broadcast(shmkit_cond_t *c);
+int shmkit_sem_init(shmkit_sem_t *s, unsigned value);
+int shmkit_sem_post(shmkit_sem_t *s);
+int shmkit_sem_trywait(shmkit_sem_t *s);
+int shmkit_sem_timedwait(shmkit_sem_t *s, const struct timespec *abs);
+int shmkit_sem_getvalue(shmkit_sem_t *s, unsigned *value);
+int shmkit_event_init(shmkit_event_t *e, int manual);
+int shmkit_event_set(shmkit_event_t *e);
+int shmkit_event_reset(shmkit_event_t *e);
+int shmkit_event_trywait(shmkit_event_t *e);
+int shmkit_event_timedwait(shmkit_event_t *e, const struct timespec *abs);
 """
 )
 

@@ -97,6 +97,15 @@ def _count(what, v, top=None):
     return v
 
 
+def _writable(buffer):
+    """ffi.from_buffer of a buffer the C library will write: TypeError for a read-only one,
+    as Python's own readinto() gives."""
+    try:
+        return ffi.from_buffer(buffer, require_writable=True)
+    except BufferError:
+        raise TypeError("a writable buffer is needed, not %s" % type(buffer).__name__) from None
+
+
 def _deadline(timeout):
     """A CLOCK_MONOTONIC deadline timeout seconds from now, or None (no deadline)."""
     if timeout is None:
@@ -547,7 +556,7 @@ class Channel:
     def recv_into(self, buffer, timeout: Optional[float] = None) -> int:
         """Receive into a writable buffer; its length. OSError EMSGSIZE if the message does
         not fit (it stays queued)."""
-        with ffi.from_buffer(buffer, require_writable=True) as p:
+        with _writable(buffer) as p:
             n = len(p)
             return self._op(lambda c: lib.shmkit_chan_tryrecv(c, p, n),
                             lambda c, ts: lib.shmkit_chan_recv(c, p, n, ts), timeout, "recv",

@@ -49,6 +49,13 @@ int main(void)
 	CONST(SHMKIT_CHAN_MAX_PEERS);
 	CONST(SHMKIT_CHAN_SPIN_DEFAULT);
 	CONST(SHMKIT_CHAN_SPIN_MAX);
+	printf(",\n  \"sizeof(shmkit_mutex_t)\": %zu", sizeof(shmkit_mutex_t));
+	printf(",\n  \"sizeof(shmkit_cond_t)\": %zu", sizeof(shmkit_cond_t));
+	printf(",\n  \"sizeof(shmkit_sem_t)\": %zu", sizeof(shmkit_sem_t));
+	printf(",\n  \"sizeof(shmkit_event_t)\": %zu", sizeof(shmkit_event_t));
+	printf(",\n  \"alignof(shmkit_mutex_t)\": %zu", _Alignof(shmkit_mutex_t));
+	CONST(SHMKIT_SYNC_OBJ_SIZE);
+	CONST(SHMKIT_SEM_VALUE_MAX);
 	printf("\n}\n");
 	return 0;
 }

@@ -26,6 +26,10 @@ def test_every_size_offset_and_constant(probe):
         if m:
             assert ffi.sizeof(m.group(1)) == want, key
             continue
+        m = re.fullmatch(r"alignof\((.*)\)", key)
+        if m:
+            assert ffi.alignof(m.group(1)) == want, key
+            continue
         m = re.fullmatch(r"offsetof\((.*), (\w+)\)", key)
         if m:
             assert ffi.offsetof(m.group(1), m.group(2)) == want, key

@@ -3,7 +3,6 @@
 import errno
 import os
 import select
-import signal
 import struct
 import threading
 import time
@@ -13,6 +12,7 @@ import pytest
 
 import shmkit
 from shmkit import BROADCAST, MPMC, SPSC, Channel, ChannelOverflow
+from procs import Alarm, alarm_in, child, kill, started, wait_ok
 
 KINDS = [SPSC, MPMC, BROADCAST]
 
@@ -21,36 +21,6 @@ def pair(name, kind, msg_size=64, capacity=8, **kw):
     Channel.create(name, kind, msg_size=msg_size, capacity=capacity, **kw)
     rx = Channel(name, "recv")  # first: a broadcast receiver sees what is sent after it opens
     return Channel(name, "send"), rx
-
-
-def child(fn):
-    """Run fn() in a fork child; its pid. The child exits 0 if fn returns, 1 if it raises."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            fn()
-            code = 0
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-        finally:
-            os._exit(code)
-    return pid
-
-
-def wait_ok(pid, timeout=60):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        done, status = os.waitpid(pid, os.WNOHANG)
-        if done:
-            assert os.waitstatus_to_exitcode(status) == 0, "child %d failed" % pid
-            return
-        time.sleep(0.01)
-    os.kill(pid, signal.SIGKILL)
-    os.waitpid(pid, 0)
-    pytest.fail("child %d hung" % pid)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -104,6 +74,9 @@ def test_create_and_open_errors(name):
     with Channel(name, "send") as tx:
         with pytest.raises(TypeError):
             tx.send("a str is not bytes")
+    with Channel(name, "recv") as rx:
+        with pytest.raises(TypeError):
+            rx.recv_into(b"read-only", timeout=0)
 
 
 def test_spsc_roles_are_exclusive(name):
@@ -233,25 +206,12 @@ def test_close_gives_a_peeked_message_back(name):
 
 def test_a_consumer_killed_holding_a_message_loses_nothing(name):
     Channel.create(name, SPSC, msg_size=64, capacity=16)
-    r, w = os.pipe()
-
-    def consumer():
-        with Channel(name, "recv") as rx:
-            rx.peek(timeout=10)
-            os.write(w, b"!")
-            time.sleep(60)
-
     with Channel(name, "send") as tx:
         for i in range(3):
             tx.send(b"line %d" % i)
-        pid = child(consumer)
-        assert os.read(r, 1) == b"!"
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
+        kill(started(lambda: Channel(name, "recv").peek(timeout=10)))
         with Channel(name, "recv") as rx:  # the dead one's role is free, its message back
             assert [rx.recv(timeout=5) for _ in range(3)] == [b"line 0", b"line 1", b"line 2"]
-    os.close(r)
-    os.close(w)
 
 
 def test_broadcast_overflow_is_raised_once_then_the_oldest_follows(name):
@@ -283,26 +243,13 @@ def test_descriptor_is_readable_exactly_while_a_message_waits(name):
 
 def test_a_blocked_receive_lets_signal_handlers_run(name):
     tx, rx = pair(name, SPSC)
-
-    class Alarm(Exception):
-        pass
-
-    def ring(signum, frame):
-        raise Alarm
-
-    old = signal.signal(signal.SIGALRM, ring)
-    try:
-        with tx, rx:
-            signal.setitimer(signal.ITIMER_REAL, 0.2)
-            t0 = time.monotonic()
-            with pytest.raises(Alarm):
-                rx.recv()  # no deadline: only the handler ends it
-            assert time.monotonic() - t0 < 2
-            tx.send(b"still works")
-            assert rx.recv(timeout=5) == b"still works"
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
+    with tx, rx:
+        t0 = time.monotonic()
+        with pytest.raises(Alarm), alarm_in(0.2):
+            rx.recv()  # no deadline: only the handler ends it
+        assert time.monotonic() - t0 < 2
+        tx.send(b"still works")
+        assert rx.recv(timeout=5) == b"still works"
 
 
 def test_an_inherited_handle_is_refused_in_a_fork_child(name):

@@ -6,7 +6,6 @@ import copy
 import errno
 import gc
 import math
-import os
 import pickle
 import signal
 import struct
@@ -18,7 +17,8 @@ import zlib
 import pytest
 
 from shmkit import BROADCAST, MPMC, SPSC, Channel, ChannelOverflow
-from test_chan import child, pair, wait_ok
+from procs import child, wait_ok
+from test_chan import pair
 
 
 def ring_maps():
