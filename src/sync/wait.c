@@ -125,6 +125,12 @@ int sk_wait_masked(SK_ATOMIC(uint32_t) * word, SK_ATOMIC(uint64_t) * mask, uint6
 		int r = check(arg, &expect);
 		return r > 0 ? 0 : r ? r : -ETIMEDOUT;
 	}
+	/* The spin ends by the deadline too: a long spin (a busy-polling receiver's) must not
+	 * outlast the caller's patience. */
+	if (abs) {
+		uint64_t left = sk_ns_until(abs);
+		spin_ns = spin_ns < left ? spin_ns : left;
+	}
 	int r = spin_for(check, arg, spin_ns);
 	if (!r) {
 		atomic_fetch_or_explicit(mask, bit, memory_order_seq_cst);

@@ -386,6 +386,17 @@ Test(chan, deadlines)
 	uint64_t t0 = chan_now_ms();
 	cr_assert_eq(shmkit_chan_send(tx, "c", 1, &dl), -ETIMEDOUT);
 	cr_assert_geq(chan_now_ms() - t0, 119);
+	/* A spin longer than the deadline ends with it (1 s of spin, 50 ms of patience). */
+	cr_assert_eq(shmkit_chan_set_spin(tx, SHMKIT_CHAN_SPIN_MAX), 0);
+	cr_assert_eq(shmkit_chan_set_spin(rx, SHMKIT_CHAN_SPIN_MAX), 0);
+	cr_assert_eq(shmkit_chan_recv(rx, buf, 8, NULL), 1);
+	cr_assert_eq(shmkit_chan_recv(rx, buf, 8, NULL), 1);
+	struct timespec dl2 = chan_in_ms(50);
+	t0 = chan_now_ms();
+	cr_assert_eq(shmkit_chan_recv(rx, buf, 8, &dl2), -ETIMEDOUT);
+	uint64_t took = chan_now_ms() - t0;
+	cr_assert(took >= 49 && took < 900, "a 50 ms deadline with a 1 s spin took %llu ms",
+	          (unsigned long long)took);
 	shmkit_chan_close(tx);
 	shmkit_chan_close(rx);
 	shmkit_chan_unlink(name);
