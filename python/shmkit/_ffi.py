@@ -115,3 +115,17 @@ int shmkit_event_timedwait(shmkit_event_t *e, const struct timespec *abs);
 
 LIBRARY = os.environ.get("SHMKIT_LIBRARY") or "libshmkit.so.0"
 lib = ffi.dlopen(LIBRARY)
+
+# Every function, constant and type the package uses, resolved now. cffi resolves them
+# lazily, under a lock of its own that is not re-entrant: a signal handler or a finalizer
+# that made the first use of one while the same thread was inside another would wait for
+# itself for ever.
+for _name in dir(lib):
+    getattr(lib, _name)
+for _type in (
+    "char[]", "char *", "char[][129]", "uintptr_t", "unsigned *", "void **",
+    "struct timespec *", "shmkit_chan_t **", "struct shmkit_chan_config *",
+    "struct shmkit_chan_info *", "struct shmkit_chan_peer[]",
+    "shmkit_mutex_t *", "shmkit_cond_t *", "shmkit_sem_t *", "shmkit_event_t *",
+):
+    ffi.typeof(_type)

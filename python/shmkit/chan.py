@@ -15,6 +15,7 @@ once, with .lost. The try_* calls answer None (False) instead of waiting.
 """
 import errno
 import math
+import numbers
 import operator
 import os
 import sys
@@ -48,6 +49,7 @@ _open = weakref.WeakSet()
 def _after_fork_in_child():
     for ch in list(_open):
         ch._lock = threading.RLock()
+        ch._depth, ch._closing = 0, False
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -99,18 +101,24 @@ def _count(what, v, top=None):
 
 def _writable(buffer):
     """ffi.from_buffer of a buffer the C library will write: TypeError for a read-only one,
-    as Python's own readinto() gives."""
-    try:
-        return ffi.from_buffer(buffer, require_writable=True)
-    except BufferError:
-        raise TypeError("a writable buffer is needed, not %s" % type(buffer).__name__) from None
+    as Python's own readinto() gives (BufferError for one that is not contiguous)."""
+    if memoryview(buffer).readonly:
+        raise TypeError("a writable buffer is needed, not a read-only %s"
+                        % type(buffer).__name__)
+    return ffi.from_buffer(buffer, require_writable=True)
 
 
 def _deadline(timeout):
     """A CLOCK_MONOTONIC deadline timeout seconds from now, or None (no deadline)."""
     if timeout is None:
         return None
-    t = float(timeout)
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        raise TypeError("timeout must be a number of seconds or None, not %s"
+                        % type(timeout).__name__)
+    try:
+        t = float(timeout)
+    except OverflowError:
+        return None  # beyond any float: no deadline, as inf
     if not t >= 0:  # negative, or nan
         raise ValueError("timeout must be >= 0 or None, not %r" % (timeout,))
     if math.isinf(t):
@@ -203,7 +211,9 @@ class _View:
     array holds an export of our view, which then refuses to be released; a slice or a
     memoryview shares our view's managed buffer, which keeps a reference to the buffer
     object exporting the slot until the last view on it is released: ours released, that
-    object's reference count says whether anything else still shows the slot."""
+    object's reference count says whether anything else still shows the slot. The handle
+    keeps that object too (and a weak reference to us), so that it can tell after we are
+    gone."""
 
     def __init__(self, chan, ptr, size, readonly):
         self._chan = chan
@@ -228,39 +238,40 @@ class _View:
         return self._view
 
     def _unshow(self):
-        """Release our views; BufferError, with them intact, while anything else shows
-        the slot."""
-        if self._view is None:
-            return
-        try:
-            self._view.release()
-            self._base.release()
-        except BufferError:
-            raise BufferError(
-                "an array or buffer made from the slot is still in use: drop it first"
-            ) from None
-        # Ours released, the exporter is referenced by self and by getrefcount's argument,
-        # and once more by each managed buffer still alive: a view made from ours.
-        if sys.getrefcount(self._exporter) > 2:
+        """Release our views; BufferError while anything else shows the slot (and .buffer
+        is then a fresh view: one taken before is released)."""
+        if self._view is not None:
+            try:
+                self._view.release()
+                self._base.release()
+            except BufferError:
+                raise BufferError(
+                    "an array or buffer made from the slot is still in use: drop it first"
+                ) from None
+            self._view = self._base = None
+        # Ours released, the exporter is referenced by us, by the handle while it records
+        # us, by getrefcount's argument, and once more by each managed buffer still alive.
+        if sys.getrefcount(self._exporter) > 2 + (self._chan._lent_exp is self._exporter):
             self._show()
             raise BufferError(
                 "a view made from the slot (a slice or memoryview of .buffer) is still in "
                 "use: drop it first, the slot is about to be given back"
             )
-        self._view = self._base = None
 
     def _give_back(self, call, what):
         """Once: release the views, then call(c) on the handle; its result."""
         chan = self._chan
-        with chan._lock:
+
+        def back(c):
             if self._done:
                 raise ValueError("the slot was given back already")
-            c = chan._handle()
             self._unshow()
-            r = call(c)
-            self._done = True
-            if chan._lent is self:
-                chan._lent = None
+            self._done = True  # before the call: our views are gone, it is not ours now
+            if chan._lent_exp is self._exporter:
+                chan._forget()
+            return call(c)
+
+        r = chan._run(back)
         if r == -errno.EOVERFLOW:
             raise ChannelOverflow(chan._lost())
         return _check(r, what)
@@ -278,7 +289,7 @@ class _View:
 class Loan(_View):
     """A slot to write a message into, in place: commit() publishes it, cancel() gives it
     back unpublished. As a context manager it commits on a normal exit (with .length
-    bytes) and cancels on an exception."""
+    bytes) and cancels on an exception; dropped unfinished, it is cancelled."""
 
     def __init__(self, chan, ptr, size):
         super().__init__(chan, ptr, size, readonly=False)
@@ -293,6 +304,13 @@ class Loan(_View):
         """Give the slot back: nothing is delivered."""
         self._give_back(lambda c: lib.shmkit_chan_cancel(c, self._ptr), "cancel")
 
+    def __del__(self):  # dropped unfinished: nothing half-written is delivered
+        try:
+            if not self._done and self._chan._c is not None:
+                self.cancel()
+        except Exception:
+            pass  # still shown elsewhere, the handle mid-call or gone: its next loan sees
+
     def __exit__(self, kind, value, tb):
         if not self._done:
             if kind is None:
@@ -304,8 +322,10 @@ class Loan(_View):
 
 class Message(_View):
     """A received message, read in place: release() frees its slot. As a context manager
-    it releases on exit. A broadcast message may be overwritten while it is read: release
-    then raises ChannelOverflow (what was read may be torn)."""
+    it releases on exit. Dropped unreleased (an exception before release(), say), it is
+    not lost: the handle's next receive delivers it again, and a close gives it back to the
+    ring. A broadcast message may be overwritten while it is read: release then raises
+    ChannelOverflow (what was read may be torn)."""
 
     def release(self):
         self._give_back(lambda c: lib.shmkit_chan_release(c, self._ptr), "release")
@@ -336,8 +356,8 @@ class Channel:
         cfg = ffi.new("struct shmkit_chan_config *")
         cfg.kind = k
         cfg.mode = _count("mode", mode, 0o7777)
-        cfg.msg_size = _count("msg_size", msg_size)
-        cfg.capacity = _count("capacity", capacity)
+        cfg.msg_size = _count("msg_size", msg_size, 2**64 - 1)
+        cfg.capacity = _count("capacity", capacity, 2**64 - 1)
         r = lib.shmkit_chan_create(_name(name), cfg)
         if r == -errno.EEXIST and exist_ok:
             return
@@ -353,7 +373,7 @@ class Channel:
         """The names of the channels that exist."""
         n = 64
         while True:
-            names = ffi.new("char[%d][129]" % n)
+            names = ffi.new("char[][129]", n)
             r = _check(lib.shmkit_chan_list(names, n), "list")
             if r <= n:
                 return sorted(ffi.string(names[i]).decode() for i in range(r))
@@ -388,8 +408,15 @@ class Channel:
         self.role = "send" if r == SEND else "recv"
         self.kind, self.msg_size, self.capacity = i.kind, i.msg_size, i.capacity
         self._pid = os.getpid()
-        self._lock = threading.RLock()  # RLock: a signal handler may close the handle
-        self._lent = None  # the Loan or Message out
+        # Re-entrant, so that a signal handler's call in the middle of one of ours is seen
+        # (_depth) instead of waiting for ever: a close is done once ours ends, anything
+        # else refused.
+        self._lock = threading.RLock()
+        self._depth, self._closing = 0, False
+        self._lent = None  # a weak reference to the Loan or Message out
+        self._lent_exp = None  # and the buffer object exporting its slot, its address
+        self._lent_ptr = self._lent_kind = None  # and whether it is a loan or a peek
+        self._spin = lib.SHMKIT_CHAN_SPIN_DEFAULT
         self._c = c
         _open.add(self)
 
@@ -412,17 +439,100 @@ class Channel:
     def close(self):
         """Close the handle: a message peeked goes back to the ring, a loan is dropped.
         BufferError while a view of a lent slot is still in use. In a fork child, frees
-        the child's copy of an inherited handle, and nothing else."""
+        the child's copy of an inherited handle, and nothing else. From a signal handler
+        that interrupted a call on the handle, the close is done once that call ends (which
+        then raises ValueError)."""
         with self._lock:
-            if self._c is None:
+            if self._depth:
+                self._closing = True
                 return
-            if self._lent is not None:
-                self._lent._unshow()  # the mapping goes away: no view may outlive it
-                self._lent._done = True
-                self._lent = None
-            c, self._c = self._c, None
-            _open.discard(self)
-            lib.shmkit_chan_close(c)
+            self._close_now()
+
+    def _close_now(self):
+        if self._c is None:
+            return
+        view = self._lent() if self._lent is not None else None  # alive, or dropped
+        if view is not None:
+            view._unshow()  # the mapping goes away: no view may outlive it
+            view._done = True
+        elif self._lent_exp is not None and sys.getrefcount(self._lent_exp) > 2:
+            raise BufferError(
+                "a view made from a lent slot is still in use: drop it first, the ring is "
+                "about to be unmapped"
+            )
+        self._forget()
+        c, self._c = self._c, None
+        _open.discard(self)
+        lib.shmkit_chan_close(c)
+
+    def _run(self, fn):
+        """fn(c) on the handle, under its lock, never inside another of its calls: a call
+        from a signal handler that interrupted one is a RuntimeError (a close is put off
+        until the interrupted call ends, which then raises ValueError)."""
+        with self._lock:
+            if self._depth:
+                raise RuntimeError(
+                    "a call on a channel handle from inside another of its calls (a signal "
+                    "handler's?)"
+                )
+            self._depth = 1
+            try:
+                return fn(self._handle())
+            finally:
+                self._depth = 0
+                if self._closing:
+                    self._closing = False
+                    self._close_now()
+                    raise ValueError("the channel was closed during the call")
+
+    def _lend(self, view):
+        self._lent = weakref.ref(view)
+        self._lent_exp, self._lent_ptr = view._exporter, view._ptr
+        self._lent_kind = "loan" if isinstance(view, Loan) else "peek"
+        return view
+
+    def _forget(self):
+        self._lent = self._lent_exp = self._lent_ptr = self._lent_kind = None
+
+    def _orphan(self, kind):
+        """The slot of a Loan or Message (kind) dropped unfinished, once nothing shows it
+        any more: its address; else None."""
+        if self._lent_kind != kind or self._lent() is not None:
+            return None
+        if sys.getrefcount(self._lent_exp) > 2:  # ours, getrefcount's: nothing else
+            return None
+        return self._lent_ptr
+
+    def _try_peek(self, c, msg):
+        """trypeek, or the message a dropped Message held, again."""
+        p = self._orphan("peek")
+        if p is None:
+            return lib.shmkit_chan_trypeek(c, msg)
+        n = len(self._lent_exp)
+        self._forget()
+        msg[0] = p
+        return n
+
+    def _try_recv(self, c, buf, cap):
+        """tryrecv into buf, or the message a dropped Message held, copied and released."""
+        p = self._orphan("peek")
+        if p is None:
+            return lib.shmkit_chan_tryrecv(c, buf, cap)
+        n = len(self._lent_exp)
+        if n > cap:
+            return -errno.EMSGSIZE
+        ffi.memmove(buf, p, n)
+        self._forget()
+        r = lib.shmkit_chan_release(c, p)
+        return n if r >= 0 else r
+
+    def _try_loan(self, c, n, slot):
+        """tryloan, once a loan a dropped Loan held is given back."""
+        p = self._orphan("loan")
+        if p is not None:
+            self._forget()
+            lib.shmkit_chan_cancel(c, p)
+        return lib.shmkit_chan_tryloan(c, n, slot)
 
     @property
     def closed(self) -> bool:
@@ -440,9 +550,14 @@ class Channel:
             self.close()
         except BufferError:
             # Something made from a lent slot outlives the handle: the handle (and the
-            # ring's mapping) goes when that does.
+            # ring's mapping) goes when that does. Not at exit: the process ends anyway,
+            # and what runs then may still read it.
             c, self._c = self._c, None
-            weakref.finalize(self._lent._exporter, lib.shmkit_chan_close, c)
+            exp, self._lent_exp = self._lent_exp, None
+            try:
+                weakref.finalize(exp, lib.shmkit_chan_close, c).atexit = False
+            except Exception:
+                pass  # the interpreter is shutting down: the process ends the handle
         except Exception:
             pass
 
@@ -454,27 +569,25 @@ class Channel:
         """A descriptor for select/poll/epoll, level-triggered: a receiver's is readable
         while a message (or a pending error) is there, a sender's writable while there is
         room. The handle owns it."""
-        with self._lock:
-            return _check(lib.shmkit_chan_fd(self._handle()), "fd")
+        return _check(self._run(lib.shmkit_chan_fd), "fd")
 
     def set_spin(self, ns: int):
-        """How long a waiting call spins before it sleeps, in nanoseconds (0..1e9)."""
+        """How long a waiting call spins before it sleeps, in nanoseconds (0..1e9), once
+        per call."""
         ns = _count("spin", ns, lib.SHMKIT_CHAN_SPIN_MAX)
-        with self._lock:
-            _check(lib.shmkit_chan_set_spin(self._handle(), ns), "set_spin")
+        _check(self._run(lambda c: lib.shmkit_chan_set_spin(c, ns)), "set_spin")
+        self._spin = ns
 
     def info(self) -> ChannelInfo:
         """shmkit_chan_stat of this handle's channel."""
-        with self._lock:
-            c = self._handle()
-            return _info(lambda i, p, n: lib.shmkit_chan_stat_handle(c, i, p, n))
+        return self._run(lambda c: _info(lambda i, p, n: lib.shmkit_chan_stat_handle(c, i, p, n)))
 
     def _lost(self):
         """This receiver's lost count, if its record is the only receiving one of the
         process."""
         try:
             mine = [p for p in self.info().peers if p.pid == os.getpid() and p.role == "recv"]
-        except (OSError, ValueError):
+        except (OSError, ValueError, RuntimeError):
             return None
         return mine[0].lost if len(mine) == 1 else None
 
@@ -482,38 +595,48 @@ class Channel:
 
     def _op(self, now, wait, timeout, what, done):
         """now(c): the try call; on EAGAIN, if wait is given, wait(c, abs) in slices until
-        timeout. A result >= 0 goes through done(r) under the handle's lock, so that what
-        it yields is made before any other call (or a close) on the handle. A try call's
-        EAGAIN is None."""
-        with self._lock:
-            c = self._handle()
-            r = now(c)
-            if r >= 0:
-                return done(c, r)
+        timeout (checked first). A result >= 0 goes through done(c, r) within the call, so
+        that what it yields is made before any other call (or a close) on the handle. A
+        try call's EAGAIN is None."""
+        end = _deadline(timeout) if wait is not None else None
+
+        def attempt(call):
+            def f(c):
+                r = call(c)
+                return r, (done(c, r) if r >= 0 else None)
+
+            return f
+
+        r, v = self._run(attempt(now))
+        if r >= 0:
+            return v
         if r == -errno.EAGAIN and wait is not None:
-            end = _deadline(timeout)
-            while True:
-                slice_end = time.clock_gettime(time.CLOCK_MONOTONIC) + _SLICE
-                last = end is not None and end <= slice_end
-                with self._lock:
-                    c = self._handle()
-                    r = wait(c, _timespec(self._ts, end if last else slice_end))
+            spun = False  # the handle's spin is spent once per call, not once per slice
+            try:
+                while True:
+                    slice_end = time.clock_gettime(time.CLOCK_MONOTONIC) + _SLICE
+                    last = end is not None and end <= slice_end
+                    at = end if last else slice_end
+                    r, v = self._run(attempt(lambda c: wait(c, _timespec(self._ts, at))))
                     if r >= 0:
-                        return done(c, r)
-                if r != -errno.ETIMEDOUT or last:
-                    break
-                time.sleep(0)  # a thread waiting for the handle may have it now
+                        return v
+                    if r != -errno.ETIMEDOUT or last:
+                        break
+                    if not spun and self._spin:
+                        spun = True
+                        self._run(lambda c: lib.shmkit_chan_set_spin(c, 0))
+                    time.sleep(0)  # a thread waiting for the handle may have it now
+            finally:
+                if spun:
+                    try:
+                        self._run(lambda c: lib.shmkit_chan_set_spin(c, self._spin))
+                    except (ValueError, RuntimeError):
+                        pass  # closed meanwhile
         if r == -errno.EAGAIN and wait is None:
             return None
         if r == -errno.EOVERFLOW:
             raise ChannelOverflow(self._lost())
         raise _error(r, what)
-
-    def _same(self, c):
-        """After a call's return, before its result is handed out: still open? (A signal
-        handler may have closed the handle in between.)"""
-        if self._c is not c:
-            raise ValueError("the channel was closed during the call")
 
     # -- copying --
 
@@ -535,7 +658,6 @@ class Channel:
                             lambda c, r: True) is not None
 
     def _unpack(self, c, n):
-        self._same(c)
         return ffi.unpack(self._buf, n)
 
     def recv(self, timeout: Optional[float] = None) -> bytes:
@@ -543,14 +665,14 @@ class Channel:
         TimeoutError; BrokenPipeError when the ring is empty and every sender is gone;
         ChannelOverflow (broadcast) once after missed messages."""
         b, cap = self._buf, len(self._buf)
-        return self._op(lambda c: lib.shmkit_chan_tryrecv(c, b, cap),
+        return self._op(lambda c: self._try_recv(c, b, cap),
                         lambda c, ts: lib.shmkit_chan_recv(c, b, cap, ts), timeout, "recv",
                         self._unpack)
 
     def try_recv(self) -> Optional[bytes]:
         """The next message, or None if there is none now."""
         b, cap = self._buf, len(self._buf)
-        return self._op(lambda c: lib.shmkit_chan_tryrecv(c, b, cap), None, None, "recv",
+        return self._op(lambda c: self._try_recv(c, b, cap), None, None, "recv",
                         self._unpack)
 
     def recv_into(self, buffer, timeout: Optional[float] = None) -> int:
@@ -558,33 +680,31 @@ class Channel:
         not fit (it stays queued)."""
         with _writable(buffer) as p:
             n = len(p)
-            return self._op(lambda c: lib.shmkit_chan_tryrecv(c, p, n),
+            return self._op(lambda c: self._try_recv(c, p, n),
                             lambda c, ts: lib.shmkit_chan_recv(c, p, n, ts), timeout, "recv",
                             lambda c, r: r)
 
     def __iter__(self):
-        """Receive until every sender is gone (BrokenPipeError ends the iteration)."""
-        while True:
-            try:
-                yield self.recv()
-            except BrokenPipeError:
-                return
+        """Receive until every sender is gone (BrokenPipeError ends the iteration; a
+        ChannelOverflow does not: iterate on after it)."""
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return self.recv()
+        except BrokenPipeError:
+            raise StopIteration from None
 
     # -- zero copy: the view is made and recorded under the lock, with the call --
 
     def _lender(self, out, make):
-        def done(c, r):
-            self._same(c)
-            self._lent = make(out[0], r)
-            return self._lent
-
-        return done
+        return lambda c, r: self._lend(make(out[0], r))
 
     def loan(self, size: Optional[int] = None, timeout: Optional[float] = None) -> Loan:
         """A slot to write the next message into (size bytes, default msg_size)."""
         n = _count("size", self.msg_size if size is None else size)
         slot = ffi.new("void **")
-        return self._op(lambda c: lib.shmkit_chan_tryloan(c, n, slot),
+        return self._op(lambda c: self._try_loan(c, n, slot),
                         lambda c, ts: lib.shmkit_chan_loan(c, n, slot, ts), timeout, "loan",
                         self._lender(slot, lambda p, r: Loan(self, p, n)))
 
@@ -592,18 +712,18 @@ class Channel:
         """A loan without waiting, or None if there is no room."""
         n = _count("size", self.msg_size if size is None else size)
         slot = ffi.new("void **")
-        return self._op(lambda c: lib.shmkit_chan_tryloan(c, n, slot), None, None, "loan",
+        return self._op(lambda c: self._try_loan(c, n, slot), None, None, "loan",
                         self._lender(slot, lambda p, r: Loan(self, p, n)))
 
     def peek(self, timeout: Optional[float] = None) -> Message:
         """The next message, in place (read-only), until it is released."""
         msg = ffi.new("void **")
-        return self._op(lambda c: lib.shmkit_chan_trypeek(c, msg),
+        return self._op(lambda c: self._try_peek(c, msg),
                         lambda c, ts: lib.shmkit_chan_peek(c, msg, ts), timeout, "peek",
                         self._lender(msg, lambda p, r: Message(self, p, r, True)))
 
     def try_peek(self) -> Optional[Message]:
         """peek without waiting, or None if there is no message now."""
         msg = ffi.new("void **")
-        return self._op(lambda c: lib.shmkit_chan_trypeek(c, msg), None, None, "peek",
+        return self._op(lambda c: self._try_peek(c, msg), None, None, "peek",
                         self._lender(msg, lambda p, r: Message(self, p, r, True)))

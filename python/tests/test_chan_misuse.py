@@ -231,3 +231,108 @@ def test_arguments_of_the_wrong_kind(name):
     with pytest.raises(ValueError):
         Channel.unlink(name + "\0tail")
     assert name in Channel.list()
+
+
+def test_iteration_goes_on_after_an_overflow(name):
+    tx, rx = pair(name, BROADCAST, capacity=2)
+    with rx:
+        with tx:
+            for i in range(5):
+                tx.send(b"%d" % i)
+        got, overflows = [], 0
+        while True:
+            try:
+                got += list(rx)  # ends when every sender is gone
+                break
+            except ChannelOverflow:
+                overflows += 1
+        assert (overflows, got) == (1, [b"3", b"4"])
+
+
+def test_a_dropped_message_is_delivered_again_and_a_dropped_loan_is_cancelled(name):
+    tx, rx = pair(name, MPMC)
+    with tx, rx:
+        tx.send(b"first")
+        tx.send(b"second")
+
+        def fail_half_way():
+            m = rx.peek(timeout=5)
+            assert bytes(m) == b"first"
+            raise KeyError("the consumer's work failed")  # before m.release()
+
+        with pytest.raises(KeyError):
+            fail_half_way()
+        gc.collect()
+        assert rx.recv(timeout=5) == b"first", "the dropped message comes first, again"
+        with rx.peek(timeout=5) as m:
+            assert bytes(m) == b"second"
+        del m
+        assert rx.try_peek() is None
+        loan = tx.loan(4)
+        loan.buffer[:] = b"half"
+        del loan  # dropped unfinished: cancelled, never delivered
+        assert rx.try_recv() is None
+        with tx.loan(3) as slot:
+            slot.buffer[:] = b"new"
+        assert rx.recv(timeout=5) == b"new"
+
+
+def test_a_dropped_handle_closes_at_once_even_with_a_message_out(name):
+    Channel.create(name, SPSC)
+    with Channel(name, "send") as tx:
+        tx.send(b"held")
+        gc.disable()
+        try:
+            def peek_and_drop():
+                rx = Channel(name, "recv")
+                rx.peek(timeout=5)  # the Message and the handle both dropped here
+
+            peek_and_drop()
+            with Channel(name, "recv") as rx:  # the role is free without a collection
+                assert rx.recv(timeout=5) == b"held"
+        finally:
+            gc.enable()
+
+
+def test_a_signal_handler_may_not_call_into_the_handle_it_interrupted(name):
+    tx, rx = pair(name, SPSC)
+    seen = []
+
+    def nested(signum, frame):
+        try:
+            rx.try_recv()
+        except RuntimeError as e:
+            seen.append(e)
+
+    old = signal.signal(signal.SIGALRM, nested)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.15)
+        with pytest.raises(TimeoutError):
+            rx.recv(timeout=0.4)
+        assert len(seen) == 1, "refused, instead of clobbering the interrupted call"
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    tx.send(b"fine")
+    assert rx.recv(timeout=5) == b"fine"
+    tx.close()
+    rx.close()
+
+
+def test_timeouts_are_checked_first_and_a_long_spin_is_spent_once(name):
+    tx, rx = pair(name, SPSC)
+    with tx, rx:
+        for bad in (-1, math.nan):
+            with pytest.raises(ValueError):
+                tx.send(b"room is there", timeout=bad)
+        for bad in ("0.5", True, [1]):
+            with pytest.raises(TypeError):
+                tx.send(b"room is there", timeout=bad)
+        assert rx.try_recv() is None, "nothing was sent"
+        tx.send(b"x", timeout=10**400)  # beyond any float: no deadline
+        assert rx.recv() == b"x"
+        rx.set_spin(10**9)  # a busy-polling receiver that still sleeps when it is quiet
+        cpu = time.process_time()
+        with pytest.raises(TimeoutError):
+            rx.recv(timeout=0.6)
+        assert time.process_time() - cpu < 0.4, "spun through every slice"
