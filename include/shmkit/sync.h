@@ -50,7 +50,8 @@ int shmkit_mutex_lock(shmkit_mutex_t *m);    /* 0 | -EOWNERDEAD | -ENOTRECOVERAB
 int shmkit_mutex_trylock(shmkit_mutex_t *m); /* ... | -EBUSY */
 int shmkit_mutex_timedlock(shmkit_mutex_t *m, const struct timespec *abs); /* ... | -ETIMEDOUT */
 int shmkit_mutex_consistent(shmkit_mutex_t *m);
-int shmkit_mutex_unlock(shmkit_mutex_t *m); /* -EPERM when the caller is not the owner */
+int shmkit_mutex_owned(const shmkit_mutex_t *m); /* 1 | 2 (inconsistent) | 0: never blocks */
+int shmkit_mutex_unlock(shmkit_mutex_t *m);      /* -EPERM when the caller is not the owner */
 
 int shmkit_cond_init(shmkit_cond_t *c);
 int shmkit_cond_wait(shmkit_cond_t *c, shmkit_mutex_t *m);

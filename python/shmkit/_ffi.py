@@ -95,6 +95,7 @@ int shmkit_mutex_lock(shmkit_mutex_t *m);
 int shmkit_mutex_trylock(shmkit_mutex_t *m);
 int shmkit_mutex_timedlock(shmkit_mutex_t *m, const struct timespec *abs);
 int shmkit_mutex_consistent(shmkit_mutex_t *m);
+int shmkit_mutex_owned(const shmkit_mutex_t *m);
 int shmkit_mutex_unlock(shmkit_mutex_t *m);
 int shmkit_cond_init(shmkit_cond_t *c);
 int shmkit_cond_timedwait(shmkit_cond_t *c, shmkit_mutex_t *m, const struct timespec *abs);

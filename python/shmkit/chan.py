@@ -14,6 +14,7 @@ PermissionError; a broadcast receiver that missed messages gets ChannelOverflow 
 once, with .lost. The try_* calls answer None (False) instead of waiting.
 """
 import errno
+import gc
 import math
 import numbers
 import operator
@@ -608,6 +609,11 @@ class Channel:
             return f
 
         r, v = self._run(attempt(now))
+        if r == -errno.EBUSY and self._lent is not None and self._lent() is not None:
+            # The view out may be garbage in a reference cycle, not yet collected: its slot
+            # is the handle's to take back (_orphan) once it is.
+            gc.collect()
+            r, v = self._run(attempt(now))
         if r >= 0:
             return v
         if r == -errno.EAGAIN and wait is not None:

@@ -336,3 +336,18 @@ def test_timeouts_are_checked_first_and_a_long_spin_is_spent_once(name):
         with pytest.raises(TimeoutError):
             rx.recv(timeout=0.6)
         assert time.process_time() - cpu < 0.4, "spun through every slice"
+
+
+def test_a_view_dropped_in_a_reference_cycle_does_not_block_the_handle(name):
+    tx, rx = pair(name, SPSC)
+    with tx, rx:
+        gc.disable()
+        try:
+            loan = tx.loan(4)
+            loan.me = loan  # a cycle: only the collector frees it
+            del loan
+            with tx.loan(4) as slot:  # EBUSY, a collection, then the dropped loan cancelled
+                slot.buffer[:] = b"next"
+        finally:
+            gc.enable()
+        assert rx.recv(timeout=5) == b"next"

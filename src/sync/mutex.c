@@ -241,6 +241,18 @@ SK_EXPORT int shmkit_mutex_trylock(shmkit_mutex_t *mu)
 }
 
 /*
+ * Does the calling thread own the mutex? 1: yes; 2: yes, and it is inconsistent (the lock
+ * that took it returned -EOWNERDEAD, consistent() has not been called); 0: no. Never blocks.
+ */
+SK_EXPORT int shmkit_mutex_owned(const shmkit_mutex_t *mu)
+{
+	const struct sk_mutex *m = (const struct sk_mutex *)(const void *)mu;
+	if ((sk_load_relaxed(&m->word) & SK_MUTEX_TID_MASK) != self())
+		return 0;
+	return sk_load_relaxed(&m->state) == SK_MUTEX_INCONSISTENT ? 2 : 1;
+}
+
+/*
  * Marks a mutex whose lock returned -EOWNERDEAD consistent again. Returns 0; -EPERM if the
  * caller does not own it; -EINVAL if it is not inconsistent. Does not block.
  */

@@ -64,7 +64,9 @@ Test(mutex, own_errors)
 	shmkit_mutex_init(&m);
 	cr_assert_eq(shmkit_mutex_unlock(&m), -EPERM, "unlock of an unlocked mutex");
 	cr_assert_eq(shmkit_mutex_consistent(&m), -EPERM);
+	cr_assert_eq(shmkit_mutex_owned(&m), 0);
 	cr_assert_eq(shmkit_mutex_lock(&m), 0);
+	cr_assert_eq(shmkit_mutex_owned(&m), 1);
 	cr_assert_eq(atomic_load(&sk_mutex_of(&m)->word), (uint32_t)sk_gettid(),
 	             "uncontended: the word is just the owner's TID");
 	cr_assert_eq(shmkit_mutex_lock(&m), -EDEADLK);
@@ -150,8 +152,11 @@ static int child_lock_and_exit(void *arg)
 static void expect_owner_dead_then_recover(struct arena *a)
 {
 	struct timespec abs = st_in_ms(ST_WAIT_MS);
+	cr_assert_eq(shmkit_mutex_owned(&a->m), 0);
 	cr_assert_eq(shmkit_mutex_timedlock(&a->m, &abs), -EOWNERDEAD);
+	cr_assert_eq(shmkit_mutex_owned(&a->m), 2, "owned, inconsistent");
 	cr_assert_eq(shmkit_mutex_consistent(&a->m), 0);
+	cr_assert_eq(shmkit_mutex_owned(&a->m), 1);
 	cr_assert_eq(shmkit_mutex_consistent(&a->m), -EINVAL);
 	cr_assert_eq(shmkit_mutex_unlock(&a->m), 0);
 	cr_assert_eq(shmkit_mutex_lock(&a->m), 0, "consistent again");
