@@ -127,6 +127,14 @@ def _deadline(timeout):
     return time.clock_gettime(time.CLOCK_MONOTONIC) + t
 
 
+def _result(c, r):
+    return r
+
+
+def _sent(c, r):
+    return True
+
+
 def _timespec(ts, at):
     sec = int(at)
     ts.tv_sec = sec
@@ -504,6 +512,24 @@ class Channel:
             return None
         return self._lent_ptr
 
+    # The try calls, direct while nothing is lent out (the common case; deciding before the
+    # lock is safe: a peek or loan made meanwhile by another thread makes the C call -EBUSY,
+    # as it should, and one given back meanwhile makes _orphan find nothing).
+    def _recv_now(self, b, cap):
+        if self._lent_kind:
+            return lambda c: self._try_recv(c, b, cap)
+        return lambda c: lib.shmkit_chan_tryrecv(c, b, cap)
+
+    def _peek_now(self, msg):
+        if self._lent_kind:
+            return lambda c: self._try_peek(c, msg)
+        return lambda c: lib.shmkit_chan_trypeek(c, msg)
+
+    def _loan_now(self, n, slot):
+        if self._lent_kind:
+            return lambda c: self._try_loan(c, n, slot)
+        return lambda c: lib.shmkit_chan_tryloan(c, n, slot)
+
     def _try_peek(self, c, msg):
         """trypeek, or the message a dropped Message held, again."""
         p = self._orphan("peek")
@@ -600,6 +626,27 @@ class Channel:
         that what it yields is made before any other call (or a close) on the handle. A
         try call's EAGAIN is None."""
         end = _deadline(timeout) if wait is not None else None
+        # The first try, as _run would make it, written out: it is every call's fast path.
+        with self._lock:
+            if self._depth:
+                raise RuntimeError(
+                    "a call on a channel handle from inside another of its calls (a signal "
+                    "handler's?)"
+                )
+            self._depth = 1
+            try:
+                c = self._c
+                if c is None:
+                    raise ValueError("the channel is closed")
+                r = now(c)
+                if r >= 0:
+                    return done(c, r)
+            finally:
+                self._depth = 0
+                if self._closing:
+                    self._closing = False
+                    self._close_now()
+                    raise ValueError("the channel was closed during the call")
 
         def attempt(call):
             def f(c):
@@ -608,7 +655,7 @@ class Channel:
 
             return f
 
-        r, v = self._run(attempt(now))
+        v = None
         if r == -errno.EBUSY and self._lent is not None and self._lent() is not None:
             # The view out may be garbage in a reference cycle, not yet collected: its slot
             # is the handle's to take back (_orphan) once it is.
@@ -654,14 +701,14 @@ class Channel:
             n = len(p)
             self._op(lambda c: lib.shmkit_chan_trysend(c, p, n),
                      lambda c, ts: lib.shmkit_chan_send(c, p, n, ts), timeout, "send",
-                     lambda c, r: r)
+                     _result)
 
     def try_send(self, data) -> bool:
         """Send without waiting: False if there is no room."""
         with ffi.from_buffer(data) as p:
             n = len(p)
             return self._op(lambda c: lib.shmkit_chan_trysend(c, p, n), None, None, "send",
-                            lambda c, r: True) is not None
+                            _sent) is not None
 
     def _unpack(self, c, n):
         return ffi.unpack(self._buf, n)
@@ -671,14 +718,14 @@ class Channel:
         TimeoutError; BrokenPipeError when the ring is empty and every sender is gone;
         ChannelOverflow (broadcast) once after missed messages."""
         b, cap = self._buf, len(self._buf)
-        return self._op(lambda c: self._try_recv(c, b, cap),
+        return self._op(self._recv_now(b, cap),
                         lambda c, ts: lib.shmkit_chan_recv(c, b, cap, ts), timeout, "recv",
                         self._unpack)
 
     def try_recv(self) -> Optional[bytes]:
         """The next message, or None if there is none now."""
         b, cap = self._buf, len(self._buf)
-        return self._op(lambda c: self._try_recv(c, b, cap), None, None, "recv",
+        return self._op(self._recv_now(b, cap), None, None, "recv",
                         self._unpack)
 
     def recv_into(self, buffer, timeout: Optional[float] = None) -> int:
@@ -686,9 +733,9 @@ class Channel:
         not fit (it stays queued)."""
         with _writable(buffer) as p:
             n = len(p)
-            return self._op(lambda c: self._try_recv(c, p, n),
+            return self._op(self._recv_now(p, n),
                             lambda c, ts: lib.shmkit_chan_recv(c, p, n, ts), timeout, "recv",
-                            lambda c, r: r)
+                            _result)
 
     def __iter__(self):
         """Receive until every sender is gone (BrokenPipeError ends the iteration; a
@@ -710,7 +757,7 @@ class Channel:
         """A slot to write the next message into (size bytes, default msg_size)."""
         n = _count("size", self.msg_size if size is None else size)
         slot = ffi.new("void **")
-        return self._op(lambda c: self._try_loan(c, n, slot),
+        return self._op(self._loan_now(n, slot),
                         lambda c, ts: lib.shmkit_chan_loan(c, n, slot, ts), timeout, "loan",
                         self._lender(slot, lambda p, r: Loan(self, p, n)))
 
@@ -718,18 +765,18 @@ class Channel:
         """A loan without waiting, or None if there is no room."""
         n = _count("size", self.msg_size if size is None else size)
         slot = ffi.new("void **")
-        return self._op(lambda c: self._try_loan(c, n, slot), None, None, "loan",
+        return self._op(self._loan_now(n, slot), None, None, "loan",
                         self._lender(slot, lambda p, r: Loan(self, p, n)))
 
     def peek(self, timeout: Optional[float] = None) -> Message:
         """The next message, in place (read-only), until it is released."""
         msg = ffi.new("void **")
-        return self._op(lambda c: self._try_peek(c, msg),
+        return self._op(self._peek_now(msg),
                         lambda c, ts: lib.shmkit_chan_peek(c, msg, ts), timeout, "peek",
                         self._lender(msg, lambda p, r: Message(self, p, r, True)))
 
     def try_peek(self) -> Optional[Message]:
         """peek without waiting, or None if there is no message now."""
         msg = ffi.new("void **")
-        return self._op(lambda c: self._try_peek(c, msg), None, None, "peek",
+        return self._op(self._peek_now(msg), None, None, "peek",
                         self._lender(msg, lambda p, r: Message(self, p, r, True)))
