@@ -474,10 +474,11 @@ class Channel:
         _open.discard(self)
         lib.shmkit_chan_close(c)
 
-    def _run(self, fn):
+    def _run(self, fn, done=None):
         """fn(c) on the handle, under its lock, never inside another of its calls: a call
         from a signal handler that interrupted one is a RuntimeError (a close is put off
-        until the interrupted call ends, which then raises ValueError)."""
+        until the interrupted call ends, which then raises ValueError). With done: (r,
+        done(c, r)) for a result r >= 0, (r, None) for an error, done made within the call."""
         with self._lock:
             if self._depth:
                 raise RuntimeError(
@@ -486,7 +487,13 @@ class Channel:
                 )
             self._depth = 1
             try:
-                return fn(self._handle())
+                c = self._c
+                if c is None:
+                    raise ValueError("the channel is closed")
+                r = fn(c)
+                if done is None:
+                    return r
+                return r, (done(c, r) if r >= 0 else None)
             finally:
                 self._depth = 0
                 if self._closing:
@@ -626,41 +633,12 @@ class Channel:
         that what it yields is made before any other call (or a close) on the handle. A
         try call's EAGAIN is None."""
         end = _deadline(timeout) if wait is not None else None
-        # The first try, as _run would make it, written out: it is every call's fast path.
-        with self._lock:
-            if self._depth:
-                raise RuntimeError(
-                    "a call on a channel handle from inside another of its calls (a signal "
-                    "handler's?)"
-                )
-            self._depth = 1
-            try:
-                c = self._c
-                if c is None:
-                    raise ValueError("the channel is closed")
-                r = now(c)
-                if r >= 0:
-                    return done(c, r)
-            finally:
-                self._depth = 0
-                if self._closing:
-                    self._closing = False
-                    self._close_now()
-                    raise ValueError("the channel was closed during the call")
-
-        def attempt(call):
-            def f(c):
-                r = call(c)
-                return r, (done(c, r) if r >= 0 else None)
-
-            return f
-
-        v = None
+        r, v = self._run(now, done)
         if r == -errno.EBUSY and self._lent is not None and self._lent() is not None:
             # The view out may be garbage in a reference cycle, not yet collected: its slot
             # is the handle's to take back (_orphan) once it is.
             gc.collect()
-            r, v = self._run(attempt(now))
+            r, v = self._run(now, done)
         if r >= 0:
             return v
         if r == -errno.EAGAIN and wait is not None:
@@ -670,7 +648,7 @@ class Channel:
                     slice_end = time.clock_gettime(time.CLOCK_MONOTONIC) + _SLICE
                     last = end is not None and end <= slice_end
                     at = end if last else slice_end
-                    r, v = self._run(attempt(lambda c: wait(c, _timespec(self._ts, at))))
+                    r, v = self._run(lambda c: wait(c, _timespec(self._ts, at)), done)
                     if r >= 0:
                         return v
                     if r != -errno.ETIMEDOUT or last:
