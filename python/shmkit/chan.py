@@ -367,6 +367,8 @@ class Channel:
         cfg.mode = _count("mode", mode, 0o7777)
         cfg.msg_size = _count("msg_size", msg_size, 2**64 - 1)
         cfg.capacity = _count("capacity", capacity, 2**64 - 1)
+        if not cfg.msg_size or not cfg.capacity:
+            raise ValueError("msg_size and capacity must be at least 1")
         r = lib.shmkit_chan_create(_name(name), cfg)
         if r == -errno.EEXIST and exist_ok:
             return
@@ -403,7 +405,7 @@ class Channel:
         else:
             raise ValueError("role must be 'send' or 'recv', not %r" % (role,))
         b = _name(name)
-        out = ffi.new("shmkit_chan_t **")
+        out = self._opening = ffi.new("shmkit_chan_t **")  # __del__ closes what it holds
         _check(lib.shmkit_chan_open(out, b, r), "open %s" % name)
         c = out[0]
         try:
@@ -411,6 +413,7 @@ class Channel:
             self._buf = ffi.new("char[]", max(i.msg_size, 1))
             self._ts = ffi.new("struct timespec *")
         except BaseException:
+            self._opening = None
             lib.shmkit_chan_close(c)
             raise
         self.name = name
@@ -425,8 +428,9 @@ class Channel:
         self._lent = None  # a weak reference to the Loan or Message out
         self._lent_exp = None  # and the buffer object exporting its slot, its address
         self._lent_ptr = self._lent_kind = None  # and whether it is a loan or a peek
-        self._spin = lib.SHMKIT_CHAN_SPIN_DEFAULT
+        self._spin, self._spin_off = lib.SHMKIT_CHAN_SPIN_DEFAULT, 0
         self._c = c
+        self._opening = None
         _open.add(self)
 
     def __copy__(self):
@@ -455,7 +459,11 @@ class Channel:
             if self._depth:
                 self._closing = True
                 return
-            self._close_now()
+            self._depth = 1  # a signal handler's call meanwhile is refused, as in _run
+            try:
+                self._close_now()
+            finally:
+                self._depth = 0
 
     def _close_now(self):
         if self._c is None:
@@ -495,11 +503,14 @@ class Channel:
                     return r
                 return r, (done(c, r) if r >= 0 else None)
             finally:
-                self._depth = 0
-                if self._closing:
+                if self._closing:  # still marked busy while the put-off close runs
                     self._closing = False
-                    self._close_now()
+                    try:
+                        self._close_now()
+                    finally:
+                        self._depth = 0
                     raise ValueError("the channel was closed during the call")
+                self._depth = 0
 
     def _lend(self, view):
         self._lent = weakref.ref(view)
@@ -532,6 +543,16 @@ class Channel:
             return lambda c: self._try_peek(c, msg)
         return lambda c: lib.shmkit_chan_trypeek(c, msg)
 
+    def _send_now(self, p, n):
+        if self._lent_kind:
+            return lambda c: self._try_send(c, p, n)
+        return lambda c: lib.shmkit_chan_trysend(c, p, n)
+
+    def _try_send(self, c, p, n):
+        """trysend, once a loan a dropped Loan held is given back."""
+        self._cancel_orphan(c)
+        return lib.shmkit_chan_trysend(c, p, n)
+
     def _loan_now(self, n, slot):
         if self._lent_kind:
             return lambda c: self._try_loan(c, n, slot)
@@ -562,11 +583,14 @@ class Channel:
 
     def _try_loan(self, c, n, slot):
         """tryloan, once a loan a dropped Loan held is given back."""
-        p = self._orphan("loan")
-        if p is not None:
-            self._forget()
-            lib.shmkit_chan_cancel(c, p)
+        self._cancel_orphan(c)
         return lib.shmkit_chan_tryloan(c, n, slot)
+
+    def _cancel_orphan(self, c):
+        o = self._orphan("loan")
+        if o is not None:
+            self._forget()
+            lib.shmkit_chan_cancel(c, o)
 
     @property
     def closed(self) -> bool:
@@ -580,6 +604,11 @@ class Channel:
         return False
 
     def __del__(self):
+        o = getattr(self, "_opening", None)
+        if o is not None and o[0] != ffi.NULL:  # an open interrupted before it was done
+            self._opening = None
+            lib.shmkit_chan_close(o[0])
+            return
         try:
             self.close()
         except BufferError:
@@ -609,8 +638,22 @@ class Channel:
         """How long a waiting call spins before it sleeps, in nanoseconds (0..1e9), once
         per call."""
         ns = _count("spin", ns, lib.SHMKIT_CHAN_SPIN_MAX)
-        _check(self._run(lambda c: lib.shmkit_chan_set_spin(c, ns)), "set_spin")
-        self._spin = ns
+
+        def apply(c):
+            self._spin = ns  # waiters past their first slice get it when the last is done
+            return 0 if self._spin_off else lib.shmkit_chan_set_spin(c, ns)
+
+        _check(self._run(apply), "set_spin")
+
+    # A waiter past its first slice waits without spinning; the handle's spin comes back
+    # when the last such waiter of its threads is done.
+    def _spin_pause(self, c):
+        self._spin_off += 1
+        return lib.shmkit_chan_set_spin(c, 0) if self._spin_off == 1 else 0
+
+    def _spin_resume(self, c):
+        self._spin_off -= 1
+        return lib.shmkit_chan_set_spin(c, self._spin) if not self._spin_off else 0
 
     def info(self) -> ChannelInfo:
         """shmkit_chan_stat of this handle's channel."""
@@ -634,9 +677,9 @@ class Channel:
         try call's EAGAIN is None."""
         end = _deadline(timeout) if wait is not None else None
         r, v = self._run(now, done)
-        if r == -errno.EBUSY and self._lent is not None and self._lent() is not None:
-            # The view out may be garbage in a reference cycle, not yet collected: its slot
-            # is the handle's to take back (_orphan) once it is.
+        if r == -errno.EBUSY and self._lent_exp is not None:
+            # The view out, or a view made from it, may be garbage in a reference cycle, not
+            # yet collected: its slot is the handle's to take back (_orphan) once it is.
             gc.collect()
             r, v = self._run(now, done)
         if r >= 0:
@@ -655,12 +698,12 @@ class Channel:
                         break
                     if not spun and self._spin:
                         spun = True
-                        self._run(lambda c: lib.shmkit_chan_set_spin(c, 0))
+                        self._run(self._spin_pause)
                     time.sleep(0)  # a thread waiting for the handle may have it now
             finally:
                 if spun:
                     try:
-                        self._run(lambda c: lib.shmkit_chan_set_spin(c, self._spin))
+                        self._run(self._spin_resume)
                     except (ValueError, RuntimeError):
                         pass  # closed meanwhile
         if r == -errno.EAGAIN and wait is None:
@@ -677,7 +720,7 @@ class Channel:
         full and no receiver is alive; OSError EMSGSIZE beyond msg_size."""
         with ffi.from_buffer(data) as p:
             n = len(p)
-            self._op(lambda c: lib.shmkit_chan_trysend(c, p, n),
+            self._op(self._send_now(p, n),
                      lambda c, ts: lib.shmkit_chan_send(c, p, n, ts), timeout, "send",
                      _result)
 
@@ -685,8 +728,7 @@ class Channel:
         """Send without waiting: False if there is no room."""
         with ffi.from_buffer(data) as p:
             n = len(p)
-            return self._op(lambda c: lib.shmkit_chan_trysend(c, p, n), None, None, "send",
-                            _sent) is not None
+            return self._op(self._send_now(p, n), None, None, "send", _sent) is not None
 
     def _unpack(self, c, n):
         return ffi.unpack(self._buf, n)
@@ -733,7 +775,7 @@ class Channel:
 
     def loan(self, size: Optional[int] = None, timeout: Optional[float] = None) -> Loan:
         """A slot to write the next message into (size bytes, default msg_size)."""
-        n = _count("size", self.msg_size if size is None else size)
+        n = _count("size", self.msg_size if size is None else size, 2**64 - 1)
         slot = ffi.new("void **")
         return self._op(self._loan_now(n, slot),
                         lambda c, ts: lib.shmkit_chan_loan(c, n, slot, ts), timeout, "loan",
@@ -741,7 +783,7 @@ class Channel:
 
     def try_loan(self, size: Optional[int] = None) -> Optional[Loan]:
         """A loan without waiting, or None if there is no room."""
-        n = _count("size", self.msg_size if size is None else size)
+        n = _count("size", self.msg_size if size is None else size, 2**64 - 1)
         slot = ffi.new("void **")
         return self._op(self._loan_now(n, slot), None, None, "loan",
                         self._lender(slot, lambda p, r: Loan(self, p, n)))

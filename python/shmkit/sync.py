@@ -19,6 +19,7 @@ owner_died set, and the protected state must be repaired and consistent() called
 release(), or the mutex becomes unrecoverable.
 """
 import errno
+import signal
 import threading
 import time
 
@@ -151,34 +152,47 @@ class Mutex(_Obj):
     def acquire(self, blocking=True, timeout=None) -> bool:
         _no_timeout_without_blocking(blocking, timeout)
         end = None if timeout in (None, -1) else _deadline(timeout)
-        return self._run(lambda p: self._acquire(p, blocking, end))
+        trying = []  # set once this call may take the mutex: what to give back if it raises
+        try:
+            return self._run(lambda p: self._acquire(p, blocking, end, trying))
+        except BaseException:
+            while trying:  # until done: a handler may raise again in the middle of it
+                try:
+                    self._give_back_interrupted(trying[0])
+                    break
+                except BaseException:
+                    pass  # the first exception is the one the caller gets
+            raise
 
-    def _acquire(self, p, blocking, end):
+    def _acquire(self, p, blocking, end, trying):
         if lib.shmkit_mutex_owned(p):
             if not blocking:
                 return False  # as threading.Lock's acquire(False) by its holder
             raise RuntimeError("this thread holds the mutex already")
+        trying.append(p)
+        r = self._wait(p, lib.shmkit_mutex_trylock, lib.shmkit_mutex_timedlock, blocking, end)
+        if r in (-errno.EBUSY, -errno.ETIMEDOUT):
+            return False
+        self.owner_died = r == -errno.EOWNERDEAD
+        if not self.owner_died:
+            _check(r, "mutex lock")
+        return True
+
+    def _give_back_interrupted(self, p):
+        """acquire() raised (a signal handler, as the lock returned or later in the call):
+        the caller never learns it has the mutex, so it is given back; one taken over from
+        a dead owner stays held (released unrepaired it would be lost to everyone),
+        owner_died set. Signals wait meanwhile (one already pending may still raise here,
+        and the caller tries again)."""
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, signal.valid_signals())
         try:
-            r = self._wait(p, lib.shmkit_mutex_trylock, lib.shmkit_mutex_timedlock, blocking,
-                           end)
-        except BaseException:
-            # A signal handler raised as the lock returned: the caller never learns it has
-            # it, so it is given back; one taken over from a dead owner stays held
-            # (released unrepaired it would be lost to everyone), owner_died set.
             st = lib.shmkit_mutex_owned(p)
             if st == 1:
                 lib.shmkit_mutex_unlock(p)
             elif st == 2:
                 self.owner_died = True
-            raise
-        if r in (-errno.EBUSY, -errno.ETIMEDOUT):
-            return False
-        if r == -errno.EDEADLK:
-            raise RuntimeError("this thread holds the mutex already")
-        self.owner_died = r == -errno.EOWNERDEAD
-        if not self.owner_died:
-            _check(r, "mutex lock")
-        return True
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
     def consistent(self):
         """Mark the state a dead owner left as repaired (after acquire set owner_died)."""
@@ -280,18 +294,25 @@ class Semaphore(_Obj):
 
     def release(self, n=1):
         """Add n (>= 1) to the value, waking as many waiters: ValueError, and nothing
-        added, if the value would pass SHMKIT_SEM_VALUE_MAX."""
+        added, if the value would pass SHMKIT_SEM_VALUE_MAX (checked first; other processes
+        posting meanwhile can still make part of n fail). Not atomic: n posts, one by one."""
         n = _count("n", n, lib.SHMKIT_SEM_VALUE_MAX)
         if n < 1:
             raise ValueError("n must be one or more")
         if n > lib.SHMKIT_SEM_VALUE_MAX - self.value:
             raise ValueError("the semaphore's value would exceed %d" % lib.SHMKIT_SEM_VALUE_MAX)
-        for _ in range(n):
-            r = self._run(lib.shmkit_sem_post)
-            if r == -errno.EOVERFLOW:  # raced past by other posters
-                raise ValueError("the semaphore's value would exceed %d"
-                                 % lib.SHMKIT_SEM_VALUE_MAX)
-            _check(r, "sem post")
+
+        def post(p):
+            for _ in range(n):
+                r = lib.shmkit_sem_post(p)
+                if r < 0:
+                    return r
+            return 0
+
+        r = self._run(post)
+        if r == -errno.EOVERFLOW:  # raced past by other posters
+            raise ValueError("the semaphore's value would exceed %d" % lib.SHMKIT_SEM_VALUE_MAX)
+        _check(r, "sem post")
 
     @property
     def value(self) -> int:

@@ -351,3 +351,34 @@ def test_a_view_dropped_in_a_reference_cycle_does_not_block_the_handle(name):
         finally:
             gc.enable()
         assert rx.recv(timeout=5) == b"next"
+
+
+def test_a_loan_whose_cancel_was_refused_is_given_back_by_the_next_send(name):
+    tx, rx = pair(name, MPMC)
+    with tx, rx:
+        loan = tx.loan(8)
+        part = loan.buffer[:4]
+        del loan  # its cancel is refused: a view of the slot lives
+        del part  # now nothing shows it
+        assert tx.try_send(b"after"), "the dropped loan no longer blocks the handle"
+        assert rx.recv(timeout=5) == b"after", "and its position no longer the receivers"
+
+
+def test_two_waiting_threads_spend_the_spin_once(name):
+    tx, rx = pair(name, MPMC)
+    with tx, rx:
+        rx.set_spin(10**9)
+
+        def quiet():
+            with pytest.raises(TimeoutError):
+                rx.recv(timeout=0.3 + 0.4 * (threading.current_thread().name == "late"))
+
+        cpu = time.process_time()
+        threads = [threading.Thread(target=quiet, name=n) for n in ("early", "late")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert time.process_time() - cpu < 0.5, "one waiter's end gave the other its spin back"
+        with pytest.raises(ValueError):
+            Channel.create(name + "z", SPSC, capacity=0)
