@@ -164,95 +164,118 @@ static const struct bt_transport ref_futex = {
 };
 BT_REGISTER(ref_futex);
 
-/* ---- a bare ring ---- */
+/* ---- bare rings: ref-ring (shmkit's layout) and ref-ring-line (no header) ---- */
 
 enum { RING_SLOTS = 1024, RING_SLOT = 128, RING_HDR = 16, RING_MSG = RING_SLOT - RING_HDR };
+enum { LINE_SLOT = 64 };
 
 struct ring_dir {
 	SK_ATOMIC(uint64_t) * head; /* the receiver's position, on a line of its own */
-	unsigned char *slots;       /* RING_SLOTS x RING_SLOT */
+	unsigned char *slots;       /* RING_SLOTS slots */
+	size_t slot;                /* bytes a slot */
 	uint64_t pos, other;        /* ours, and the other side's as last seen */
 };
 
 static struct ring_dir rout, rin;
 
-static size_t ring_dir_bytes(void)
+static size_t ring_dir_bytes(size_t slot)
 {
-	return 64 + (size_t)RING_SLOTS * RING_SLOT;
+	return 64 + (size_t)RING_SLOTS * slot;
 }
 
-static int ring_setup(struct bt_ctx *c)
+/* Both directions' rings of slot-byte slots in one memfd; messages of 64 B at most. */
+static int rings_setup(struct bt_ctx *c, size_t slot, const char *why)
 {
 	if (c->max_size > 64) {
 		c->max_size = 64;
-		snprintf(c->why_max, sizeof(c->why_max),
-		         "the floor of shmkit's ring for 64-byte messages: run at 64 B only");
+		snprintf(c->why_max, sizeof(c->why_max), "%s: run at 64 B only", why);
 	}
 	int fd = memfd_create("shmkit-bench-ring", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, (off_t)(2 * ring_dir_bytes())) < 0)
+	if (fd < 0 || ftruncate(fd, (off_t)(2 * ring_dir_bytes(slot))) < 0)
 		return bt_fail(c, -errno, "memfd");
 	c->fd[0] = fd;
 	c->nfd = 1;
 	return 0;
 }
 
-static void ring_locate(unsigned char *base, int d, struct ring_dir *x)
+static int rings_attach(struct bt_ctx *c, size_t slot)
 {
-	unsigned char *p = base + (size_t)d * ring_dir_bytes();
-	x->head = (SK_ATOMIC(uint64_t) *)(void *)p;
-	x->slots = p + 64;
-}
-
-static int ring_attach(struct bt_ctx *c)
-{
-	unsigned char *base =
-	    mmap(NULL, 2 * ring_dir_bytes(), PROT_READ | PROT_WRITE, MAP_SHARED, c->fd[0], 0);
+	size_t dir = ring_dir_bytes(slot);
+	unsigned char *base = mmap(NULL, 2 * dir, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd[0], 0);
 	close(c->fd[0]);
 	if (base == MAP_FAILED)
 		return bt_fail(c, -errno, "mmap");
-	ring_locate(base, c->role == BT_CLIENT ? 0 : 1, &rout);
-	ring_locate(base, c->role == BT_CLIENT ? 1 : 0, &rin);
+	for (int d = 0; d < 2; d++) {
+		struct ring_dir *x = d == (c->role == BT_CLIENT ? 0 : 1) ? &rout : &rin;
+		x->head = (SK_ATOMIC(uint64_t) *)(void *)(base + (size_t)d * dir);
+		x->slots = base + (size_t)d * dir + 64;
+		x->slot = slot;
+	}
 	return 0;
 }
 
-static SK_ATOMIC(uint64_t) * ring_seq(const struct ring_dir *d, uint64_t pos)
+static unsigned char *ring_slot(const struct ring_dir *d, uint64_t pos)
 {
-	return (SK_ATOMIC(uint64_t) *)(void *)(d->slots + (pos % RING_SLOTS) * RING_SLOT);
+	return d->slots + (pos % RING_SLOTS) * d->slot;
 }
 
-static int ring_send(struct bt_ctx *c, const void *msg, size_t len)
+/* The sender's next slot, once the receiver has freed it. */
+static unsigned char *ring_room(void)
 {
-	if (len > RING_MSG)
-		return -EMSGSIZE;
 	uint64_t t = rout.pos;
 	while (t - rout.other >= RING_SLOTS) {
 		rout.other = sk_load_acquire(rout.head); /* BARRIER_3 */
 		if (t - rout.other >= RING_SLOTS)
 			sk_cpu_relax();
 	}
-	unsigned char *s = (unsigned char *)(void *)ring_seq(&rout, t);
+	return ring_slot(&rout, t);
+}
+
+/* The receiver is done with its slot: head passes it. */
+static void ring_free(void)
+{
+	sk_store_release(rin.head, ++rin.pos); /* BARRIER_3 */
+}
+
+static int ring_setup(struct bt_ctx *c)
+{
+	return rings_setup(c, RING_SLOT, "the floor of shmkit's ring for 64-byte messages");
+}
+
+static int ring_attach(struct bt_ctx *c)
+{
+	return rings_attach(c, RING_SLOT);
+}
+
+static SK_ATOMIC(uint64_t) * ring_seq(unsigned char *slot)
+{
+	return (SK_ATOMIC(uint64_t) *)(void *)slot;
+}
+
+static int ring_send(struct bt_ctx *c, const void *msg, size_t len)
+{
+	if (len > RING_MSG)
+		return -EMSGSIZE;
+	unsigned char *s = ring_room();
 	memcpy(s + RING_HDR, msg, len);
 	memcpy(s + 8, &(uint32_t){(uint32_t)len}, 4);
-	sk_store_release(ring_seq(&rout, t), t + 1); /* BARRIER_2 */
-	rout.pos = t + 1;
+	sk_store_release(ring_seq(s), ++rout.pos); /* BARRIER_2: seq = position + 1 */
 	return 0;
 }
 
 static int ring_recv(struct bt_ctx *c, void *buf, size_t len)
 {
-	uint64_t h = rin.pos;
-	unsigned char *s = (unsigned char *)(void *)ring_seq(&rin, h);
-	while (sk_load_acquire(ring_seq(&rin, h)) != h + 1) { /* BARRIER_2 */
+	unsigned char *s = ring_slot(&rin, rin.pos);
+	while (sk_load_acquire(ring_seq(s)) != rin.pos + 1) { /* BARRIER_2 */
 		(void)*(volatile unsigned char *)(s + 64);    /* the second line: in flight too */
 		sk_cpu_relax();
 	}
 	uint32_t n;
 	memcpy(&n, s + 8, 4);
-	if (n != len)
+	if (n != len) /* checked before it is used: a message is len bytes here */
 		return bt_fail(c, -EBADMSG, "ref-ring: a message of %u bytes, not %zu", n, len);
 	memcpy(buf, s + RING_HDR, n);
-	sk_store_release(rin.head, h + 1); /* BARRIER_3 */
-	rin.pos = h + 1;
+	ring_free();
 	return 0;
 }
 
@@ -271,70 +294,40 @@ BT_REGISTER(ref_ring);
 
 /* ---- a ring of one-line slots, no header ---- */
 
-enum { LINE_SLOTS = 1024, LINE_SLOT = 64 };
-
-static uint32_t line_last[LINE_SLOTS]; /* the receiver's: each slot's first word, last read */
+static uint32_t line_last[RING_SLOTS]; /* the receiver's: each slot's first word, last read */
 
 static int line_setup(struct bt_ctx *c)
 {
-	if (c->max_size > LINE_SLOT) {
-		c->max_size = LINE_SLOT;
-		snprintf(c->why_max, sizeof(c->why_max),
-		         "the floor of any ring for 64-byte messages: run at 64 B only");
-	}
-	int fd = memfd_create("shmkit-bench-line", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, (off_t)(2 * (64 + LINE_SLOTS * LINE_SLOT))) < 0)
-		return bt_fail(c, -errno, "memfd");
-	c->fd[0] = fd;
-	c->nfd = 1;
-	return 0;
+	return rings_setup(c, LINE_SLOT, "the floor of any ring for 64-byte messages");
 }
 
 static int line_attach(struct bt_ctx *c)
 {
-	size_t dir = 64 + (size_t)LINE_SLOTS * LINE_SLOT;
-	unsigned char *base = mmap(NULL, 2 * dir, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd[0], 0);
-	close(c->fd[0]);
-	if (base == MAP_FAILED)
-		return bt_fail(c, -errno, "mmap");
-	for (int d = 0; d < 2; d++) {
-		struct ring_dir *x = d == (c->role == BT_CLIENT ? 0 : 1) ? &rout : &rin;
-		x->head = (SK_ATOMIC(uint64_t) *)(void *)(base + (size_t)d * dir);
-		x->slots = base + (size_t)d * dir + 64;
-	}
-	return 0;
+	return rings_attach(c, LINE_SLOT);
 }
 
 static int line_send(struct bt_ctx *c, const void *msg, size_t len)
 {
 	if (len < 4 || len > LINE_SLOT)
 		return -EMSGSIZE;
-	uint64_t t = rout.pos;
-	while (t - rout.other >= LINE_SLOTS) {
-		rout.other = sk_load_acquire(rout.head); /* BARRIER_3 */
-		if (t - rout.other >= LINE_SLOTS)
-			sk_cpu_relax();
-	}
-	unsigned char *s = rout.slots + (t % LINE_SLOTS) * LINE_SLOT;
+	unsigned char *s = ring_room();
 	uint32_t first;
 	memcpy(s + 4, (const unsigned char *)msg + 4, len - 4);
 	memcpy(&first, msg, sizeof(first));
 	sk_store_release(flag(s), first); /* BARRIER_1 */
-	rout.pos = t + 1;
+	rout.pos++;
 	return 0;
 }
 
 static int line_recv(struct bt_ctx *c, void *buf, size_t len)
 {
-	uint64_t h = rin.pos;
-	unsigned char *s = rin.slots + (h % LINE_SLOTS) * LINE_SLOT;
-	uint32_t *last = &line_last[h % LINE_SLOTS];
+	unsigned char *s = ring_slot(&rin, rin.pos);
+	uint32_t *last = &line_last[rin.pos % RING_SLOTS];
 	while (sk_load_acquire(flag(s)) == *last) /* BARRIER_1 */
 		sk_cpu_relax();
-	memcpy(buf, s, len);
+	memcpy(buf, s, len); /* len: the harness's, at most max_size, 64 */
 	memcpy(last, s, sizeof(*last));
-	sk_store_release(rin.head, h + 1); /* BARRIER_3 */
-	rin.pos = h + 1;
+	ring_free();
 	return 0;
 }
 

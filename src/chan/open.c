@@ -1142,6 +1142,8 @@ SK_EXPORT int shmkit_chan_cancel(shmkit_chan_t *c, void *slot)
 		return -EINVAL;
 	c->loan_slot = NULL;
 	if (c->kind == SHMKIT_CHAN_SPSC) {
+		/* Relaxed, as the claim's store in the loan: only a reaper reads it, after our
+		 * token is gone (the kernel's lock release orders it before). */
 		sk_store_relaxed(&c->parts[c->self].claim, SK_CHAN_NONE);
 		c->loan_pos = SK_CHAN_NONE;
 	} else {

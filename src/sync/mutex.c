@@ -247,6 +247,8 @@ SK_EXPORT int shmkit_mutex_trylock(shmkit_mutex_t *mu)
 SK_EXPORT int shmkit_mutex_owned(const shmkit_mutex_t *mu)
 {
 	const struct sk_mutex *m = (const struct sk_mutex *)(const void *)mu;
+	/* Relaxed, no pair: only this thread's own lock (or the kernel's handover to it, which
+	 * it waited for) puts its TID in the word, and only its unlock takes it out. */
 	if ((sk_load_relaxed(&m->word) & SK_MUTEX_TID_MASK) != self())
 		return 0;
 	return sk_load_relaxed(&m->state) == SK_MUTEX_INCONSISTENT ? 2 : 1;
