@@ -1,7 +1,9 @@
 #!/bin/sh
-# demo-python.sh BUILD_DIR — the work queue of python/examples from Python: three worker
-# processes, one of them killed with kill -9 half-way; every job is done (the one the killed
-# worker held goes back to the queue), and nothing is left in /dev/shm. Exits 1 if not.
+# demo-python.sh BUILD_DIR — two examples of python/examples from Python. The work queue:
+# three worker processes, one of them killed with kill -9 half-way; every job is done (the one
+# the killed worker held goes back to the queue). The letter counts: workers tally into a
+# table in a shared heap under a robust mutex there, one killed in the middle of an update;
+# the counts come out right. Nothing is left in /dev/shm. Exits 1 if not.
 set -eu
 build=${1:?usage: demo-python.sh BUILD_DIR}
 lib=$build/src/libshmkit.so.0
@@ -20,9 +22,11 @@ fi
 echo "== Python: a work queue over an MPMC channel, one of 3 workers killed with kill -9 =="
 SHMKIT_LIBRARY=$lib PYTHONPATH=$here/python "$py" "$here/python/examples/workqueue.py" \
 	--kill 3 3000
-left=$(ls -A /dev/shm 2>/dev/null | grep -F workqueue || true)
+echo "== Python: letter counts in a shared heap, a worker killed holding its mutex =="
+SHMKIT_LIBRARY=$lib PYTHONPATH=$here/python "$py" "$here/python/examples/letters.py" --kill
+left=$(ls -A /dev/shm 2>/dev/null | grep -E 'workqueue|letters' || true)
 if [ -n "$left" ]; then
 	echo "demo-python: left behind in /dev/shm: $left" >&2
 	exit 1
 fi
-echo "every job done; nothing left in /dev/shm"
+echo "every job done, every letter counted; nothing left in /dev/shm"

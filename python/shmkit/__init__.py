@@ -5,8 +5,10 @@ Channels (shmkit.Channel): crash-safe message rings in shared memory between pro
 SPSC, MPMC or broadcast, copying or zero-copy, with timeouts and a pollable descriptor.
 Synchronization (shmkit.Mutex, Condition, Semaphore, Event) in any shared buffer: a mutex
 whose owner is killed is taken over by the next process, told so (owner_died).
-The C library's manual, shmkit_chan(3), has the full semantics; docs/python.md this
-package's.
+Managed segments (shmkit.Heap): an allocator and objects found by name in one shared
+object, viewed as memoryviews.
+The C library's manuals, shmkit_chan(3), shmkit_sync(3) and shmkit_heap(3), have the full
+semantics; docs/python.md this package's.
 """
 from .chan import (
     BROADCAST,
@@ -21,6 +23,7 @@ from .chan import (
     Message,
     Peer,
 )
+from .heap import Heap, HeapReport
 from .sync import Condition, Event, Mutex, Semaphore
 
 __version__ = "0.1.0"
@@ -34,6 +37,8 @@ __all__ = [
     "Channel",
     "Condition",
     "Event",
+    "Heap",
+    "HeapReport",
     "Mutex",
     "Semaphore",
     "ChannelInfo",

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
-"""The C library, through cffi's ABI mode: the declarations of <shmkit/chan.h> and
-<shmkit/sync.h> this package calls, and the library they are found in.
+"""The C library, through cffi's ABI mode: the declarations of <shmkit/chan.h>,
+<shmkit/sync.h> and <shmkit/heap.h> this package calls, and the library they are found in.
 
 The library is the one named by the environment variable SHMKIT_LIBRARY (a path), else
 libshmkit.so.0 as the dynamic loader finds it. tests/test_abi.py checks these declarations
@@ -111,6 +111,46 @@ int shmkit_event_set(shmkit_event_t *e);
 int shmkit_event_reset(shmkit_event_t *e);
 int shmkit_event_trywait(shmkit_event_t *e);
 int shmkit_event_timedwait(shmkit_event_t *e, const struct timespec *abs);
+
+typedef struct shmkit_heap shmkit_heap_t;
+#define SHMKIT_HEAP_RDONLY 1
+#define SHMKIT_HEAP_OPEN 2
+#define SHMKIT_HEAP_MIN_SIZE 16384
+#define SHMKIT_HEAP_MAX_SIZE 1099511627776
+#define SHMKIT_HEAP_NAME_MAX 255
+#define SHMKIT_HEAP_ALIGN 16
+#define SHMKIT_HEAP_CHECK_REPAIR 1
+struct shmkit_heap_opts {
+    uint64_t size;
+    uint64_t max_size;
+    uint32_t mode;
+    uint32_t flags;
+    uint64_t reserved[4];
+};
+struct shmkit_heap_report {
+    uint64_t size, max_size, meta, used, free, slack, leaked, largest_free;
+    uint64_t blocks, leaked_blocks, named, damage, repairs, cached;
+    uint64_t reserved[2];
+    char first_problem[128];
+};
+typedef int (*shmkit_heap_name_fn)(const char *name, uint64_t off, uint64_t size, void *arg);
+int shmkit_heap_create_opts(shmkit_heap_t **out, const char *name,
+                            const struct shmkit_heap_opts *o);
+int shmkit_heap_create_fd(shmkit_heap_t **out, int fd, const struct shmkit_heap_opts *o);
+int shmkit_heap_open(shmkit_heap_t **out, const char *name, uint32_t flags);
+int shmkit_heap_open_fd(shmkit_heap_t **out, int fd, uint32_t flags);
+int shmkit_heap_close(shmkit_heap_t *h);
+int shmkit_heap_unlink(const char *name);
+int shmkit_heap_fd(const shmkit_heap_t *h);
+int shmkit_heap_alloc(shmkit_heap_t *h, size_t size, uint64_t *off);
+int shmkit_heap_free(shmkit_heap_t *h, uint64_t off);
+int shmkit_heap_usable_size(shmkit_heap_t *h, uint64_t off, uint64_t *size);
+void *shmkit_heap_ptr(shmkit_heap_t *h, uint64_t off);
+int shmkit_heap_named(shmkit_heap_t *h, const char *name, size_t size, uint64_t *off);
+int shmkit_heap_find(shmkit_heap_t *h, const char *name, uint64_t *off, uint64_t *size);
+int shmkit_heap_unname(shmkit_heap_t *h, const char *name);
+int shmkit_heap_names(shmkit_heap_t *h, shmkit_heap_name_fn fn, void *arg);
+int shmkit_heap_check(shmkit_heap_t *h, struct shmkit_heap_report *r, uint32_t flags);
 """
 )
 
@@ -128,5 +168,7 @@ for _type in (
     "struct timespec *", "shmkit_chan_t **", "struct shmkit_chan_config *",
     "struct shmkit_chan_info *", "struct shmkit_chan_peer[]",
     "shmkit_mutex_t *", "shmkit_cond_t *", "shmkit_sem_t *", "shmkit_event_t *",
+    "shmkit_heap_t **", "struct shmkit_heap_opts *", "struct shmkit_heap_report *",
+    "uint64_t *", "uint64_t[2]", "shmkit_heap_name_fn",
 ):
     ffi.typeof(_type)

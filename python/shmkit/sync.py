@@ -24,7 +24,7 @@ import threading
 import time
 
 from ._ffi import ffi, lib
-from .chan import _SLICE, _check, _count, _deadline, _timespec, _writable
+from ._util import _SLICE, _check, _count, _deadline, _timespec, _writable
 
 SIZE = lib.SHMKIT_SYNC_OBJ_SIZE
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What the C compiler makes of <shmkit/chan.h>, as JSON, for tests/test_abi.py to hold the
- * Python binding's declarations against. */
+/* What the C compiler makes of <shmkit/chan.h>, <shmkit/sync.h> and <shmkit/heap.h>, as JSON,
+ * for tests/test_abi.py to hold the Python binding's declarations against. */
 #include <stddef.h>
 #include <stdio.h>
 
@@ -55,6 +55,35 @@ int main(void)
 	printf(",\n  \"sizeof(shmkit_event_t)\": %zu", sizeof(shmkit_event_t));
 	printf(",\n  \"alignof(shmkit_mutex_t)\": %zu", _Alignof(shmkit_mutex_t));
 	CONST(SHMKIT_SYNC_OBJ_SIZE);
+	SIZE(shmkit_heap_opts);
+	FIELD(shmkit_heap_opts, size);
+	FIELD(shmkit_heap_opts, max_size);
+	FIELD(shmkit_heap_opts, mode);
+	FIELD(shmkit_heap_opts, flags);
+	FIELD(shmkit_heap_opts, reserved);
+	SIZE(shmkit_heap_report);
+	FIELD(shmkit_heap_report, size);
+	FIELD(shmkit_heap_report, max_size);
+	FIELD(shmkit_heap_report, meta);
+	FIELD(shmkit_heap_report, used);
+	FIELD(shmkit_heap_report, free);
+	FIELD(shmkit_heap_report, slack);
+	FIELD(shmkit_heap_report, leaked);
+	FIELD(shmkit_heap_report, largest_free);
+	FIELD(shmkit_heap_report, blocks);
+	FIELD(shmkit_heap_report, leaked_blocks);
+	FIELD(shmkit_heap_report, named);
+	FIELD(shmkit_heap_report, damage);
+	FIELD(shmkit_heap_report, repairs);
+	FIELD(shmkit_heap_report, cached);
+	FIELD(shmkit_heap_report, first_problem);
+	CONST(SHMKIT_HEAP_RDONLY);
+	CONST(SHMKIT_HEAP_OPEN);
+	CONST(SHMKIT_HEAP_MIN_SIZE);
+	CONST(SHMKIT_HEAP_MAX_SIZE);
+	CONST(SHMKIT_HEAP_NAME_MAX);
+	CONST(SHMKIT_HEAP_ALIGN);
+	CONST(SHMKIT_HEAP_CHECK_REPAIR);
 	CONST(SHMKIT_SEM_VALUE_MAX);
 	printf("\n}\n");
 	return 0;

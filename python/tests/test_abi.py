@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The binding's declarations (shmkit/_ffi.py) against what the C compiler makes of
-<shmkit/chan.h>: every size, offset and constant the binding uses."""
+<shmkit/chan.h>, <shmkit/sync.h> and <shmkit/heap.h>: every size, offset and constant the
+binding uses."""
 import json
 import os
 import re

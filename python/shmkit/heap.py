@@ -1,0 +1,489 @@
+# SPDX-License-Identifier: MIT
+"""Managed segments (shmkit_heap(3)): an allocator whose memory and bookkeeping live in one
+shared object, and objects found by name.
+
+    import shmkit
+    with shmkit.Heap.create("state", 1 << 20) as heap:       # once, by one process
+        counts = heap.object("counts", 8 * 64).cast("q")     # zeroed, by name
+        counts[3] += 1
+    with shmkit.Heap.open("state") as heap:                   # any other process
+        print(heap["counts"].cast("q")[3])
+
+A heap is mapped at a different address in each process, so everything in it is named by
+an offset from its start (alloc() returns one, view() makes it memory); offsets are the same
+in every process. Views are memoryviews of the shared memory itself (numpy.frombuffer,
+ctypes' from_buffer and struct take them) that keep the mapping: close() refuses while one
+is alive (BufferError), a with block's end unmaps once the last one is gone, and this handle
+refuses to free or unname an object while a view of it made here is alive. A process killed at any point leaves a heap that the next caller repairs.
+"""
+import errno
+import os
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Dict, Iterator, Optional, Tuple
+
+from ._ffi import ffi, lib
+from ._util import _check, _count, _error
+
+MIN_SIZE = lib.SHMKIT_HEAP_MIN_SIZE
+MAX_SIZE = lib.SHMKIT_HEAP_MAX_SIZE
+NAME_MAX = lib.SHMKIT_HEAP_NAME_MAX
+ALIGN = lib.SHMKIT_HEAP_ALIGN
+
+# Open heaps: a fork child (whose inherited handles work) gets fresh locks for them.
+_open = weakref.WeakSet()
+
+
+def _after_fork_in_child():
+    for h in list(_open):
+        h._lock = threading.RLock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def _heap_name(name):
+    if not isinstance(name, str):
+        raise TypeError("a heap name is a str, not %s" % type(name).__name__)
+    if "\0" in name:
+        raise ValueError("embedded null character in a heap name")
+    return name.encode()
+
+
+def _object_name(name):
+    """An object's name: 1..NAME_MAX bytes (UTF-8; bytes that are not come back as the
+    surrogates os.fsdecode makes of them)."""
+    if not isinstance(name, str):
+        raise TypeError("an object name is a str, not %s" % type(name).__name__)
+    b = name.encode("utf-8", "surrogateescape")
+    if not b or len(b) > NAME_MAX or b"\0" in b:
+        raise ValueError("an object name is 1..%d bytes without a null character, not %r"
+                         % (NAME_MAX, name))
+    return b
+
+
+@ffi.callback("int(const char *, uint64_t, uint64_t, void *)", error=-errno.ENOMEM)
+def _collect(name, off, size, arg):
+    ffi.from_handle(arg).append(
+        (ffi.string(name).decode("utf-8", "surrogateescape"), int(off), int(size)))
+    return 0
+
+
+@dataclass
+class HeapReport:
+    """What check() found (shmkit_heap_check): bytes unless said otherwise;
+    size == meta + used + free + slack + leaked."""
+
+    size: int  # bytes of the object now
+    max_size: int  # bytes it may grow to
+    meta: int  # header, page descriptors and the name table
+    used: int  # allocations (their usable sizes), named objects included
+    free: int  # allocatable (cached blocks included)
+    slack: int  # run tails too small for a slot, pages fenced off by repairs
+    leaked: int  # neither free nor reachable
+    largest_free: int  # the largest allocation that would succeed without growing
+    blocks: int  # allocations
+    leaked_blocks: int
+    named: int  # named objects
+    damage: int  # inconsistencies found now, plus those repairs fenced off before
+    repairs: int  # repairs done after a process died holding a heap lock
+    cached: int  # free blocks that handles keep for their next allocation
+    first_problem: str  # what the first leak or damage was, "" if none
+    leaks_found: bool  # leaks were found (and given back, with repair=True)
+    damaged: bool  # damage was found
+
+    @property
+    def ok(self) -> bool:
+        return not self.leaks_found and not self.damaged
+
+
+class Heap:
+    """An open heap. Threads may share it (its calls run in parallel). A fork child may
+    use the handle it inherits. Open it anew (by name, or from fileno()) in any other
+    process."""
+
+    def __init__(self, _token=None):
+        if _token is not _PRIVATE:
+            raise TypeError("use Heap.create(), Heap.open(), Heap.from_fd() or "
+                            "Heap.create_fd()")
+        self._h = None  # first: __del__ of a heap that failed to open has nothing to do
+        self._opening = ffi.new("shmkit_heap_t **")  # __del__ closes what it holds
+        self.created = False
+
+    def _opened(self, r, readonly, name):
+        h = self._opening[0]
+        self.name, self.readonly, self.created = name, readonly, r == 1
+        self._lock = threading.RLock()  # re-entrant: a signal handler may close meanwhile
+        self._calls = 0  # calls in progress: no close under them
+        self._closing = False  # close_later(): unmapped once unused
+        self._views = {}  # token -> (offset, end) of each live view
+        self._gone = []  # tokens of views gone since _views was last looked at
+        self._next_view = 0
+        self._pid = os.getpid()
+        self._h, self._opening = h, None
+        _open.add(self)
+        return self
+
+    @classmethod
+    def create(cls, name: str, size: int, *, max_size: int = 0, mode: int = 0o600,
+               exist_ok: bool = False) -> "Heap":
+        """Create heap name of size bytes (rounded up to the page size, MIN_SIZE at least)
+        that grows, when an allocation does not fit, up to max_size (0: never grows); mode
+        the permission bits of its object. FileExistsError if the name exists, unless
+        exist_ok: then the existing heap is opened (its own sizes apply) and .created is
+        False."""
+        self = cls(_PRIVATE)
+        o = _opts(size, max_size, mode, lib.SHMKIT_HEAP_OPEN if exist_ok else 0)
+        r = lib.shmkit_heap_create_opts(self._opening, _heap_name(name), o)
+        return self._opened(_created(r, "create %s" % name), False, name)
+
+    @classmethod
+    def open(cls, name: str, *, readonly: bool = False) -> "Heap":
+        """Open heap name; readonly maps it read-only (views are read-only, allocating,
+        freeing and unnaming raise PermissionError)."""
+        self = cls(_PRIVATE)
+        r = lib.shmkit_heap_open(self._opening, _heap_name(name), _flags(readonly))
+        return self._opened(_check(r, "open %s" % name), bool(readonly), name)
+
+    @classmethod
+    def create_fd(cls, fd: int, size: int, *, max_size: int = 0) -> "Heap":
+        """Make a heap in the file behind fd (os.memfd_create's, or a file on tmpfs),
+        resizing it to size. The heap keeps a descriptor of its own; the caller still owns
+        fd. Another process opens it with Heap.from_fd() on a descriptor of that file (passed
+        with socket.send_fds, or inherited)."""
+        self = cls(_PRIVATE)
+        o = _opts(size, max_size, 0, 0)
+        r = lib.shmkit_heap_create_fd(self._opening, _fd(fd), o)
+        return self._opened(_created(r, "create on descriptor %d" % fd), False, None)
+
+    @classmethod
+    def from_fd(cls, fd: int, *, readonly: bool = False) -> "Heap":
+        """Open the heap in the file behind fd (the caller still owns fd)."""
+        self = cls(_PRIVATE)
+        r = lib.shmkit_heap_open_fd(self._opening, _fd(fd), _flags(readonly))
+        return self._opened(_check(r, "open descriptor %d" % fd), bool(readonly), None)
+
+    @staticmethod
+    def unlink(name: str):
+        """Remove the name; open heaps keep working."""
+        _check(lib.shmkit_heap_unlink(_heap_name(name)), "unlink %s" % name)
+
+    def __copy__(self):
+        raise TypeError("a heap handle cannot be copied: open the heap again")
+
+    def __deepcopy__(self, memo):
+        raise TypeError("a heap handle cannot be copied: open the heap again")
+
+    def __reduce__(self):
+        raise TypeError("a heap handle cannot be pickled: open the heap by its name or "
+                        "descriptor")
+
+    # -- the handle --
+
+    def _begin(self):
+        with self._lock:
+            if self._h is None or self._closing:
+                raise ValueError("the heap is closed")
+            self._calls += 1
+            return self._h
+
+    def _end(self):
+        with self._lock:
+            self._calls -= 1
+        if self._closing:
+            self._close_if_unused()
+
+    def _run(self, fn):
+        h = self._begin()
+        try:
+            return fn(h)
+        finally:
+            self._end()
+
+    @property
+    def closed(self) -> bool:
+        """No call is taken any more (the heap may stay mapped for views still alive)."""
+        return self._h is None or self._closing
+
+    def close(self):
+        """Unmap the heap (it stays as it is, for the others). BufferError while a view of
+        it is alive or a call on it is in progress in another thread: see close_later()."""
+        with self._lock:
+            if self._h is None:
+                return
+            if self._live_views():
+                raise BufferError("%d view(s) of the heap are alive: release them first, "
+                                  "or close_later()" % len(self._views))
+            if self._calls:
+                raise BufferError("a call on the heap is in progress")
+            self._unmap()
+
+    def close_later(self):
+        """Take no call any more, and unmap the heap as soon as no view of it is alive and
+        no call is in progress (now, if so). Leaving a with block does this."""
+        with self._lock:
+            if self._h is not None:
+                self._closing = True
+        self._close_if_unused()
+
+    def _close_if_unused(self):
+        with self._lock:
+            if self._h is not None and not self._calls and not self._live_views():
+                self._unmap()
+
+    def _unmap(self):
+        h, self._h = self._h, None
+        _open.discard(self)
+        lib.shmkit_heap_close(h)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close_later()
+        return False
+
+    def __del__(self):
+        # Views keep the heap alive (their release callback refers to it): by now none is.
+        try:
+            opening = getattr(self, "_opening", None)
+            if opening is not None and opening[0] != ffi.NULL:  # interrupted while opening
+                lib.shmkit_heap_close(opening[0])
+                opening[0] = ffi.NULL
+            if getattr(self, "_h", None) is not None:
+                self.close()
+        except Exception:
+            pass
+
+    def __repr__(self):
+        what = repr(self.name) if self.name is not None else "descriptor"
+        return "<shmkit.Heap %s%s%s>" % (what, " read-only" if self.readonly else "",
+                                         " closed" if self.closed else "")
+
+    def fileno(self) -> int:
+        """The descriptor of the heap's file (owned by the heap: dup it to keep it), to
+        pass to another process."""
+        return self._run(lambda h: _check(lib.shmkit_heap_fd(h), "fileno"))
+
+    # -- allocations --
+
+    def alloc(self, size: int) -> int:
+        """Allocate size zeroed bytes (ALIGN-aligned): their offset. OSError ENOMEM when
+        nothing fits (the heap grown as far as it may)."""
+        n = _count("size", size, 2**64 - 1)
+        off = ffi.new("uint64_t *")
+        self._run(lambda h: _check(lib.shmkit_heap_alloc(h, n, off), "alloc %d bytes" % n))
+        return int(off[0])
+
+    def free(self, off: int):
+        """Free the allocation at off (any process may free any allocation). ValueError if
+        off is not the start of a live allocation (a double free, a named object: unname
+        it); BufferError while a view made here of the allocation is alive."""
+        o = _count("offset", off, 2**64 - 1)
+
+        def free(h):
+            with self._lock:
+                end = o + self._usable(h, o) if o else o
+                self._refuse_if_viewed(o, end)
+                r = lib.shmkit_heap_free(h, o)
+            if r == -errno.EINVAL:
+                raise ValueError("offset %d is not the start of a live allocation" % o)
+            _check(r, "free")
+
+        self._run(free)
+
+    def _usable(self, h, off):
+        size = ffi.new("uint64_t *")
+        r = lib.shmkit_heap_usable_size(h, off, size)
+        if r == -errno.EINVAL:
+            raise ValueError("offset %d is not the start of a live allocation" % off)
+        _check(r, "usable size")
+        return int(size[0])
+
+    def usable_size(self, off: int) -> int:
+        """Bytes usable at the allocation at off (its size class): ValueError if off is
+        not the start of a live allocation."""
+        o = _count("offset", off, 2**64 - 1)
+        return self._run(lambda h: self._usable(h, o))
+
+    def view(self, off: int, size: Optional[int] = None) -> memoryview:
+        """The size bytes at offset off as a memoryview of the shared memory (read-only on
+        a read-only heap); size None: the allocation's usable size. ValueError for a range
+        outside the heap."""
+        o = _count("offset", off, 2**64 - 1)
+        n = None if size is None else _count("size", size, 2**64 - 1)
+        return self._run(lambda h: self._view(h, o, self._usable(h, o) if n is None else n))
+
+    def _view(self, h, off, size):
+        if off == 0:
+            raise ValueError("offset 0 is the null offset")
+        p = lib.shmkit_heap_ptr(h, off)
+        last = lib.shmkit_heap_ptr(h, off + size - 1) if size else p
+        if p == ffi.NULL or last == ffi.NULL or last - p != max(size - 1, 0):
+            raise ValueError("offsets %d..%d are not inside the heap" % (off, off + size))
+        with self._lock:
+            token = self._next_view
+            self._next_view += 1
+            self._live_views()[token] = (off, off + size)
+        try:
+            gone = ffi.gc(ffi.cast("char *", p), lambda _p: self._view_gone(token), size=0)
+            mv = memoryview(ffi.buffer(gone, size))
+            return mv.toreadonly() if self.readonly else mv
+        except BaseException:
+            self._view_gone(token)
+            raise
+
+    def _view_gone(self, token):
+        # Only noted here: a view can go (a collection) while this thread walks _views;
+        # no call walks it once closing (none is in progress then, or _end finishes).
+        self._gone.append(token)
+        if self._closing:
+            self._close_if_unused()
+
+    def _live_views(self):
+        """The live views' ranges (under _lock)."""
+        while self._gone:
+            self._views.pop(self._gone.pop(), None)
+        return self._views
+
+    def _refuse_if_viewed(self, off, end):
+        for a, b in self._live_views().values():
+            if a < end and off < b or a == off:
+                raise BufferError("a view of offsets %d..%d is alive: release it first"
+                                  % (a, b))
+
+    # -- named objects --
+
+    def named(self, name: str, size: int) -> Tuple[int, bool]:
+        """Find the object called name, or allocate size zeroed bytes under that name (of
+        processes racing for one name exactly one creates it): (offset, created). ValueError
+        if it exists with fewer than size bytes; FileNotFoundError on a read-only heap
+        where it does not exist."""
+        b = _object_name(name)
+        n = _count("size", size, 2**64 - 1)
+        off = ffi.new("uint64_t *")
+
+        def named(h):
+            r = lib.shmkit_heap_named(h, b, n, off)
+            if r == -errno.EINVAL:
+                raise ValueError("object %r exists, smaller than %d bytes" % (name, n))
+            return _check(r, "object %r" % name) == 1
+
+        created = self._run(named)
+        return int(off[0]), created
+
+    def object(self, name: str, size: int) -> memoryview:
+        """A view of the object called name (created, zeroed, with size bytes if it does not
+        exist; as named()): its first size bytes."""
+        off, _ = self.named(name, size)
+        return self._run(lambda h: self._view(h, off, size))
+
+    def find(self, name: str) -> Tuple[int, int]:
+        """(offset, size) of the object called name; KeyError if there is none."""
+        b = _object_name(name)
+        off, size = ffi.new("uint64_t *"), ffi.new("uint64_t *")
+
+        def find(h):
+            r = lib.shmkit_heap_find(h, b, off, size)
+            if r == -errno.ENOENT:
+                raise KeyError(name)
+            _check(r, "find %r" % name)
+
+        self._run(find)
+        return int(off[0]), int(size[0])
+
+    def __getitem__(self, name: str) -> memoryview:
+        """A view of the whole object called name; KeyError if there is none."""
+        off, size = self.find(name)
+        return self._run(lambda h: self._view(h, off, size))
+
+    def __contains__(self, name) -> bool:
+        try:
+            _object_name(name)
+        except (TypeError, ValueError):
+            return False  # no object can have that name
+        try:
+            self.find(name)
+        except KeyError:
+            return False
+        return True
+
+    def unname(self, name: str):
+        """Forget the name and free its object. KeyError if there is no such name;
+        BufferError while a view made here of the object is alive."""
+        b = _object_name(name)
+        off, size = self.find(name)
+
+        def unname(h):
+            with self._lock:
+                self._refuse_if_viewed(off, off + size)
+                r = lib.shmkit_heap_unname(h, b)
+            if r == -errno.ENOENT:
+                raise KeyError(name)
+            _check(r, "unname %r" % name)
+
+        self._run(unname)
+
+    __delitem__ = unname
+
+    def names(self) -> Dict[str, Tuple[int, int]]:
+        """Every named object: name -> (offset, size), from one snapshot of the table."""
+        found = []
+        keep = ffi.new_handle(found)
+        self._run(lambda h: _check(lib.shmkit_heap_names(h, _collect, keep), "names"))
+        return {name: (off, size) for name, off, size in found}
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self.names()))
+
+    def __len__(self) -> int:
+        return len(self.names())
+
+    # -- checking --
+
+    def check(self, repair: bool = False) -> HeapReport:
+        """Walk the whole heap (shmkit_heap_check); repair gives leaked blocks back."""
+        r = ffi.new("struct shmkit_heap_report *")
+        flags = lib.SHMKIT_HEAP_CHECK_REPAIR if repair else 0
+        res = self._run(lambda h: lib.shmkit_heap_check(h, r, flags))
+        if res < 0 and res != -errno.EBADMSG:
+            raise _error(res, "check")
+        fields = {f: int(getattr(r, f)) for f in (
+            "size", "max_size", "meta", "used", "free", "slack", "leaked", "largest_free",
+            "blocks", "leaked_blocks", "named", "damage", "repairs", "cached")}
+        return HeapReport(first_problem=ffi.string(r.first_problem).decode(errors="replace"),
+                          leaks_found=res == 1, damaged=res == -errno.EBADMSG, **fields)
+
+
+_PRIVATE = object()
+
+
+def _opts(size, max_size, mode, flags):
+    o = ffi.new("struct shmkit_heap_opts *")
+    o.size = _count("size", size, MAX_SIZE)
+    o.max_size = _count("max_size", max_size, MAX_SIZE)
+    if o.size < MIN_SIZE:
+        raise ValueError("a heap has %d bytes at least, not %d" % (MIN_SIZE, o.size))
+    if o.max_size and o.max_size < o.size:
+        raise ValueError("max_size %d is below size %d" % (o.max_size, o.size))
+    o.mode = _count("mode", mode, 0o777)
+    o.flags = flags
+    return o
+
+
+def _created(r, what):
+    if r == -errno.EINVAL:  # the sizes checked here passed: what only the library knows
+        raise ValueError("%s: refused (max_size's page descriptors, 1/64 of it, must fit "
+                         "in size; a file of huge pages cannot hold a heap)" % what)
+    return _check(r, what)
+
+
+def _flags(readonly):
+    return lib.SHMKIT_HEAP_RDONLY if readonly else 0
+
+
+def _fd(fd):
+    if isinstance(fd, bool) or not isinstance(fd, int):
+        raise TypeError("a descriptor is an int, not %s" % type(fd).__name__)
+    return fd
