@@ -14,9 +14,11 @@ an offset from its start (alloc() returns one, view() makes it memory); offsets 
 in every process. Views are memoryviews of the shared memory itself (numpy.frombuffer,
 ctypes' from_buffer and struct take them) that keep the mapping: close() refuses while one
 is alive (BufferError), a with block's end unmaps once the last one is gone, and this handle
-refuses to free or unname an object while a view of it made here is alive. A process killed at any point leaves a heap that the next caller repairs.
+refuses to free or unname an object while a view of it made here is alive. A process
+killed at any point leaves a heap that the next caller repairs.
 """
 import errno
+import mmap
 import os
 import threading
 import weakref
@@ -31,13 +33,13 @@ MAX_SIZE = lib.SHMKIT_HEAP_MAX_SIZE
 NAME_MAX = lib.SHMKIT_HEAP_NAME_MAX
 ALIGN = lib.SHMKIT_HEAP_ALIGN
 
-# Open heaps: a fork child (whose inherited handles work) gets fresh locks for them.
+# Open heaps' states: a fork child (whose inherited handles work) gets fresh locks for them.
 _open = weakref.WeakSet()
 
 
 def _after_fork_in_child():
-    for h in list(_open):
-        h._lock = threading.RLock()
+    for st in list(_open):
+        st.lock = threading.RLock()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
@@ -63,11 +65,65 @@ def _object_name(name):
     return b
 
 
-@ffi.callback("int(const char *, uint64_t, uint64_t, void *)", error=-errno.ENOMEM)
+_walk = threading.local()  # the exception a names() walk's callback raised, in this thread
+
+
+def _collect_failed(kind, value, tb):
+    _walk.failed = value  # names() raises it; the walk stops (the callback returns 1)
+
+
+@ffi.callback("int(const char *, uint64_t, uint64_t, void *)", error=1, onerror=_collect_failed)
 def _collect(name, off, size, arg):
     ffi.from_handle(arg).append(
         (ffi.string(name).decode("utf-8", "surrogateescape"), int(off), int(size)))
     return 0
+
+
+class _State(list):
+    """What a handle, its views and its calls in progress keep alive: the C handle and the
+    views' table. The list itself collects the pointers of views gone: a view's finalizer is
+    this list's append, a call of C that no signal handler can cut in two; live() strikes
+    them from the table. The last reference gone (the handle closed or dropped, no view, no
+    call in progress), it unmaps: no count that an interrupted call could leave wrong."""
+
+    def __init__(self, holder):
+        super().__init__()
+        self.holder = holder  # shmkit_heap_t **, shared with the opening Heap: one owner
+        self.lock = threading.RLock()  # re-entrant: a signal handler may call meanwhile
+        self.views = {}  # id(pointer) -> (offset, end, pointer) of each live view
+        _open.add(self)
+
+    __hash__ = object.__hash__  # WeakSet: one state, one entry
+    __eq__ = object.__eq__
+
+    def live(self):
+        """The live views (under lock)."""
+        while self:  # each step undone by none: a signal handler may raise between two,
+            try:  # or run live() itself there
+                ptr = self[-1]
+                self.views.pop(id(ptr), None)
+                self.pop()
+            except IndexError:
+                break
+        return self.views
+
+    @property
+    def h(self):
+        return self.holder[0]
+
+    def unmap(self):
+        _close_holder(self.holder)
+
+    def __del__(self):
+        self.unmap()
+
+
+def _close_holder(holder):
+    """Close the handle holder holds, once: the holder is emptied first."""
+    h = holder[0]
+    if h != ffi.NULL:
+        holder[0] = ffi.NULL
+        lib.shmkit_heap_close(h)
 
 
 @dataclass
@@ -99,30 +155,22 @@ class HeapReport:
 
 
 class Heap:
-    """An open heap. Threads may share it (its calls run in parallel). A fork child may
-    use the handle it inherits. Open it anew (by name, or from fileno()) in any other
-    process."""
+    """An open heap. Threads may share it: its C calls run in parallel (frees and unnames
+    of one handle, and the views they must not pull memory from under, one at a time). A
+    fork child may use the handle it inherits. Open it anew (by name, or from fileno()) in
+    any other process."""
 
     def __init__(self, _token=None):
         if _token is not _PRIVATE:
             raise TypeError("use Heap.create(), Heap.open(), Heap.from_fd() or "
                             "Heap.create_fd()")
-        self._h = None  # first: __del__ of a heap that failed to open has nothing to do
-        self._opening = ffi.new("shmkit_heap_t **")  # __del__ closes what it holds
+        self._s = None  # first: a heap that failed to open has nothing to close
+        self._opening = ffi.new("shmkit_heap_t **")  # closed by __del__ until a state has it
         self.created = False
 
     def _opened(self, r, readonly, name):
-        h = self._opening[0]
         self.name, self.readonly, self.created = name, readonly, r == 1
-        self._lock = threading.RLock()  # re-entrant: a signal handler may close meanwhile
-        self._calls = 0  # calls in progress: no close under them
-        self._closing = False  # close_later(): unmapped once unused
-        self._views = {}  # token -> (offset, end) of each live view
-        self._gone = []  # tokens of views gone since _views was last looked at
-        self._next_view = 0
-        self._pid = os.getpid()
-        self._h, self._opening = h, None
-        _open.add(self)
+        self._s = _State(self._opening)  # the state closes it from now on
         return self
 
     @classmethod
@@ -130,9 +178,9 @@ class Heap:
                exist_ok: bool = False) -> "Heap":
         """Create heap name of size bytes (rounded up to the page size, MIN_SIZE at least)
         that grows, when an allocation does not fit, up to max_size (0: never grows); mode
-        the permission bits of its object. FileExistsError if the name exists, unless
-        exist_ok: then the existing heap is opened (its own sizes apply) and .created is
-        False."""
+        the permission bits of its object (0: 0600; the umask does not apply).
+        FileExistsError if the name exists, unless exist_ok: then the existing heap is
+        opened (its own sizes apply) and .created is False."""
         self = cls(_PRIVATE)
         o = _opts(size, max_size, mode, lib.SHMKIT_HEAP_OPEN if exist_ok else 0)
         r = lib.shmkit_heap_create_opts(self._opening, _heap_name(name), o)
@@ -181,61 +229,37 @@ class Heap:
 
     # -- the handle --
 
-    def _begin(self):
-        with self._lock:
-            if self._h is None or self._closing:
-                raise ValueError("the heap is closed")
-            self._calls += 1
-            return self._h
-
-    def _end(self):
-        with self._lock:
-            self._calls -= 1
-        if self._closing:
-            self._close_if_unused()
-
     def _run(self, fn):
-        h = self._begin()
-        try:
-            return fn(h)
-        finally:
-            self._end()
+        """fn(state): the call holds the state, and so the mapping (ValueError once
+        closed)."""
+        s = self._s
+        if s is None:
+            raise ValueError("the heap is closed")
+        return fn(s)
 
     @property
     def closed(self) -> bool:
         """No call is taken any more (the heap may stay mapped for views still alive)."""
-        return self._h is None or self._closing
+        return self._s is None
 
     def close(self):
-        """Unmap the heap (it stays as it is, for the others). BufferError while a view of
-        it is alive or a call on it is in progress in another thread: see close_later()."""
-        with self._lock:
-            if self._h is None:
-                return
-            if self._live_views():
+        """Unmap the heap (it stays as it is, for the others): at once, or when a call in
+        progress in another thread returns. BufferError while a view of it is alive: see
+        close_later()."""
+        s = self._s
+        if s is None:
+            return
+        with s.lock:
+            if s.live():
                 raise BufferError("%d view(s) of the heap are alive: release them first, "
-                                  "or close_later()" % len(self._views))
-            if self._calls:
-                raise BufferError("a call on the heap is in progress")
-            self._unmap()
+                                  "or close_later()" % len(s.views))
+            self._s = None
+        # s goes at the return, unmapping, unless a call in progress still holds it
 
     def close_later(self):
         """Take no call any more, and unmap the heap as soon as no view of it is alive and
         no call is in progress (now, if so). Leaving a with block does this."""
-        with self._lock:
-            if self._h is not None:
-                self._closing = True
-        self._close_if_unused()
-
-    def _close_if_unused(self):
-        with self._lock:
-            if self._h is not None and not self._calls and not self._live_views():
-                self._unmap()
-
-    def _unmap(self):
-        h, self._h = self._h, None
-        _open.discard(self)
-        lib.shmkit_heap_close(h)
+        self._s = None  # the state goes, and unmaps, with the last view or call holding it
 
     def __enter__(self):
         return self
@@ -245,16 +269,10 @@ class Heap:
         return False
 
     def __del__(self):
-        # Views keep the heap alive (their release callback refers to it): by now none is.
-        try:
-            opening = getattr(self, "_opening", None)
-            if opening is not None and opening[0] != ffi.NULL:  # interrupted while opening
-                lib.shmkit_heap_close(opening[0])
-                opening[0] = ffi.NULL
-            if getattr(self, "_h", None) is not None:
-                self.close()
-        except Exception:
-            pass
+        # The state unmaps when the last of us, our views and our calls lets go of it; a
+        # handle opened without a state (an interrupted open) is closed here.
+        if getattr(self, "_s", None) is None and getattr(self, "_opening", None) is not None:
+            _close_holder(self._opening)
 
     def __repr__(self):
         what = repr(self.name) if self.name is not None else "descriptor"
@@ -264,7 +282,7 @@ class Heap:
     def fileno(self) -> int:
         """The descriptor of the heap's file (owned by the heap: dup it to keep it), to
         pass to another process."""
-        return self._run(lambda h: _check(lib.shmkit_heap_fd(h), "fileno"))
+        return self._run(lambda s: _check(lib.shmkit_heap_fd(s.h), "fileno"))
 
     # -- allocations --
 
@@ -273,7 +291,7 @@ class Heap:
         nothing fits (the heap grown as far as it may)."""
         n = _count("size", size, 2**64 - 1)
         off = ffi.new("uint64_t *")
-        self._run(lambda h: _check(lib.shmkit_heap_alloc(h, n, off), "alloc %d bytes" % n))
+        self._run(lambda s: _check(lib.shmkit_heap_alloc(s.h, n, off), "alloc %d bytes" % n))
         return int(off[0])
 
     def free(self, off: int):
@@ -282,76 +300,45 @@ class Heap:
         it); BufferError while a view made here of the allocation is alive."""
         o = _count("offset", off, 2**64 - 1)
 
-        def free(h):
-            with self._lock:
-                end = o + self._usable(h, o) if o else o
-                self._refuse_if_viewed(o, end)
-                r = lib.shmkit_heap_free(h, o)
+        def free(s):
+            with s.lock:
+                if o:
+                    _refuse_if_viewed(s, o, o + _usable(s, o))
+                r = lib.shmkit_heap_free(s.h, o)
             if r == -errno.EINVAL:
                 raise ValueError("offset %d is not the start of a live allocation" % o)
             _check(r, "free")
 
         self._run(free)
 
-    def _usable(self, h, off):
-        size = ffi.new("uint64_t *")
-        r = lib.shmkit_heap_usable_size(h, off, size)
-        if r == -errno.EINVAL:
-            raise ValueError("offset %d is not the start of a live allocation" % off)
-        _check(r, "usable size")
-        return int(size[0])
-
     def usable_size(self, off: int) -> int:
         """Bytes usable at the allocation at off (its size class): ValueError if off is
-        not the start of a live allocation."""
+        not the start of a live allocation (a named object's size is find()'s)."""
         o = _count("offset", off, 2**64 - 1)
-        return self._run(lambda h: self._usable(h, o))
+        return self._run(lambda s: _usable(s, o))
 
     def view(self, off: int, size: Optional[int] = None) -> memoryview:
         """The size bytes at offset off as a memoryview of the shared memory (read-only on
         a read-only heap); size None: the allocation's usable size. ValueError for a range
         outside the heap."""
         o = _count("offset", off, 2**64 - 1)
-        n = None if size is None else _count("size", size, 2**64 - 1)
-        return self._run(lambda h: self._view(h, o, self._usable(h, o) if n is None else n))
+        n = None if size is None else _count("size", size, 2**64 - 1 - o)
+        return self._run(lambda s: self._view(s, o, _usable(s, o) if n is None else n))
 
-    def _view(self, h, off, size):
+    def _view(self, s, off, size):
         if off == 0:
             raise ValueError("offset 0 is the null offset")
-        p = lib.shmkit_heap_ptr(h, off)
-        last = lib.shmkit_heap_ptr(h, off + size - 1) if size else p
+        p = lib.shmkit_heap_ptr(s.h, off)
+        last = lib.shmkit_heap_ptr(s.h, off + size - 1) if size else p
         if p == ffi.NULL or last == ffi.NULL or last - p != max(size - 1, 0):
             raise ValueError("offsets %d..%d are not inside the heap" % (off, off + size))
-        with self._lock:
-            token = self._next_view
-            self._next_view += 1
-            self._live_views()[token] = (off, off + size)
-        try:
-            gone = ffi.gc(ffi.cast("char *", p), lambda _p: self._view_gone(token), size=0)
-            mv = memoryview(ffi.buffer(gone, size))
-            return mv.toreadonly() if self.readonly else mv
-        except BaseException:
-            self._view_gone(token)
-            raise
-
-    def _view_gone(self, token):
-        # Only noted here: a view can go (a collection) while this thread walks _views;
-        # no call walks it once closing (none is in progress then, or _end finishes).
-        self._gone.append(token)
-        if self._closing:
-            self._close_if_unused()
-
-    def _live_views(self):
-        """The live views' ranges (under _lock)."""
-        while self._gone:
-            self._views.pop(self._gone.pop(), None)
-        return self._views
-
-    def _refuse_if_viewed(self, off, end):
-        for a, b in self._live_views().values():
-            if a < end and off < b or a == off:
-                raise BufferError("a view of offsets %d..%d is alive: release it first"
-                                  % (a, b))
+        if self.readonly:
+            return _mapped_view(s, off, size)
+        ptr = ffi.cast("char *", p)
+        gone = ffi.gc(ptr, s.append, size=0)  # a reference to s, held by the view
+        with s.lock:
+            s.live()[id(ptr)] = (off, off + size, ptr)
+        return memoryview(ffi.buffer(gone, size))
 
     # -- named objects --
 
@@ -362,41 +349,34 @@ class Heap:
         where it does not exist."""
         b = _object_name(name)
         n = _count("size", size, 2**64 - 1)
-        off = ffi.new("uint64_t *")
-
-        def named(h):
-            r = lib.shmkit_heap_named(h, b, n, off)
-            if r == -errno.EINVAL:
-                raise ValueError("object %r exists, smaller than %d bytes" % (name, n))
-            return _check(r, "object %r" % name) == 1
-
-        created = self._run(named)
-        return int(off[0]), created
+        return self._run(lambda s: _named(s, name, b, n))
 
     def object(self, name: str, size: int) -> memoryview:
         """A view of the object called name (created, zeroed, with size bytes if it does not
         exist; as named()): its first size bytes."""
-        off, _ = self.named(name, size)
-        return self._run(lambda h: self._view(h, off, size))
+        b = _object_name(name)
+        n = _count("size", size, 2**64 - 1)
+
+        def view(s):
+            with s.lock:  # no free or unname of this handle in between
+                return self._view(s, _named(s, name, b, n)[0], n)
+
+        return self._run(view)
 
     def find(self, name: str) -> Tuple[int, int]:
         """(offset, size) of the object called name; KeyError if there is none."""
         b = _object_name(name)
-        off, size = ffi.new("uint64_t *"), ffi.new("uint64_t *")
-
-        def find(h):
-            r = lib.shmkit_heap_find(h, b, off, size)
-            if r == -errno.ENOENT:
-                raise KeyError(name)
-            _check(r, "find %r" % name)
-
-        self._run(find)
-        return int(off[0]), int(size[0])
+        return self._run(lambda s: _find(s, name, b))
 
     def __getitem__(self, name: str) -> memoryview:
         """A view of the whole object called name; KeyError if there is none."""
-        off, size = self.find(name)
-        return self._run(lambda h: self._view(h, off, size))
+        b = _object_name(name)
+
+        def view(s):
+            with s.lock:  # no free or unname of this handle in between
+                return self._view(s, *_find(s, name, b))
+
+        return self._run(view)
 
     def __contains__(self, name) -> bool:
         try:
@@ -413,12 +393,12 @@ class Heap:
         """Forget the name and free its object. KeyError if there is no such name;
         BufferError while a view made here of the object is alive."""
         b = _object_name(name)
-        off, size = self.find(name)
 
-        def unname(h):
-            with self._lock:
-                self._refuse_if_viewed(off, off + size)
-                r = lib.shmkit_heap_unname(h, b)
+        def unname(s):
+            with s.lock:
+                off, size = _find(s, name, b)
+                _refuse_if_viewed(s, off, off + size)
+                r = lib.shmkit_heap_unname(s.h, b)
             if r == -errno.ENOENT:
                 raise KeyError(name)
             _check(r, "unname %r" % name)
@@ -431,7 +411,16 @@ class Heap:
         """Every named object: name -> (offset, size), from one snapshot of the table."""
         found = []
         keep = ffi.new_handle(found)
-        self._run(lambda h: _check(lib.shmkit_heap_names(h, _collect, keep), "names"))
+
+        def walk(s):
+            _walk.failed = None
+            r = lib.shmkit_heap_names(s.h, _collect, keep)
+            failed, _walk.failed = _walk.failed, None
+            if failed is not None:
+                raise failed
+            _check(r, "names")
+
+        self._run(walk)
         return {name: (off, size) for name, off, size in found}
 
     def __iter__(self) -> Iterator[str]:
@@ -446,7 +435,7 @@ class Heap:
         """Walk the whole heap (shmkit_heap_check); repair gives leaked blocks back."""
         r = ffi.new("struct shmkit_heap_report *")
         flags = lib.SHMKIT_HEAP_CHECK_REPAIR if repair else 0
-        res = self._run(lambda h: lib.shmkit_heap_check(h, r, flags))
+        res = self._run(lambda s: lib.shmkit_heap_check(s.h, r, flags))
         if res < 0 and res != -errno.EBADMSG:
             raise _error(res, "check")
         fields = {f: int(getattr(r, f)) for f in (
@@ -454,6 +443,50 @@ class Heap:
             "blocks", "leaked_blocks", "named", "damage", "repairs", "cached")}
         return HeapReport(first_problem=ffi.string(r.first_problem).decode(errors="replace"),
                           leaks_found=res == 1, damaged=res == -errno.EBADMSG, **fields)
+
+
+def _usable(s, off):
+    size = ffi.new("uint64_t *")
+    r = lib.shmkit_heap_usable_size(s.h, off, size)
+    if r == -errno.EINVAL:
+        raise ValueError("offset %d is not the start of a live allocation (a named object's "
+                         "view: heap[name])" % off)
+    _check(r, "usable size")
+    return int(size[0])
+
+
+def _refuse_if_viewed(s, off, end):
+    for a, b, _ in tuple(s.live().values()):  # a handler's call may change the table
+        if a < end and off < b or a == off:
+            raise BufferError("a view of offsets %d..%d is alive: release it first" % (a, b))
+
+
+def _named(s, name, b, n):
+    off = ffi.new("uint64_t *")
+    r = lib.shmkit_heap_named(s.h, b, n, off)
+    if r == -errno.EINVAL:
+        raise ValueError("object %r exists, smaller than %d bytes" % (name, n))
+    return int(off[0]), _check(r, "object %r" % name) == 1
+
+
+def _find(s, name, b):
+    off, size = ffi.new("uint64_t *"), ffi.new("uint64_t *")
+    r = lib.shmkit_heap_find(s.h, b, off, size)
+    if r == -errno.ENOENT:
+        raise KeyError(name)
+    _check(r, "find %r" % name)
+    return int(off[0]), int(size[0])
+
+
+def _mapped_view(s, off, size):
+    """A read-only heap's view: a read-only mapping of its own of the heap's file, so that
+    nothing reached through the view (its .obj included) is writable memory that is not."""
+    if not size:
+        return memoryview(b"")
+    start = off - off % mmap.ALLOCATIONGRANULARITY
+    m = mmap.mmap(_check(lib.shmkit_heap_fd(s.h), "fileno"), off + size - start,
+                  access=mmap.ACCESS_READ, offset=start)
+    return memoryview(m)[off - start:]
 
 
 _PRIVATE = object()
@@ -473,9 +506,10 @@ def _opts(size, max_size, mode, flags):
 
 
 def _created(r, what):
-    if r == -errno.EINVAL:  # the sizes checked here passed: what only the library knows
-        raise ValueError("%s: refused (max_size's page descriptors, 1/64 of it, must fit "
-                         "in size; a file of huge pages cannot hold a heap)" % what)
+    if r == -errno.EINVAL:  # what only the library checks
+        raise ValueError("%s: invalid argument (the name; max_size's page descriptors, 1/64 "
+                         "of it, must fit in size; a file of huge pages cannot hold a heap)"
+                         % what)
     return _check(r, what)
 
 
@@ -486,4 +520,6 @@ def _flags(readonly):
 def _fd(fd):
     if isinstance(fd, bool) or not isinstance(fd, int):
         raise TypeError("a descriptor is an int, not %s" % type(fd).__name__)
+    if not 0 <= fd < 2**31:
+        raise ValueError("%d is not a descriptor" % fd)
     return fd

@@ -183,7 +183,7 @@ def test_a_with_block_unmaps_once_the_last_view_goes(hname):
     assert mapped(hname) == 0  # no view was left: unmapped at the block's end
 
 
-def test_close_later_waits_for_a_call_in_progress(hname):
+def test_close_later_unmaps_with_the_last_view(hname):
     h = Heap.create(hname, MiB)
     v = h.object("v", 8)
     h.close_later()
@@ -427,3 +427,86 @@ def test_no_copies(heap):
     for make in (copy.copy, copy.deepcopy, pickle.dumps):
         with pytest.raises(TypeError):
             make(heap)
+
+
+def test_a_read_only_view_reaches_no_writable_memory(hname, heap):
+    heap.object("x", 16)
+    with Heap.open(hname, readonly=True) as ro:
+        v = ro["x"]
+        with pytest.raises(TypeError):
+            v.obj[0:1] = b"A"  # what the view is made of is read-only too
+        with pytest.raises(TypeError):
+            Mutex(v, 0)  # nothing may write through it
+        with pytest.raises(TypeError):
+            Mutex(v.obj, 0)
+        assert ro.view(ro.find("x")[0], 0).tobytes() == b""
+        del v
+
+
+def test_a_heap_in_a_cycle_with_its_view_is_unmapped(hname):
+    import gc
+
+    h = Heap.create(hname, MiB)
+    holder = {"heap": h, "view": h.object("v", 8)}
+    holder["self"] = holder
+    del h, holder
+    gc.collect()
+    assert mapped(hname) == 0
+
+
+def test_names_raises_what_its_callback_raised(heap, monkeypatch):
+    heap.object("a", 8)
+
+    class Failing:
+        def append(self, item):
+            raise RuntimeError("the walk's callback failed")
+
+    monkeypatch.setattr(shmkit.heap.ffi, "from_handle", lambda h: Failing())
+    with pytest.raises(RuntimeError, match="callback failed"):
+        heap.names()
+    monkeypatch.undo()
+    assert list(heap) == ["a"]
+
+
+def test_no_view_of_an_object_unnamed_by_another_thread(heap):
+    stop, bad = threading.Event(), []
+
+    def viewer():
+        while not stop.is_set():
+            try:
+                v = heap["x"]
+            except KeyError:
+                continue
+            if "x" not in heap:  # unnamed while our view was alive
+                bad.append(1)
+            v.release()
+
+    t = threading.Thread(target=viewer)
+    t.start()
+    try:
+        for _ in range(3000):
+            heap.object("x", 8).release()
+            try:
+                del heap["x"]
+            except (BufferError, KeyError):
+                pass
+    finally:
+        stop.set()
+        t.join()
+    assert not bad
+
+
+def test_arguments_beyond_the_range(hname, heap):
+    with pytest.raises(ValueError):
+        heap.view(2**64 - 1, 2)
+    with pytest.raises(ValueError):
+        heap.view(16, 2**64)
+    with pytest.raises(ValueError):
+        Heap.from_fd(2**40)
+    for bad in ("", "a/b"):
+        with pytest.raises(ValueError):
+            Heap.create(bad, MiB)
+    off, _ = heap.named("n", 8)
+    with pytest.raises(ValueError, match="heap\\[name\\]"):
+        heap.view(off)  # a named object's size is its own: heap["n"]
+    assert len(heap["n"]) == 8
