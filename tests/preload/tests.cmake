@@ -63,6 +63,9 @@ if(TARGET shmkit_sysv_preload AND NOT SHMKIT_SANITIZE)
   add_test(NAME preload_php COMMAND ${PRELOAD_TEST_DIR}/php.sh ${PRELOAD_ARGS})
   set_tests_properties(preload_php PROPERTIES TIMEOUT 60 FIXTURES_REQUIRED shm_clean
     LABELS preload SKIP_RETURN_CODE 77)
+  add_test(NAME preload_python COMMAND ${PRELOAD_TEST_DIR}/python.sh ${PRELOAD_ARGS})
+  set_tests_properties(preload_python PROPERTIES TIMEOUT 60 FIXTURES_REQUIRED shm_clean
+    LABELS preload SKIP_RETURN_CODE 77)
 
   # /proc/sys/kernel/shm* and /proc/sysvipc/shm act on the namespace.
   add_test(NAME preload_sysctl COMMAND ${PRELOAD_TEST_DIR}/sysctl.sh ${PRELOAD_ARGS})
