@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 """Letter counts of a text, tallied by several worker processes into one table in a shared
 heap, found by name, under a robust mutex that lives in the heap too. The table has two
-copies and a word that says which is current: an update writes the other copy and then
-flips the word, so a worker killed in the middle of one (holding the mutex) leaves the
-table as it was; the next process takes the mutex over and goes on.
+copies, each with the counts and which chunks they hold, and a word that says which copy is
+current: an update writes the other copy and then flips the word, so a worker killed at any
+point of one (holding the mutex) leaves the table as it was or as it will be, never half;
+the next process takes the mutex over and goes on.
 
     letters.py [--kill] [WORKERS [CHUNKS]]    (defaults: 3 workers, 30 chunks)
 
@@ -28,35 +29,42 @@ def chunk(i):
     return random.Random(i).choices(LETTERS, k=5000)
 
 
-def tally(heap, lock, i, die_midway=False):
-    """Add chunk i's counts to the table, once (its done flag says so)."""
-    table, done = heap["table"].cast("q"), heap["done"]
+def copies(heap, chunks):
+    """The table's two copies (N counts, then a done word per chunk) and the word that says
+    which is current."""
+    table = heap["table"].cast("q")
+    size = N + chunks
+    return table[0:size], table[size:2 * size], table[2 * size:]
+
+
+def tally(heap, lock, i, chunks, die_midway=False):
+    """Add chunk i's counts to the table, once (the current copy's done word says so)."""
     counts = collections.Counter(chunk(i))
     lock.acquire()
     try:
         if lock.owner_died:  # the table is one of its two copies, whole: nothing to repair
             print("worker %d: took the mutex over from a killed worker" % os.getpid())
             lock.consistent()
-        if done[i]:
+        *both, current = copies(heap, chunks)
+        cur, new = both[current[0]], both[1 - current[0]]
+        if cur[N + i]:
             return
-        cur = table[2 * N]
-        new = 1 - cur
+        new[:] = cur  # the other copy: the current one, then this chunk added
         for k, c in enumerate(LETTERS):
-            table[new * N + k] = table[cur * N + k] + counts[c]
+            new[k] += counts[c]
             if die_midway and k == N // 2:
                 os.kill(os.getpid(), signal.SIGKILL)
-        table[2 * N] = new  # the update is in: one word
-        done[i] = 1
+        new[N + i] = 1
+        current[0] = 1 - current[0]  # the update is in, counts and done word: one word
     finally:
         lock.release()
-        del table, done
 
 
 def worker(name, first, step, chunks, die):
     with shmkit.Heap.open(name) as heap:
         lock = shmkit.Mutex(heap["lock"], 0)
         for i in range(first, chunks, step):
-            tally(heap, lock, i, die and i >= first + step)
+            tally(heap, lock, i, chunks, die and i >= first + step)
         lock.close()
 
 
@@ -69,8 +77,7 @@ def main(argv):
     with shmkit.Heap.create(name, 1 << 20) as heap:
         try:
             lock = shmkit.Mutex(heap.object("lock", shmkit.sync.SIZE), 0, create=True)
-            heap.object("table", 8 * (2 * N + 1))
-            heap.object("done", chunks)
+            heap.object("table", 8 * (2 * (N + chunks) + 1))
             pids = []
             for w in range(workers):
                 pid = os.fork()
@@ -86,13 +93,12 @@ def main(argv):
                 _, status = os.waitpid(pid, 0)
                 if os.waitstatus_to_exitcode(status) == -signal.SIGKILL:
                     print("worker %d: killed with kill -9, holding the mutex" % pid)
-            left = [i for i in range(chunks) if not heap["done"][i]]
+            *both, current = copies(heap, chunks)
+            left = [i for i in range(chunks) if not both[current[0]][N + i]]
             for i in left:  # the killed worker's chunks
-                tally(heap, lock, i)
-            table = heap["table"].cast("q")
-            cur = table[2 * N]
-            got = {c: table[cur * N + k] for k, c in enumerate(LETTERS)}
-            del table
+                tally(heap, lock, i, chunks)
+            *both, current = copies(heap, chunks)
+            got = {c: both[current[0]][k] for k, c in enumerate(LETTERS)}
             lock.close()
         finally:
             shmkit.Heap.unlink(name)

@@ -12,10 +12,9 @@ shared object, and objects found by name.
 A heap is mapped at a different address in each process, so everything in it is named by
 an offset from its start (alloc() returns one, view() makes it memory); offsets are the same
 in every process. Views are memoryviews of the shared memory itself (numpy.frombuffer,
-ctypes' from_buffer and struct take them) that keep the mapping: close() refuses while one
-is alive (BufferError), a with block's end unmaps once the last one is gone, and this handle
-refuses to free or unname an object while a view of it made here is alive. A process
-killed at any point leaves a heap that the next caller repairs.
+ctypes' from_buffer and struct take them), slices of a mapping of the heap's file that lives
+as long as they do: they stay valid after the heap is closed, whatever collects them when.
+A process killed at any point leaves a heap that the next caller repairs.
 """
 import errno
 import mmap
@@ -79,43 +78,36 @@ def _collect(name, off, size, arg):
     return 0
 
 
-class _State(list):
-    """What a handle, its views and its calls in progress keep alive: the C handle and the
-    views' table. The list itself collects the pointers of views gone: a view's finalizer is
-    this list's append, a call of C that no signal handler can cut in two; live() strikes
-    them from the table. The last reference gone (the handle closed or dropped, no view, no
-    call in progress), it unmaps: no count that an interrupted call could leave wrong."""
+class _State:
+    """The C handle, held by the Heap and by each call in progress: the last of them gone
+    (the heap closed or dropped, no call in progress in another thread), it is closed; no
+    count that an interrupted call could leave wrong. Views do not hold it: they are slices
+    of map, an mmap of the heap's file of the views' own, which the buffer protocol keeps
+    while any of them lives (no finalizer of ours guards that memory: garbage collection
+    and interpreter shutdown can take things in any order)."""
 
-    def __init__(self, holder):
-        super().__init__()
+    def __init__(self, holder, readonly):
         self.holder = holder  # shmkit_heap_t **, shared with the opening Heap: one owner
-        self.lock = threading.RLock()  # re-entrant: a signal handler may call meanwhile
-        self.views = {}  # id(pointer) -> (offset, end, pointer) of each live view
+        self.lock = threading.RLock()  # map's growth; re-entrant: a signal handler may call
+        self.map = None  # the mmap new views are cut from, None before the first
+        self.access = mmap.ACCESS_READ if readonly else mmap.ACCESS_WRITE
         _open.add(self)
-
-    __hash__ = object.__hash__  # WeakSet: one state, one entry
-    __eq__ = object.__eq__
-
-    def live(self):
-        """The live views (under lock)."""
-        while self:  # each step undone by none: a signal handler may raise between two,
-            try:  # or run live() itself there
-                ptr = self[-1]
-                self.views.pop(id(ptr), None)
-                self.pop()
-            except IndexError:
-                break
-        return self.views
 
     @property
     def h(self):
         return self.holder[0]
 
-    def unmap(self):
-        _close_holder(self.holder)
+    def mapping(self, end):
+        """An mmap of the heap's file reaching offset end at least (under lock): map, or a
+        new one of the file's whole size if the heap grew past it (the old one stays for the
+        views made from it)."""
+        if self.map is None or len(self.map) < end:
+            fd = _check(lib.shmkit_heap_fd(self.h), "fileno")
+            self.map = mmap.mmap(fd, max(os.fstat(fd).st_size, end), access=self.access)
+        return self.map
 
     def __del__(self):
-        self.unmap()
+        _close_holder(self.holder)
 
 
 def _close_holder(holder):
@@ -155,10 +147,9 @@ class HeapReport:
 
 
 class Heap:
-    """An open heap. Threads may share it: its C calls run in parallel (frees and unnames
-    of one handle, and the views they must not pull memory from under, one at a time). A
-    fork child may use the handle it inherits. Open it anew (by name, or from fileno()) in
-    any other process."""
+    """An open heap. Threads may share it (its calls run in parallel). A fork child may use
+    the handle it inherits. Open it anew (by name, or from fileno()) in any other
+    process."""
 
     def __init__(self, _token=None):
         if _token is not _PRIVATE:
@@ -170,7 +161,8 @@ class Heap:
 
     def _opened(self, r, readonly, name):
         self.name, self.readonly, self.created = name, readonly, r == 1
-        self._s = _State(self._opening)  # the state closes it from now on
+        self._s = _State(self._opening, readonly)  # the state closes it from now on
+        self._opening = None
         return self
 
     @classmethod
@@ -239,39 +231,24 @@ class Heap:
 
     @property
     def closed(self) -> bool:
-        """No call is taken any more (the heap may stay mapped for views still alive)."""
         return self._s is None
 
     def close(self):
-        """Unmap the heap (it stays as it is, for the others): at once, or when a call in
-        progress in another thread returns. BufferError while a view of it is alive: see
-        close_later()."""
-        s = self._s
-        if s is None:
-            return
-        with s.lock:
-            if s.live():
-                raise BufferError("%d view(s) of the heap are alive: release them first, "
-                                  "or close_later()" % len(s.views))
-            self._s = None
-        # s goes at the return, unmapping, unless a call in progress still holds it
-
-    def close_later(self):
-        """Take no call any more, and unmap the heap as soon as no view of it is alive and
-        no call is in progress (now, if so). Leaving a with block does this."""
-        self._s = None  # the state goes, and unmaps, with the last view or call holding it
+        """Close the handle (the heap stays as it is, for the others): at once, or when a
+        call in progress in another thread returns. Views stay valid."""
+        self._s = None  # the state goes, closing the handle, with the last call holding it
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        self.close_later()
+        self.close()
         return False
 
     def __del__(self):
-        # The state unmaps when the last of us, our views and our calls lets go of it; a
-        # handle opened without a state (an interrupted open) is closed here.
-        if getattr(self, "_s", None) is None and getattr(self, "_opening", None) is not None:
+        # The state closes the handle; one opened without a state (an interrupted open) is
+        # closed here.
+        if getattr(self, "_opening", None) is not None:
             _close_holder(self._opening)
 
     def __repr__(self):
@@ -296,17 +273,16 @@ class Heap:
 
     def free(self, off: int):
         """Free the allocation at off (any process may free any allocation). ValueError if
-        off is not the start of a live allocation (a double free, a named object: unname
-        it); BufferError while a view made here of the allocation is alive."""
+        off is not the start of a live allocation (a double free, a block's inside, a named
+        object: unname it). Views of it stay mapped, and show what the heap puts there next,
+        as memory freed in C does."""
         o = _count("offset", off, 2**64 - 1)
 
         def free(s):
-            with s.lock:
-                if o:
-                    _refuse_if_viewed(s, o, o + _usable(s, o))
-                r = lib.shmkit_heap_free(s.h, o)
+            r = lib.shmkit_heap_free(s.h, o)
             if r == -errno.EINVAL:
-                raise ValueError("offset %d is not the start of a live allocation" % o)
+                raise ValueError("offset %d is not the start of a live allocation (a named "
+                                 "object: unname it)" % o)
             _check(r, "free")
 
         self._run(free)
@@ -323,22 +299,7 @@ class Heap:
         outside the heap."""
         o = _count("offset", off, 2**64 - 1)
         n = None if size is None else _count("size", size, 2**64 - 1 - o)
-        return self._run(lambda s: self._view(s, o, _usable(s, o) if n is None else n))
-
-    def _view(self, s, off, size):
-        if off == 0:
-            raise ValueError("offset 0 is the null offset")
-        p = lib.shmkit_heap_ptr(s.h, off)
-        last = lib.shmkit_heap_ptr(s.h, off + size - 1) if size else p
-        if p == ffi.NULL or last == ffi.NULL or last - p != max(size - 1, 0):
-            raise ValueError("offsets %d..%d are not inside the heap" % (off, off + size))
-        if self.readonly:
-            return _mapped_view(s, off, size)
-        ptr = ffi.cast("char *", p)
-        gone = ffi.gc(ptr, s.append, size=0)  # a reference to s, held by the view
-        with s.lock:
-            s.live()[id(ptr)] = (off, off + size, ptr)
-        return memoryview(ffi.buffer(gone, size))
+        return self._run(lambda s: _view(s, o, _usable(s, o) if n is None else n))
 
     # -- named objects --
 
@@ -357,11 +318,7 @@ class Heap:
         b = _object_name(name)
         n = _count("size", size, 2**64 - 1)
 
-        def view(s):
-            with s.lock:  # no free or unname of this handle in between
-                return self._view(s, _named(s, name, b, n)[0], n)
-
-        return self._run(view)
+        return self._run(lambda s: _view(s, _named(s, name, b, n)[0], n))
 
     def find(self, name: str) -> Tuple[int, int]:
         """(offset, size) of the object called name; KeyError if there is none."""
@@ -372,11 +329,7 @@ class Heap:
         """A view of the whole object called name; KeyError if there is none."""
         b = _object_name(name)
 
-        def view(s):
-            with s.lock:  # no free or unname of this handle in between
-                return self._view(s, *_find(s, name, b))
-
-        return self._run(view)
+        return self._run(lambda s: _view(s, *_find(s, name, b)))
 
     def __contains__(self, name) -> bool:
         try:
@@ -390,15 +343,12 @@ class Heap:
         return True
 
     def unname(self, name: str):
-        """Forget the name and free its object. KeyError if there is no such name;
-        BufferError while a view made here of the object is alive."""
+        """Forget the name and free its object (views of it as after free()). KeyError if
+        there is no such name."""
         b = _object_name(name)
 
         def unname(s):
-            with s.lock:
-                off, size = _find(s, name, b)
-                _refuse_if_viewed(s, off, off + size)
-                r = lib.shmkit_heap_unname(s.h, b)
+            r = lib.shmkit_heap_unname(s.h, b)
             if r == -errno.ENOENT:
                 raise KeyError(name)
             _check(r, "unname %r" % name)
@@ -455,10 +405,17 @@ def _usable(s, off):
     return int(size[0])
 
 
-def _refuse_if_viewed(s, off, end):
-    for a, b, _ in tuple(s.live().values()):  # a handler's call may change the table
-        if a < end and off < b or a == off:
-            raise BufferError("a view of offsets %d..%d is alive: release it first" % (a, b))
+def _view(s, off, size):
+    """A view of offsets off..off+size, checked against the heap (the C handle maps what it
+    grew to meanwhile)."""
+    if off == 0:
+        raise ValueError("offset 0 is the null offset")
+    p = lib.shmkit_heap_ptr(s.h, off)
+    last = lib.shmkit_heap_ptr(s.h, off + size - 1) if size else p
+    if p == ffi.NULL or last == ffi.NULL or last - p != max(size - 1, 0):
+        raise ValueError("offsets %d..%d are not inside the heap" % (off, off + size))
+    with s.lock:
+        return memoryview(s.mapping(off + size))[off:off + size]
 
 
 def _named(s, name, b, n):
@@ -476,17 +433,6 @@ def _find(s, name, b):
         raise KeyError(name)
     _check(r, "find %r" % name)
     return int(off[0]), int(size[0])
-
-
-def _mapped_view(s, off, size):
-    """A read-only heap's view: a read-only mapping of its own of the heap's file, so that
-    nothing reached through the view (its .obj included) is writable memory that is not."""
-    if not size:
-        return memoryview(b"")
-    start = off - off % mmap.ALLOCATIONGRANULARITY
-    m = mmap.mmap(_check(lib.shmkit_heap_fd(s.h), "fileno"), off + size - start,
-                  access=mmap.ACCESS_READ, offset=start)
-    return memoryview(m)[off - start:]
 
 
 _PRIVATE = object()
