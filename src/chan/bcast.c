@@ -148,9 +148,19 @@ int sk_bcast_send(shmkit_chan_t *c, const void *msg, size_t len, const struct ti
 		if (pos < c->cap || pos > SK_SEQ_POS - c->cap)
 			return -EPROTO;
 		/* The lap before still being written: say so before claiming (try), or claim and
-		 * wait for it (take_slot). */
-		if (!wait && !done_with(sk_load_acquire(&sk_chan_slot(c, pos)->seq), pos - c->cap))
-			return -EAGAIN;
+		 * wait for it (take_slot). A writer of it that died leaves it so for good: the try
+		 * gives it up too, now and then (else every try says -EAGAIN for ever when no
+		 * receiver reads that position). */
+		if (!wait) {
+			uint64_t seq = sk_load_acquire(&sk_chan_slot(c, pos)->seq);
+			/* Beyond: another sender took pos meanwhile (the claim fails, and we look
+			 * again), or a lie (take_slot says so). */
+			if (!done_with(seq, pos - c->cap) && !beyond(seq, pos - c->cap)) {
+				if (sk_chan_time_to_check(c) && resolve(c, pos - c->cap, seq))
+					continue;
+				return -EAGAIN;
+			}
+		}
 		atomic_store(&me->claim, pos); /* BARRIER_C3 */
 		SK_CRASH_POINT();
 		if (atomic_compare_exchange_strong(&c->hdr->tail, &pos, pos + 1))

@@ -525,13 +525,39 @@ ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 
 /* ---- readiness, for the descriptor (fd.c): peers are looked at each time ---- */
 
+/*
+ * Something at position h, below tail, for a receive (1), or only a claim whose live writer
+ * has not published it (0)? SPSC's tail passes a slot once published; MPMC's and broadcast's
+ * once claimed, so a loan held (or a sender between claim and copy) would make a receiver's
+ * descriptor readable with nothing to receive: poll and epoll loops would spin. A claim whose
+ * writer died counts (the receive gives it up), as does any state that is not a claim of h
+ * (a message, an abandoned slot, an overrun, a lie: the receive says which).
+ */
+static int slot_ready(shmkit_chan_t *c, uint64_t h)
+{
+	if (c->kind == SHMKIT_CHAN_SPSC)
+		return 1;
+	uint64_t p =
+	    atomic_load_explicit(&sk_chan_slot(c, h)->seq, memory_order_acquire) & SK_SEQ_POS;
+	if (p > h)
+		return 1;
+	/* MPMC: free for h and claimed (p == h), or the lap before still held (p < h: not
+	 * ours to judge, a dead holder's slot comes back through redo). Broadcast: taken for h,
+	 * or the lap before unfinished, by writers that may have died (a receive resolves it). */
+	if (c->kind == SHMKIT_CHAN_MPMC)
+		return p == h && sk_chan_unclaimed(c, h, 0);
+	return sk_chan_unclaimed_laps(c, p, h);
+}
+
 int sk_chan_readable(shmkit_chan_t *c)
 {
 	uint64_t h = c->kind == SHMKIT_CHAN_BROADCAST ? sk_load_relaxed(&c->cursor)
 	                                              : sk_load_relaxed(&c->hdr->head);
 	uint64_t t = sk_load_acquire(&c->hdr->tail);
-	if (t != h || (c->kind == SHMKIT_CHAN_MPMC && sk_chan_redo_pending(c)))
+	if (c->kind == SHMKIT_CHAN_MPMC && sk_chan_redo_pending(c))
 		return 1;
+	if (t != h && (t < h || t - h > c->cap || slot_ready(c, h)))
+		return 1; /* a message, or positions no peer leaves: the receive says -EPROTO */
 	/* A pending -EPIPE counts as readable. */
 	return sk_load_relaxed(&c->hdr->ever_senders) &&
 	       sk_chan_live_noreap(c, SHMKIT_CHAN_SEND) == 0;
@@ -543,5 +569,8 @@ int sk_chan_writable(shmkit_chan_t *c)
 		return 1; /* never waits for receivers */
 	uint64_t t = sk_load_relaxed(&c->hdr->tail);
 	uint64_t h = sk_load_acquire(&c->hdr->head);
-	return t - h < c->cap;
+	/* Room, or positions no peer leaves (the send says -EPROTO). A full ring with no live
+	 * receiver is not writable: the send says -EPIPE at once, and the descriptor turns
+	 * writable when a receiver makes room. */
+	return t < h || t - h < c->cap || t - h > c->cap;
 }

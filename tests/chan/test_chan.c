@@ -877,3 +877,58 @@ Test(chan, spinning_try_calls_see_a_peer_leave)
 			shmkit_chan_unlink(name);
 		}
 }
+
+/* A broadcast sender killed holding a loan, and no receiver to read its position: try sends
+ * give the dead writer's slot up (within the liveness period), they do not say -EAGAIN for
+ * ever. */
+Test(chan, broadcast_try_send_past_a_dead_loan)
+{
+	const char *name = chan_fresh(SHMKIT_CHAN_BROADCAST, 8, 4, 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		shmkit_chan_t *d = NULL;
+		void *slot;
+		if (shmkit_chan_open(&d, name, SHMKIT_CHAN_SEND) ||
+		    shmkit_chan_tryloan(d, 8, &slot))
+			_exit(1);
+		kill(getpid(), SIGKILL);
+	}
+	cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+	shmkit_chan_t *s = chan_open(name, SHMKIT_CHAN_SEND);
+	int sent = 0;
+	uint64_t t0 = chan_now_ms();
+	while (sent < 12 && chan_now_ms() - t0 < 2000) {
+		int r = shmkit_chan_trysend(s, "x", 1);
+		cr_assert(r == 0 || r == -EAGAIN, "trysend: %s", strerror(-r));
+		sent += r == 0;
+	}
+	cr_assert_eq(sent, 12, "3 laps sent past the dead loan, not %d", sent);
+	struct shmkit_chan_info st;
+	cr_assert_geq(shmkit_chan_stat(name, &st, NULL, 0), 0);
+	cr_assert_eq(st.abandoned, 1, "the dead loan is counted abandoned");
+	shmkit_chan_close(s);
+}
+
+/* A receiver's descriptor is not readable while all the ring holds is a loan a live sender
+ * has not committed (a poll loop would spin on -EAGAIN), and readable once it is. */
+Test(chan, descriptor_not_readable_for_a_loan)
+{
+	uint32_t lk[] = {SHMKIT_CHAN_MPMC, SHMKIT_CHAN_BROADCAST};
+	for (size_t k = 0; k < 2; k++) {
+		const char *name = chan_fresh(lk[k], 8, 4, 0);
+		shmkit_chan_t *r = chan_open(name, SHMKIT_CHAN_RECV);
+		shmkit_chan_t *s = chan_open(name, SHMKIT_CHAN_SEND);
+		void *slot;
+		cr_assert_eq(shmkit_chan_tryloan(s, 8, &slot), 0);
+		struct pollfd p = {.fd = shmkit_chan_fd(r), .events = POLLIN};
+		cr_assert_eq(poll(&p, 1, 300), 0, "kind %u: readable with only a loan", lk[k]);
+		memcpy(slot, "loaned", 7);
+		cr_assert_eq(shmkit_chan_commit(s, slot, 7), 0);
+		cr_assert_eq(poll(&p, 1, 2000), 1, "kind %u: committed, not readable", lk[k]);
+		char buf[8];
+		cr_assert_eq(shmkit_chan_tryrecv(r, buf, sizeof(buf)), 7);
+		cr_assert_str_eq(buf, "loaned");
+		shmkit_chan_close(s);
+		shmkit_chan_close(r);
+	}
+}
