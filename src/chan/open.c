@@ -656,21 +656,35 @@ static int claim_record(shmkit_chan_t *c)
 	return -EAGAIN;
 }
 
+/* Give up the record we claimed, unused (a failed open): free, and nothing counted, as the
+ * open was not (reap would pass it over: we hold its token). */
+static void release_record(shmkit_chan_t *c)
+{
+	struct sk_chan_part *p = &c->parts[c->self];
+	sk_store_relaxed(&p->claim, SK_CHAN_NONE);
+	sk_store_relaxed(&p->hold, SK_CHAN_NONE);
+	atomic_store(&p->state, SK_PART_FREE);
+	sk_live_drop(c->carrier, SK_CHAN_TOKEN(c->self));
+	c->self = UINT32_MAX;
+}
+
 /* SPSC: take the role, from nobody or from a dead holder. */
 static int take_role(shmkit_chan_t *c)
 {
 	SK_ATOMIC(uint32_t) *owner =
 	    c->role == SHMKIT_CHAN_SEND ? &c->hdr->tx_owner : &c->hdr->rx_owner;
 	for (int tries = 0; tries < 4; tries++) {
-		uint32_t cur = sk_load_relaxed(owner);
-		if (cur > SK_CHAN_PARTS)
-			cur = 0; /* nonsense: nobody's */
+		uint32_t seen = sk_load_relaxed(owner), cur = seen;
+		/* Nonsense, or a record of the other role (owners clear their word before their
+		 * record goes): nobody's. The exchange is from the word as seen. */
+		if (cur > SK_CHAN_PARTS || (cur && SK_ONCE(c->parts[cur - 1].role) != c->role))
+			cur = 0;
 		else if (cur && token_held(c, cur - 1))
 			return -EBUSY;
 		else if (cur)
 			reap(c, cur - 1);
 		SK_CRASH_POINT();
-		if (atomic_compare_exchange_strong(owner, &cur, c->self + 1)) {
+		if (atomic_compare_exchange_strong(owner, &seen, c->self + 1)) {
 			/* From a dead sender its reaper may not have finished: before we write. */
 			if (cur && c->role == SHMKIT_CHAN_SEND)
 				spsc_abandon(c, &c->parts[cur - 1]);
@@ -759,7 +773,7 @@ SK_EXPORT int shmkit_chan_open(shmkit_chan_t **out, const char *name, uint32_t r
 		c->fast = role == SHMKIT_CHAN_SEND ? SK_CHAN_FAST_TX : SK_CHAN_FAST_RX;
 	if (err) {
 		if (c->self != UINT32_MAX)
-			reap(c, c->self), c->self = UINT32_MAX;
+			release_record(c);
 		handle_free(c);
 		return err;
 	}

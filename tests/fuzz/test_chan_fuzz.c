@@ -159,6 +159,65 @@ Test(fuzz, chan_lying_positions_are_refused)
 		}
 }
 
+/* SPSC owner words that name nobody (out of range) or a record of the other role: the roles
+ * are free, not taken for good (every open said -EBUSY). */
+Test(fuzz, chan_lying_owners_do_not_wedge_the_roles)
+{
+	for (int lie = 0; lie < 2; lie++) {
+		const char *name = chan_fresh(SHMKIT_CHAN_SPSC, MSG, CAP, 0);
+		shmkit_chan_t *rx = NULL, *tx = NULL;
+		if (lie == 1)
+			rx = chan_open(name, SHMKIT_CHAN_RECV); /* record 0, a live receiver */
+		char path[300];
+		ring_path(path, sizeof(path), name);
+		int fd = open(path, O_RDWR);
+		cr_assert_geq(fd, 0);
+		uint32_t owners[2] = {lie ? 1u : 1000u, lie ? 1u : 65u}; /* tx_owner, rx_owner */
+		cr_assert_eq(pwrite(fd, &owners[0], 4, offsetof(struct sk_chan_hdr, tx_owner)), 4);
+		if (!lie)
+			cr_assert_eq(
+			    pwrite(fd, &owners[1], 4, offsetof(struct sk_chan_hdr, rx_owner)), 4);
+		close(fd);
+		cr_assert_eq(shmkit_chan_open(&tx, name, SHMKIT_CHAN_SEND), 0, "lie %d: send role",
+		             lie);
+		if (!lie)
+			cr_assert_eq(shmkit_chan_open(&rx, name, SHMKIT_CHAN_RECV), 0,
+			             "receive role");
+		shmkit_chan_t *again = NULL;
+		cr_assert_eq(shmkit_chan_open(&again, name, SHMKIT_CHAN_SEND), -EBUSY,
+		             "and it is ours now");
+		cr_assert_eq(shmkit_chan_trysend(tx, "x", 1), 0);
+		char buf[8];
+		cr_assert_eq(shmkit_chan_tryrecv(rx, buf, sizeof(buf)), 1);
+		shmkit_chan_close(tx);
+		shmkit_chan_close(rx);
+	}
+}
+
+/* An open refused (-EBUSY) gives its record back at once, counted neither way. */
+Test(fuzz, chan_refused_open_leaves_no_record)
+{
+	const char *name = chan_fresh(SHMKIT_CHAN_SPSC, MSG, CAP, 0);
+	shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND), *t2 = NULL;
+	cr_assert_eq(shmkit_chan_open(&t2, name, SHMKIT_CHAN_SEND), -EBUSY);
+	char path[300];
+	ring_path(path, sizeof(path), name);
+	int fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	struct sk_chan_part parts[2];
+	cr_assert_eq(pread(fd, parts, sizeof(parts), SK_CHAN_HDR), (ssize_t)sizeof(parts));
+	cr_assert_eq(parts[0].state, SK_PART_LIVE);
+	cr_assert_eq(parts[1].state, SK_PART_FREE, "the refused opener's record is free");
+	shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV); /* looks at everyone */
+	struct sk_chan_hdr h;
+	cr_assert_eq(pread(fd, &h, sizeof(h), 0), (ssize_t)sizeof(h));
+	cr_assert_eq(h.opens[0], 1);
+	cr_assert_eq(h.leaves[0], 0, "nobody counted as gone: the sender is alive");
+	close(fd);
+	shmkit_chan_close(rx);
+	shmkit_chan_close(tx);
+}
+
 /* ---- garbage ---- */
 
 static int ok_send(int e)
