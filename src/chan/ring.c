@@ -127,9 +127,18 @@ static int spsc_room(struct waiting *w)
 	return sk_spsc_room(w->c);
 }
 
+/*
+ * Published at our position yet (1), not yet (0)? Now and then (every SK_CHAN_LIVE_NS, never
+ * on the fast path) also: has tail passed a slot that is not published? The sender stores
+ * tail after the slot's seq (sk_spsc_publish), so that is a slot written back, a lie that
+ * would be waited on for ever (-EPROTO).
+ */
 static int spsc_data(struct waiting *w)
 {
-	return sk_spsc_seq(w->c, w->pos);
+	int r = sk_spsc_seq(w->c, w->pos);
+	if (r || !now_of(w) || sk_load_acquire(&w->c->hdr->tail) <= w->pos)
+		return r;
+	return (r = sk_spsc_seq(w->c, w->pos)) ? r : -EPROTO;
 }
 
 int sk_spsc_send(shmkit_chan_t *c, const void *msg, size_t len, const struct timespec *abs,
@@ -244,6 +253,23 @@ static int free_skipped(shmkit_chan_t *c, uint64_t pos, uint64_t seq)
 	return 1;
 }
 
+/*
+ * The slot of pos says sp < pos: a state the lap before leaves (1), or one no participant
+ * leaves, which would be waited on for ever (0)? For a receiver at pos (head == pos): the
+ * lap before's message, still held by its receiver (pos + 1 - cap). For a sender at pos
+ * (tail == pos) also: the lap before's claim, not yet published, while head has not passed
+ * it (pos - cap; a receiver passes only a published position). The first lap's slots start
+ * free for it.
+ */
+static int lap_before(shmkit_chan_t *c, uint64_t pos, uint64_t sp, int sender)
+{
+	if (pos < c->cap)
+		return 0;
+	if (sp == pos + 1 - c->cap)
+		return 1;
+	return sender && sp == pos - c->cap && atomic_load(&c->hdr->head) <= sp;
+}
+
 /* A sender at pos: is the slot free (1), or still holding the previous lap (0)? */
 static int mpmc_room(struct waiting *w)
 {
@@ -253,8 +279,9 @@ static int mpmc_room(struct waiting *w)
 	if (tail != pos)
 		return 1; /* moved on: look again */
 	uint64_t seq = atomic_load_explicit(&sk_chan_slot(c, pos)->seq, memory_order_acquire);
-	if (seq_pos(seq) >= pos || free_skipped(c, pos, seq))
-		return 1;
+	if (seq_pos(seq) >= pos || free_skipped(c, pos, seq) ||
+	    !lap_before(c, pos, seq_pos(seq), 1))
+		return 1; /* look again (a lie: the claim says so) */
 	/* Held by a receiver that may be dead: reaping it gives the message back. */
 	if (now_of(w) && sk_chan_unclaimed(c, pos - c->cap, 1))
 		sk_chan_live(c, SHMKIT_CHAN_RECV);
@@ -281,7 +308,21 @@ static int64_t mpmc_claim(shmkit_chan_t *c, const struct timespec *abs, int wait
 			continue;
 		}
 		if (s < pos) {
-			/* Full: the slot still holds the previous lap's message. */
+			/* Full: the slot still holds the previous lap's message, or a state no
+			 * participant leaves (waiting would never end). A lap before's claim that
+			 * was published and taken meanwhile changed seq before head passed it: the
+			 * slot is read again before it is called a lie. */
+			if (!lap_before(c, pos, s, 1) &&
+			    !free_skipped(c, pos, atomic_load(&sk_chan_slot(c, pos)->seq))) {
+				if (seq_pos(atomic_load(&sk_chan_slot(c, pos)->seq)) == s &&
+				    sk_load_relaxed(&c->hdr->tail) == pos)
+					return -EPROTO;
+				int r =
+				    stuck(pos, &last, &stale, abs, wait); /* a slot that flips */
+				if (r)
+					return r;
+				continue;
+			}
 			struct waiting w = {c, wait, mpmc_room, pos, 0};
 			int r = wait_tx(c, &w, abs);
 			if (r < 0)
@@ -392,9 +433,11 @@ static int mpmc_data(struct waiting *w)
 	    seq_pos(atomic_load_explicit(&sk_chan_slot(c, pos)->seq, memory_order_acquire));
 	if (s > pos)
 		return 1; /* published (or nonsense that the caller reports) */
+	if (s < pos)      /* the lap before's reader still at it, or nonsense the caller reports */
+		return !lap_before(c, pos, s, 0);
 	/* BARRIER_C3: tail loaded (seq_cst) before the claims are scanned. Not past pos: empty
-	 * (or a lie the caller reports); the slot may still wait for the lap before's reader. */
-	if (s < pos || atomic_load(&c->hdr->tail) <= pos)
+	 * (or a lie the caller reports). */
+	if (atomic_load(&c->hdr->tail) <= pos)
 		return 0;
 	/* Claimed, not published: if nobody alive claims it, its sender died writing it. Once
 	 * marked, there is something to look at; if the mark failed, the slot changed, and the
@@ -508,7 +551,9 @@ ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 			/* Empty, or claimed by a sender that has not published yet; with another
 			 * flag, a state no MPMC participant writes (waiting on it would never end).
 			 */
-			if (seq != sp || !positions_ok(c))
+			if (seq != sp || !positions_ok(c) ||
+			    (sp < pos && !lap_before(c, pos, sp, 0) &&
+			     sk_load_relaxed(&c->hdr->head) == pos))
 				return -EPROTO;
 			struct waiting w = {c, wait, mpmc_data, pos, 0};
 			int r = wait_rx(c, &w, abs);

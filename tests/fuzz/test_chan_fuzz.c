@@ -218,6 +218,54 @@ Test(fuzz, chan_refused_open_leaves_no_record)
 	shmkit_chan_close(tx);
 }
 
+/* A slot rolled back to a state no participant leaves (MPMC: two laps old at an empty ring;
+ * SPSC: "not yet" at a position tail has passed) is reported (-EPROTO), not waited on for
+ * ever (the calls without a deadline returned never). */
+static uint64_t *slot_seq(uint64_t *ring, uint64_t cap, uint32_t slot_size, uint64_t pos)
+{
+	return (uint64_t *)(void *)((char *)ring + SK_CHAN_SLOTS + (pos & (cap - 1)) * slot_size);
+}
+
+Test(fuzz, chan_rolled_back_slots_are_reported, .timeout = 30)
+{
+	for (int spsc = 0; spsc < 2; spsc++) {
+		const char *name = chan_fresh(spsc ? SHMKIT_CHAN_SPSC : SHMKIT_CHAN_MPMC, 8, 4, 0);
+		shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+		char buf[8], path[300];
+		for (int i = 0; i < (spsc ? 1 : 4); i++) {
+			cr_assert_eq(shmkit_chan_trysend(tx, "x", 1), 0);
+			if (!spsc)
+				cr_assert_eq(shmkit_chan_tryrecv(rx, buf, sizeof(buf)), 1);
+		}
+		ring_path(path, sizeof(path), name);
+		int fd = open(path, O_RDWR);
+		cr_assert_geq(fd, 0);
+		struct stat st;
+		cr_assert_eq(fstat(fd, &st), 0);
+		uint64_t *ring =
+		    mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		cr_assert_neq(ring, MAP_FAILED);
+		close(fd);
+		uint32_t slot_size = ((struct sk_chan_hdr *)(void *)ring)->slot_size;
+		/* MPMC: position 4's slot says 0; SPSC: position 0, published, says "not yet". */
+		atomic_store((_Atomic uint64_t *)slot_seq(ring, 4, slot_size, spsc ? 0 : 4), 0);
+		uint64_t t0 = chan_now_ms();
+		ssize_t r = shmkit_chan_recv(rx, buf, sizeof(buf), NULL);
+		cr_assert_eq(r, -EPROTO, "%s: recv without a deadline: %zd", spsc ? "SPSC" : "MPMC",
+		             r);
+		cr_assert_lt(chan_now_ms() - t0, 1000);
+		if (!spsc) {
+			cr_assert_eq(shmkit_chan_send(tx, "x", 1, NULL), -EPROTO, "MPMC: send");
+			cr_assert_eq(shmkit_chan_trysend(tx, "x", 1), -EPROTO);
+			cr_assert_eq(shmkit_chan_tryrecv(rx, buf, sizeof(buf)), -EPROTO);
+		}
+		munmap(ring, (size_t)st.st_size);
+		shmkit_chan_close(tx);
+		shmkit_chan_close(rx);
+	}
+}
+
 /* ---- garbage ---- */
 
 static int ok_send(int e)
