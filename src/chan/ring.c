@@ -329,7 +329,11 @@ static int64_t mpmc_claim(shmkit_chan_t *c, const struct timespec *abs, int wait
 				return r;
 			continue;
 		}
-		/* Another sender took pos; tail moves on (or never does: a lie). */
+		/* Another sender took pos: it moved tail before it wrote the slot, so tail is seen
+		 * past pos after the slot's seq (acquire), or this is a lie, reported at once
+		 * (a try call would say -EAGAIN for ever). */
+		if (sk_load_relaxed(&c->hdr->tail) == pos)
+			return -EPROTO;
 		int r = stuck(pos, &last, &stale, abs, wait);
 		if (r)
 			return r;
@@ -561,7 +565,10 @@ ssize_t sk_mpmc_recv(shmkit_chan_t *c, void *buf, size_t cap, const struct times
 				return r;
 			continue;
 		}
-		/* Another receiver took pos; head moves on (or never does: a lie). */
+		/* Another receiver took pos and freed its slot: it moved head first (a lie
+		 * otherwise, reported at once, as a sender's). */
+		if (sk_load_relaxed(&c->hdr->head) == pos)
+			return -EPROTO;
 		int r = stuck(pos, &last, &stale, abs, wait);
 		if (r)
 			return r;

@@ -218,35 +218,44 @@ Test(fuzz, chan_refused_open_leaves_no_record)
 	shmkit_chan_close(tx);
 }
 
-/* A slot rolled back to a state no participant leaves (MPMC: two laps old at an empty ring;
- * SPSC: "not yet" at a position tail has passed) is reported (-EPROTO), not waited on for
- * ever (the calls without a deadline returned never). */
+/* The ring of channel name, mapped read-write (its length in *len). */
+static uint64_t *ring_rw(const char *name, size_t *len)
+{
+	char path[300];
+	ring_path(path, sizeof(path), name);
+	int fd = open(path, O_RDWR);
+	cr_assert_geq(fd, 0);
+	struct stat st;
+	cr_assert_eq(fstat(fd, &st), 0);
+	*len = (size_t)st.st_size;
+	uint64_t *ring = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	cr_assert_neq(ring, MAP_FAILED);
+	close(fd);
+	return ring;
+}
+
 static uint64_t *slot_seq(uint64_t *ring, uint64_t cap, uint32_t slot_size, uint64_t pos)
 {
 	return (uint64_t *)(void *)((char *)ring + SK_CHAN_SLOTS + (pos & (cap - 1)) * slot_size);
 }
 
+/* A slot rolled back to a state no participant leaves (MPMC: two laps old at an empty ring;
+ * SPSC: "not yet" at a position tail has passed) is reported (-EPROTO), not waited on for
+ * ever (the calls without a deadline returned never). */
 Test(fuzz, chan_rolled_back_slots_are_reported, .timeout = 30)
 {
 	for (int spsc = 0; spsc < 2; spsc++) {
 		const char *name = chan_fresh(spsc ? SHMKIT_CHAN_SPSC : SHMKIT_CHAN_MPMC, 8, 4, 0);
 		shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV);
 		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
-		char buf[8], path[300];
+		char buf[8];
 		for (int i = 0; i < (spsc ? 1 : 4); i++) {
 			cr_assert_eq(shmkit_chan_trysend(tx, "x", 1), 0);
 			if (!spsc)
 				cr_assert_eq(shmkit_chan_tryrecv(rx, buf, sizeof(buf)), 1);
 		}
-		ring_path(path, sizeof(path), name);
-		int fd = open(path, O_RDWR);
-		cr_assert_geq(fd, 0);
-		struct stat st;
-		cr_assert_eq(fstat(fd, &st), 0);
-		uint64_t *ring =
-		    mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		cr_assert_neq(ring, MAP_FAILED);
-		close(fd);
+		size_t len;
+		uint64_t *ring = ring_rw(name, &len);
 		uint32_t slot_size = ((struct sk_chan_hdr *)(void *)ring)->slot_size;
 		/* MPMC: position 4's slot says 0; SPSC: position 0, published, says "not yet". */
 		atomic_store((_Atomic uint64_t *)slot_seq(ring, 4, slot_size, spsc ? 0 : 4), 0);
@@ -260,7 +269,34 @@ Test(fuzz, chan_rolled_back_slots_are_reported, .timeout = 30)
 			cr_assert_eq(shmkit_chan_trysend(tx, "x", 1), -EPROTO);
 			cr_assert_eq(shmkit_chan_tryrecv(rx, buf, sizeof(buf)), -EPROTO);
 		}
-		munmap(ring, (size_t)st.st_size);
+		munmap(ring, len);
+		shmkit_chan_close(tx);
+		shmkit_chan_close(rx);
+	}
+}
+
+/* MPMC: a slot that says a later lap at a position tail (head) has not left: no sender
+ * (receiver) writes a slot before it moves tail (head) past it, so the try calls say -EPROTO
+ * at once, not -EAGAIN for ever. */
+Test(fuzz, chan_slots_ahead_of_the_positions_are_reported)
+{
+	for (int side = 0; side < 2; side++) { /* 0: the sender's slot, 1: the receiver's */
+		const char *name = chan_fresh(SHMKIT_CHAN_MPMC, 8, 4, 0);
+		shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+		char buf[8];
+		size_t len;
+		uint64_t *ring = ring_rw(name, &len);
+		uint32_t slot_size = ((struct sk_chan_hdr *)(void *)ring)->slot_size;
+		/* position 0 (head == tail == 0): a later lap's free slot, or its message */
+		atomic_store((_Atomic uint64_t *)slot_seq(ring, 4, slot_size, 0), side ? 6 : 4);
+		for (int i = 0; i < 3; i++) {
+			if (side)
+				cr_assert_eq(shmkit_chan_tryrecv(rx, buf, sizeof(buf)), -EPROTO);
+			else
+				cr_assert_eq(shmkit_chan_trysend(tx, "x", 1), -EPROTO);
+		}
+		munmap(ring, len);
 		shmkit_chan_close(tx);
 		shmkit_chan_close(rx);
 	}
@@ -522,16 +558,8 @@ static pid_t spawn_exerciser(const char *name, uint64_t seed)
 static void one_run(uint32_t kind, int run, uint64_t *rs)
 {
 	const char *name = chan_fresh(kind, MSG, CAP, 0);
-	char path[300];
-	ring_path(path, sizeof(path), name);
-	int fd = open(path, O_RDWR);
-	cr_assert_geq(fd, 0);
-	struct stat st;
-	cr_assert_eq(fstat(fd, &st), 0);
-	unsigned char *ring =
-	    mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	cr_assert_neq(ring, MAP_FAILED);
-	close(fd);
+	size_t len;
+	unsigned char *ring = (unsigned char *)ring_rw(name, &len);
 	uint32_t slot_size = ((const struct sk_chan_hdr *)(void *)ring)->slot_size;
 	memset(sh, 0, sizeof(*sh));
 	uint64_t seed = *rs;
@@ -574,7 +602,7 @@ static void one_run(uint32_t kind, int run, uint64_t *rs)
 		             : status[i] > 128 ? "crashed"
 		                               : "failed",
 		             sh->why);
-	munmap(ring, (size_t)st.st_size);
+	munmap(ring, len);
 	cr_assert_eq(shmkit_chan_unlink(name), 0);
 }
 
