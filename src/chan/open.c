@@ -426,8 +426,10 @@ int sk_chan_redo_pending(const shmkit_chan_t *c)
  * took it). Either way it is undecided, not done: 1 says so, and the caller tries again later
  * (a reaper leaves the record dead for the next look; tests/chan/model/mpmc.pml found the
  * message lost, and the ring wedged, when that was taken for "a live receiver has it").
+ * force (the live holder's own close, after waiting a while): the others' holds are not
+ * looked at.
  */
-static int give_back(shmkit_chan_t *c, uint32_t dead, uint64_t hold)
+static int give_back(shmkit_chan_t *c, uint32_t dead, uint64_t hold, int force)
 {
 	if (c->kind != SHMKIT_CHAN_MPMC || hold == SK_CHAN_NONE || hold > SK_SEQ_POS - c->cap)
 		return 0;
@@ -435,7 +437,7 @@ static int give_back(shmkit_chan_t *c, uint32_t dead, uint64_t hold)
 		return 0; /* never taken */
 	if (atomic_load_explicit(&sk_chan_slot(c, hold)->seq, memory_order_acquire) != hold + 1)
 		return 0; /* released already, or abandoned and freed */
-	for (uint32_t i = 0; i < SK_CHAN_PARTS; i++)
+	for (uint32_t i = 0; i < SK_CHAN_PARTS && !force; i++)
 		if (i != dead && sk_load_relaxed(&c->parts[i].state) != SK_PART_FREE &&
 		    atomic_load(&c->parts[i].hold) == hold && token_held(c, i))
 			return 1; /* a live receiver names it: undecided */
@@ -499,7 +501,7 @@ static void reap(shmkit_chan_t *c, uint32_t i)
 	}
 	/* A message it held goes to the next receiver (BARRIER_C3 made it findable); while that
 	 * is undecided the record stays as it is, dead, for a later look to reap. */
-	if (give_back(c, i, sk_load_relaxed(&p->hold))) {
+	if (give_back(c, i, sk_load_relaxed(&p->hold), 0)) {
 		sk_live_drop(c->carrier, SK_CHAN_TOKEN(i));
 		sk_live_drop(c->carrier, SK_CHAN_REAP_TOKEN);
 		return;
@@ -862,11 +864,12 @@ int sk_chan_token_held(const shmkit_chan_t *c, uint32_t i)
 static void redo_own(shmkit_chan_t *c, uint64_t pos)
 {
 	/* Reapers hold the token only for a moment: wait for it (bounded; a dead holder drops it).
-	 */
+	 * Another receiver naming our position fails its CAS soon (we took it): wait for that
+	 * too, but not for a record that names it for good (a lie): then the message goes back
+	 * all the same (at worst seen twice, as documented), rather than never. */
 	for (int tries = 0; tries < 100000; tries++) {
 		if (sk_live_hold(c->carrier, SK_CHAN_REAP_TOKEN) == 0) {
-			/* Another receiver naming it fails its CAS soon (we took it): wait. */
-			int undecided = give_back(c, c->self, pos);
+			int undecided = give_back(c, c->self, pos, tries >= 1000);
 			sk_live_drop(c->carrier, SK_CHAN_REAP_TOKEN);
 			if (!undecided)
 				return;

@@ -302,6 +302,36 @@ Test(fuzz, chan_slots_ahead_of_the_positions_are_reported)
 	}
 }
 
+/* MPMC: a close with a message peeked gives it back even while another live record's hold
+ * names it for good (a lie): the next receiver gets it, and the close does not spin. */
+Test(fuzz, chan_close_gives_a_peek_back_past_a_lying_hold)
+{
+	const char *name = chan_fresh(SHMKIT_CHAN_MPMC, 8, 4, 0);
+	shmkit_chan_t *a = chan_open(name, SHMKIT_CHAN_RECV),
+	              *b = chan_open(name, SHMKIT_CHAN_RECV);
+	shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+	cr_assert_eq(shmkit_chan_trysend(tx, "held", 5), 0);
+	const void *msg;
+	cr_assert_eq(shmkit_chan_trypeek(a, &msg), 5);
+	size_t len;
+	uint64_t *ring = ring_rw(name, &len);
+	struct sk_chan_part *parts = (void *)((char *)ring + SK_CHAN_HDR);
+	for (int i = 0; i < 3; i++) /* every other record says it holds position 0 */
+		if (atomic_load(&parts[i].state) == SK_PART_LIVE &&
+		    atomic_load(&parts[i].hold) != 0)
+			atomic_store(&parts[i].hold, 0);
+	uint64_t t0 = chan_now_ms();
+	cr_assert_eq(shmkit_chan_close(a), 0);
+	cr_assert_lt(chan_now_ms() - t0, 2000);
+	atomic_store(&parts[1].hold, SK_CHAN_NONE); /* b's own record, lying no more */
+	char buf[8];
+	cr_assert_eq(shmkit_chan_tryrecv(b, buf, sizeof(buf)), 5, "the message came back");
+	cr_assert_str_eq(buf, "held");
+	munmap(ring, len);
+	shmkit_chan_close(tx);
+	shmkit_chan_close(b);
+}
+
 /* ---- garbage ---- */
 
 static int ok_send(int e)
