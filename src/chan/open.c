@@ -627,9 +627,13 @@ static int claim_record(shmkit_chan_t *c)
 		}
 		if (!atomic_compare_exchange_strong(&p->state, &st, SK_PART_CLAIMING))
 			continue;
-		/* A token still held is someone who has not let go yet: try the next record. */
+		/* A token still held is someone who has not let go yet: try the next record. The
+		 * record goes back only if still in the state we left it in: a reaper may have
+		 * taken our claim for a dead one's and freed it, and the token's holder (another
+		 * opener that claimed it since) made it LIVE; a plain store would hide it. */
 		if (sk_live_hold(c->carrier, SK_CHAN_TOKEN(i)) < 0) {
-			atomic_store(&p->state, SK_PART_FREE);
+			uint32_t mine = SK_PART_CLAIMING;
+			atomic_compare_exchange_strong(&p->state, &mine, SK_PART_FREE);
 			continue;
 		}
 		SK_CRASH_POINT();
