@@ -201,6 +201,9 @@ int sk_bcast_commit(shmkit_chan_t *c, uint64_t pos, size_t len)
 		return -ECANCELED;
 	atomic_fetch_add_explicit(&me->count, 1, memory_order_relaxed);
 	sk_chan_wake_rx(c);
+	/* A sender's descriptor helper may wait for this lap to be done (ring.c tail_ready). */
+	if (atomic_load(&c->hdr->tx_sleep[1]))
+		sk_chan_wake_tx(c);
 	return 0;
 }
 
@@ -210,6 +213,7 @@ void sk_bcast_unloan(shmkit_chan_t *c, uint64_t pos)
 	abandon(c, pos, SK_SEQ_WRITING | pos);
 	sk_store_relaxed(&c->parts[c->self].claim, SK_CHAN_NONE);
 	sk_chan_wake_rx(c);
+	sk_chan_wake_tx(c); /* as in commit; not on a fast path */
 }
 
 /* ---- receivers ---- */

@@ -135,9 +135,11 @@ SK_EXPORT int shmkit_chan_fd(shmkit_chan_t *c)
 		return err;
 	}
 	pthread_mutex_init(&f->mu, NULL);
-	/* A sender's starts writable (count 0), a receiver's not readable (count 0). */
+	/* A sender's count 0 is writable, a receiver's not readable; then the ring's state, so
+	 * that the descriptor is right when it is returned, before the helper first runs. */
 	f->ready = c->role == SHMKIT_CHAN_SEND;
 	c->fdh = f;
+	set_state(c, is_ready(c));
 	sigset_t all, old;
 	sigfillset(&all);
 	/* but for faults: a blocked SIGBUS kills, where sys/guard.c would have saved us */

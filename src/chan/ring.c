@@ -615,14 +615,34 @@ int sk_chan_readable(shmkit_chan_t *c)
 	       sk_chan_live_noreap(c, SHMKIT_CHAN_SEND) == 0;
 }
 
+/*
+ * May a send take the slot at tail t (1), or does the lap before still have it (0)? MPMC:
+ * a receiver past the lap before's message still holding it (a peek; a dead holder's comes
+ * back through redo, and its release wakes us). Broadcast: the lap before still being
+ * written by a live sender (a loan; a dead one's the send gives up). Any other state is the
+ * send's to judge (free, taken by another sender, skipped, a lie): 1.
+ */
+static int tail_ready(shmkit_chan_t *c, uint64_t t)
+{
+	if (c->kind == SHMKIT_CHAN_SPSC || t < c->cap)
+		return 1;
+	uint64_t seq = atomic_load_explicit(&sk_chan_slot(c, t)->seq, memory_order_acquire);
+	uint64_t p = seq & SK_SEQ_POS, prev = t - c->cap;
+	if (c->kind == SHMKIT_CHAN_MPMC)
+		return p != prev + 1 || (seq & SK_SEQ_ABANDONED);
+	if (p > prev) /* done with prev (published, abandoned), or beyond it */
+		return 1;
+	return sk_chan_unclaimed_laps(c, p < prev ? p : prev, prev);
+}
+
 int sk_chan_writable(shmkit_chan_t *c)
 {
+	uint64_t t = sk_load_acquire(&c->hdr->tail);
 	if (c->kind == SHMKIT_CHAN_BROADCAST)
-		return 1; /* never waits for receivers */
-	uint64_t t = sk_load_relaxed(&c->hdr->tail);
+		return tail_ready(c, t); /* never waits for receivers, only for the lap before */
 	uint64_t h = sk_load_acquire(&c->hdr->head);
 	/* Room, or positions no peer leaves (the send says -EPROTO). A full ring with no live
 	 * receiver is not writable: the send says -EPIPE at once, and the descriptor turns
 	 * writable when a receiver makes room. */
-	return t < h || t - h < c->cap || t - h > c->cap;
+	return t < h || t - h > c->cap || (t - h < c->cap && tail_ready(c, t));
 }

@@ -932,3 +932,42 @@ Test(chan, descriptor_not_readable_for_a_loan)
 		shmkit_chan_close(r);
 	}
 }
+
+/* A sender's descriptor is not writable while the slot at tail is still the lap before's (an
+ * MPMC message a receiver has peeked, a broadcast loan a live sender holds): a poll loop
+ * would spin on -EAGAIN. It turns writable when that slot is let go. */
+Test(chan, descriptor_not_writable_for_a_held_lap)
+{
+	for (int bcast = 0; bcast < 2; bcast++) {
+		const char *name =
+		    chan_fresh(bcast ? SHMKIT_CHAN_BROADCAST : SHMKIT_CHAN_MPMC, 8, 2, 0);
+		shmkit_chan_t *r = chan_open(name, SHMKIT_CHAN_RECV);
+		shmkit_chan_t *s = chan_open(name, SHMKIT_CHAN_SEND);
+		shmkit_chan_t *other = bcast ? chan_open(name, SHMKIT_CHAN_SEND) : NULL;
+		const void *msg = NULL;
+		void *slot = NULL;
+		if (bcast) { /* the loan's lap, then one more: tail's slot is the loan's */
+			cr_assert_eq(shmkit_chan_tryloan(other, 8, &slot), 0);
+			cr_assert_eq(shmkit_chan_trysend(s, "b", 1), 0);
+		} else { /* full, then the first peeked: room, but its slot is held */
+			cr_assert_eq(shmkit_chan_trysend(s, "a", 1), 0);
+			cr_assert_eq(shmkit_chan_trysend(s, "b", 1), 0);
+			cr_assert_eq(shmkit_chan_trypeek(r, &msg), 1);
+		}
+		cr_assert_eq(shmkit_chan_trysend(s, "c", 1), -EAGAIN);
+		struct pollfd p = {.fd = shmkit_chan_fd(s), .events = POLLOUT};
+		cr_assert_eq(poll(&p, 1, 300), 0, "%s: writable with the lap before held",
+		             bcast ? "broadcast" : "MPMC");
+		if (bcast)
+			cr_assert_eq(shmkit_chan_commit(other, slot, 1), 0);
+		else
+			cr_assert_eq(shmkit_chan_release(r, msg), 0);
+		cr_assert_eq(poll(&p, 1, 2000), 1, "%s: let go, not writable",
+		             bcast ? "broadcast" : "MPMC");
+		cr_assert_eq(shmkit_chan_trysend(s, "c", 1), 0);
+		if (other)
+			shmkit_chan_close(other);
+		shmkit_chan_close(s);
+		shmkit_chan_close(r);
+	}
+}
