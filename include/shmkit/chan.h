@@ -45,7 +45,8 @@ struct shmkit_chan_config {
 	uint32_t kind;         /* SHMKIT_CHAN_* */
 	uint32_t mode;         /* permission bits of the backing object; 0 = 0600 */
 	uint64_t msg_size;     /* largest message in bytes */
-	uint64_t capacity;     /* messages the ring holds (rounded up to a power of two) */
+	uint64_t capacity;     /* messages the ring holds (rounded up to a power of two; MPMC: 2
+	                        * at least) */
 	uint64_t reserved_[4]; /* must be 0 */
 };
 

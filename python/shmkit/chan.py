@@ -294,8 +294,9 @@ class Channel:
     def create(name: str, kind=SPSC, msg_size: int = 4096, capacity: int = 1024,
                mode: int = 0o600, exist_ok: bool = False):
         """Create channel name: kind SPSC, MPMC or BROADCAST (or "spsc", "mpmc",
-        "broadcast"); messages of 0..msg_size bytes; capacity rounded up to a power of two;
-        mode the permission bits of its backing object. FileExistsError unless exist_ok."""
+        "broadcast"); messages of 0..msg_size bytes; capacity rounded up to a power of two
+        (MPMC: 2 at least); mode the permission bits of its backing object. FileExistsError
+        unless exist_ok."""
         k = _KINDS.get(kind) if isinstance(kind, str) else kind
         if type(k) is not int or k not in (SPSC, MPMC, BROADCAST):
             raise ValueError("unknown channel kind %r" % (kind,))

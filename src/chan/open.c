@@ -94,6 +94,10 @@ static int geometry_of(const struct shmkit_chan_config *cfg, struct geometry *g)
 		if (cfg->reserved_[i])
 			return -EINVAL;
 	g->cap = pow2_up(cfg->capacity);
+	/* MPMC: a slot's "published for pos" (pos + 1) is its "free for the next lap"
+	 * (pos + capacity) when there is one slot: a sender would take an unread message's. */
+	if (cfg->kind == SHMKIT_CHAN_MPMC && g->cap < 2)
+		g->cap = 2;
 	uint64_t slot = SK_ALIGN_UP(sizeof(struct sk_chan_slot) + cfg->msg_size, (uint64_t)64);
 	if (slot > UINT32_MAX || g->cap * slot > SK_CHAN_SIZE_MAX - SK_CHAN_SLOTS)
 		return -EINVAL;
@@ -301,7 +305,8 @@ static int geometry_ok(const struct sk_chan_hdr *h, uint64_t file_size)
 	if (h->kind < SHMKIT_CHAN_SPSC || h->kind > SHMKIT_CHAN_BROADCAST ||
 	    h->nparts != SK_CHAN_PARTS || h->slots_off != SK_CHAN_SLOTS)
 		return 0;
-	if (!cap || cap > SK_CHAN_CAP_MAX || (cap & (cap - 1)) || !msg || msg > SK_CHAN_MSG_MAX)
+	if (!cap || cap > SK_CHAN_CAP_MAX || (cap & (cap - 1)) || !msg || msg > SK_CHAN_MSG_MAX ||
+	    (h->kind == SHMKIT_CHAN_MPMC && cap < 2))
 		return 0;
 	if (slot < sizeof(struct sk_chan_slot) + msg || slot % 16 || slot > UINT32_MAX)
 		return 0;

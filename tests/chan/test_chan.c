@@ -971,3 +971,40 @@ Test(chan, descriptor_not_writable_for_a_held_lap)
 		shmkit_chan_close(r);
 	}
 }
+
+/* Capacity 1: SPSC holds exactly one message; MPMC rounds up to 2 (one slot cannot tell a
+ * message from the next lap's free slot: sends overwrote unread messages); broadcast runs in
+ * lockstep. Every message arrives, in order. */
+Test(chan, capacity_one)
+{
+	uint32_t lk[] = {SHMKIT_CHAN_SPSC, SHMKIT_CHAN_MPMC, SHMKIT_CHAN_BROADCAST};
+	for (size_t k = 0; k < 3; k++) {
+		const char *name = chan_fresh(lk[k], 8, 1, 0);
+		shmkit_chan_t *rx = chan_open(name, SHMKIT_CHAN_RECV);
+		shmkit_chan_t *tx = chan_open(name, SHMKIT_CHAN_SEND);
+		struct shmkit_chan_info info;
+		cr_assert_geq(shmkit_chan_stat(name, &info, NULL, 0), 2);
+		uint64_t fit = lk[k] == SHMKIT_CHAN_MPMC ? 2 : 1;
+		cr_assert_eq(info.capacity, fit, "kind %u: capacity %llu", lk[k],
+		             (unsigned long long)info.capacity);
+		char buf[8];
+		for (int round = 0; round < 5; round++) {
+			int n = lk[k] == SHMKIT_CHAN_BROADCAST ? 1 : (int)fit;
+			for (int i = 0; i < n; i++)
+				cr_assert_eq(
+				    shmkit_chan_trysend(tx, &(char){(char)(round * 2 + i)}, 1), 0);
+			if (lk[k] != SHMKIT_CHAN_BROADCAST)
+				cr_assert_eq(shmkit_chan_trysend(tx, "x", 1), -EAGAIN,
+				             "kind %u: exactly %llu fit", lk[k],
+				             (unsigned long long)fit);
+			for (int i = 0; i < n; i++) {
+				cr_assert_eq(shmkit_chan_tryrecv(rx, buf, sizeof(buf)), 1,
+				             "kind %u", lk[k]);
+				cr_assert_eq(buf[0], (char)(round * 2 + i));
+			}
+			cr_assert_eq(shmkit_chan_tryrecv(rx, buf, sizeof(buf)), -EAGAIN);
+		}
+		shmkit_chan_close(tx);
+		shmkit_chan_close(rx);
+	}
+}
