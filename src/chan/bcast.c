@@ -152,6 +152,7 @@ int sk_bcast_send(shmkit_chan_t *c, const void *msg, size_t len, const struct ti
 		 * gives it up too, now and then (else every try says -EAGAIN for ever when no
 		 * receiver reads that position). */
 		if (!wait) {
+			/* BARRIER_C2: pairs with the lap before's publishing release */
 			uint64_t seq = sk_load_acquire(&sk_chan_slot(c, pos)->seq);
 			/* Beyond: another sender took pos meanwhile (the claim fails, and we look
 			 * again), or a lie (take_slot says so). */
@@ -201,7 +202,8 @@ int sk_bcast_commit(shmkit_chan_t *c, uint64_t pos, size_t len)
 		return -ECANCELED;
 	atomic_fetch_add_explicit(&me->count, 1, memory_order_relaxed);
 	sk_chan_wake_rx(c);
-	/* A sender's descriptor helper may wait for this lap to be done (ring.c tail_ready). */
+	/* A sender's descriptor helper may wait for this lap to be done (ring.c tail_ready).
+	 * BARRIER_C4: its mask loaded after the publishing CAS (seq_cst), as rx's are. */
 	if (atomic_load(&c->hdr->tx_sleep[1]))
 		sk_chan_wake_tx(c);
 	return 0;

@@ -667,8 +667,8 @@ static int claim_record(shmkit_chan_t *c)
 	return -EAGAIN;
 }
 
-/* Give up the record we claimed, unused (a failed open): free, and nothing counted, as the
- * open was not (reap would pass it over: we hold its token). */
+/* Give up the record we hold: free (a close counts the leave; a failed open, whose open was
+ * not counted, does not; reap would pass the record over: we hold its token). */
 static void release_record(shmkit_chan_t *c)
 {
 	struct sk_chan_part *p = &c->parts[c->self];
@@ -925,11 +925,8 @@ SK_EXPORT int shmkit_chan_close(shmkit_chan_t *c)
 			if (c->loan_pos != SK_CHAN_NONE)
 				unloan(c, c->loan_pos);
 			SK_CRASH_POINT();
-			sk_store_relaxed(&p->claim, SK_CHAN_NONE);
-			atomic_store(&p->state, SK_PART_FREE);
-			sk_live_drop(c->carrier, SK_CHAN_TOKEN(c->self));
+			release_record(c);
 			atomic_fetch_add(&c->hdr->leaves[c->role == SHMKIT_CHAN_RECV], 1);
-			c->self = UINT32_MAX;
 		}
 		/* Whoever waits for us (to send, to make room) learns we are gone. */
 		if (c->role == SHMKIT_CHAN_SEND)

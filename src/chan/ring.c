@@ -136,6 +136,8 @@ static int spsc_room(struct waiting *w)
 static int spsc_data(struct waiting *w)
 {
 	int r = sk_spsc_seq(w->c, w->pos);
+	/* acquire: pairs with sk_spsc_publish's release of tail, after the slot's seq: seq read
+	 * again after it is at least what was published before tail passed pos */
 	if (r || !now_of(w) || sk_load_acquire(&w->c->hdr->tail) <= w->pos)
 		return r;
 	return (r = sk_spsc_seq(w->c, w->pos)) ? r : -EPROTO;
@@ -590,7 +592,8 @@ static int slot_ready(shmkit_chan_t *c, uint64_t h)
 	if (c->kind == SHMKIT_CHAN_SPSC)
 		return 1;
 	uint64_t p =
-	    atomic_load_explicit(&sk_chan_slot(c, h)->seq, memory_order_acquire) & SK_SEQ_POS;
+	    atomic_load_explicit(&sk_chan_slot(c, h)->seq, memory_order_acquire) &
+	    SK_SEQ_POS; /* BARRIER_C2: pairs with a publisher's release of seq, as a receive's */
 	if (p > h)
 		return 1;
 	/* MPMC: free for h and claimed (p == h), or the lap before still held (p < h: not
@@ -626,6 +629,8 @@ static int tail_ready(shmkit_chan_t *c, uint64_t t)
 {
 	if (c->kind == SHMKIT_CHAN_SPSC || t < c->cap)
 		return 1;
+	/* BARRIER_C2: pairs with the release that freed (MPMC) or published (broadcast) the lap
+	 * before, as the send's own look does */
 	uint64_t seq = atomic_load_explicit(&sk_chan_slot(c, t)->seq, memory_order_acquire);
 	uint64_t p = seq & SK_SEQ_POS, prev = t - c->cap;
 	if (c->kind == SHMKIT_CHAN_MPMC)
@@ -637,10 +642,12 @@ static int tail_ready(shmkit_chan_t *c, uint64_t t)
 
 int sk_chan_writable(shmkit_chan_t *c)
 {
+	/* acquire: pairs with the claiming sender's CAS of tail (BARRIER_C3), so that the slot
+	 * tail_ready reads is not older than the claim that moved tail to t */
 	uint64_t t = sk_load_acquire(&c->hdr->tail);
 	if (c->kind == SHMKIT_CHAN_BROADCAST)
 		return tail_ready(c, t); /* never waits for receivers, only for the lap before */
-	uint64_t h = sk_load_acquire(&c->hdr->head);
+	uint64_t h = sk_load_acquire(&c->hdr->head); /* pairs with a receiver's CAS of head */
 	/* Room, or positions no peer leaves (the send says -EPROTO). A full ring with no live
 	 * receiver is not writable: the send says -EPIPE at once, and the descriptor turns
 	 * writable when a receiver makes room. */
