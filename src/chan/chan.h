@@ -195,7 +195,10 @@ struct shmkit_chan {
 	void *loan_slot;
 	const void *peek_slot;
 	uint64_t last_live_check; /* when peers' liveness was last checked (ns) */
-	uint64_t spin_ns;         /* a waiter spins this long, then sleeps (shmkit_chan_set_spin) */
+	/* The descriptor's helper found a claim whose writer died (ring.c slot_ready): the
+	 * next look checks peers at once, so a receive after a readable poll gives it up. */
+	SK_ATOMIC(uint32_t) look_now;
+	uint64_t spin_ns; /* a waiter spins this long, then sleeps (shmkit_chan_set_spin) */
 	/* The other side was found all gone when its opens count was gone_opens (valid if
 	 * gone_known): until someone of that side opens, it still is, without looking. */
 	uint32_t gone_opens;

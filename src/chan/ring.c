@@ -599,9 +599,13 @@ static int slot_ready(shmkit_chan_t *c, uint64_t h)
 	/* MPMC: free for h and claimed (p == h), or the lap before still held (p < h: not
 	 * ours to judge, a dead holder's slot comes back through redo). Broadcast: taken for h,
 	 * or the lap before unfinished, by writers that may have died (a receive resolves it). */
-	if (c->kind == SHMKIT_CHAN_MPMC)
-		return p == h && sk_chan_unclaimed(c, h, 0);
-	return sk_chan_unclaimed_laps(c, p, h);
+	int dead = c->kind == SHMKIT_CHAN_MPMC ? p == h && sk_chan_unclaimed(c, h, 0)
+	                                       : sk_chan_unclaimed_laps(c, p, h);
+	/* Readable for a dead writer's claim: the owner's next receive gives it up at once
+	 * (open.c sk_chan_time_to_check), not a liveness period later, while poll says ready. */
+	if (dead)
+		atomic_store(&c->look_now, 1);
+	return dead;
 }
 
 int sk_chan_readable(shmkit_chan_t *c)

@@ -933,6 +933,52 @@ Test(chan, descriptor_not_readable_for_a_loan)
 	}
 }
 
+/* A sender killed holding a loan, a message behind it: the receiver's descriptor turns
+ * readable, and the receive that follows gives the dead claim up at once and returns the
+ * message (it said -EAGAIN for up to a liveness period, 10 ms: a poll loop spun). */
+Test(chan, descriptor_readable_for_a_dead_loan_means_a_message)
+{
+	uint32_t lk[] = {SHMKIT_CHAN_MPMC, SHMKIT_CHAN_BROADCAST};
+	for (size_t k = 0; k < 2; k++) {
+		const char *name = chan_fresh(lk[k], 8, 4, 0);
+		shmkit_chan_t *r = chan_open(name, SHMKIT_CHAN_RECV);
+		shmkit_chan_t *s = chan_open(name, SHMKIT_CHAN_SEND);
+		int p[2];
+		cr_assert_eq(pipe(p), 0);
+		pid_t pid = fork();
+		cr_assert_geq(pid, 0);
+		if (pid == 0) {
+			shmkit_chan_t *d;
+			void *slot;
+			if (shmkit_chan_open(&d, name, SHMKIT_CHAN_SEND) ||
+			    shmkit_chan_tryloan(d, 8, &slot))
+				_exit(1);
+			if (write(p[1], "l", 1) != 1)
+				_exit(2);
+			pause(); /* to be killed, the loan held */
+		}
+		char x, buf[8];
+		cr_assert_eq(read(p[0], &x, 1), 1, "kind %u: the child loaned", lk[k]);
+		close(p[0]);
+		close(p[1]);
+		/* A look at the live claim: the receiver's liveness check is fresh. */
+		cr_assert_eq(shmkit_chan_tryrecv(r, buf, sizeof(buf)), -EAGAIN);
+		kill(pid, SIGKILL);
+		cr_assert_eq(tu_wait(pid), 128 + SIGKILL);
+		cr_assert_eq(shmkit_chan_trysend(s, "m", 1), 0);
+		struct pollfd pf = {.fd = shmkit_chan_fd(r), .events = POLLIN};
+		cr_assert_eq(poll(&pf, 1, 2000), 1, "kind %u: not readable", lk[k]);
+		cr_assert_eq(shmkit_chan_tryrecv(r, buf, sizeof(buf)), 1,
+		             "kind %u: readable, yet the receive found nothing", lk[k]);
+		cr_assert_eq(buf[0], 'm');
+		struct shmkit_chan_info st;
+		cr_assert_geq(shmkit_chan_stat(name, &st, NULL, 0), 0);
+		cr_assert_eq(st.abandoned, 1, "kind %u: the dead loan is counted abandoned", lk[k]);
+		shmkit_chan_close(s);
+		shmkit_chan_close(r);
+	}
+}
+
 /* A sender's descriptor is not writable while the slot at tail is still the lap before's (an
  * MPMC message a receiver has peeked, a broadcast loan a live sender holds): a poll loop
  * would spin on -EAGAIN. It turns writable when that slot is let go. */
