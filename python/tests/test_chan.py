@@ -10,7 +10,6 @@ import zlib
 
 import pytest
 
-import shmkit
 from shmkit import BROADCAST, MPMC, SPSC, Channel, ChannelOverflow
 from procs import Alarm, alarm_in, child, kill, started, wait_ok
 
