@@ -109,7 +109,8 @@ int shmkit_chan_set_spin(shmkit_chan_t *c, uint64_t ns);
 
 /*
  * A descriptor for poll/epoll, level-triggered: a receiver's is readable while a message (or a
- * pending -EPIPE/-EOVERFLOW) is there, not while a sender's loan is all there is; a sender's
+ * pending -EPIPE/-EOVERFLOW) is there, not while a live sender's loan is all there is (a dead
+ * one's makes it readable: the next receive skips it, counted abandoned); a sender's
  * writable while a send finds room (not while the slot at the tail is still the lap before's:
  * a message a receiver peeks, a live sender's loan; a full ring with no live receiver is not:
  * a send says -EPIPE at once, and the descriptor turns writable when a receiver makes room).

@@ -613,6 +613,8 @@ int sk_chan_peers_gone(shmkit_chan_t *c, int look)
 int sk_chan_time_to_check(shmkit_chan_t *c)
 {
 	uint64_t now = sk_mono_coarse_ns(); /* a spinning waiter calls this: the cheap clock */
+	/* look_now (relaxed: a hint from the descriptor's helper, ring.c slot_ready; it
+	 * publishes no data, the look that follows reads the ring with its own acquires) */
 	if (c->last_live_check && now - c->last_live_check < SK_CHAN_LIVE_NS &&
 	    !(sk_load_relaxed(&c->look_now) && atomic_exchange(&c->look_now, 0)))
 		return 0;
